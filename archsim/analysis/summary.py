@@ -1,0 +1,118 @@
+"""The run summary: one flat JSON-ready dict of the numbers a user asks for first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from archsim.config import ArchConfig
+from archsim.domain import InterconnectKind, StallCause, TransferKind
+from archsim.analysis.roofline import peak_macs_per_s, roofline_bound
+from archsim.sim.engine import RunOutcome
+from archsim.units import PS_PER_MS, PS_PER_S
+from archsim.workload.graph import WorkloadGraph
+
+
+def interconnect_summary(outcome: RunOutcome, arch: ArchConfig) -> dict[str, Any]:
+    """Link utilization, contention and (deterministic NoC) reservation cost."""
+    ic = outcome.chip.interconnect
+    latency = max(1, outcome.latency_ps)
+    counters = outcome.chip.counters
+    used = [link for link in ic.links if link.bytes > 0]
+    utilizations = [link.busy_ps / latency for link in used]
+    summary: dict[str, Any] = {
+        "kind": ic.kind.value,
+        "links": len(ic.links),
+        "links_used": len(used),
+        "mean_link_utilization": sum(utilizations) / len(utilizations) if utilizations else 0.0,
+        "max_link_utilization": max(utilizations, default=0.0),
+        "contention_ps": counters.contention_ps,
+        "wait_ps": counters.interconnect_wait_ps,
+        "bytes": ic.bytes_moved,
+        "byte_hops": ic.byte_hops,
+    }
+    table = outcome.reservation
+    if ic.kind is InterconnectKind.DETERMINISTIC and table is not None:
+        reserved = [link for link in ic.links if link.reserved_slots > 0]
+        reserved_fraction = [link.reserved_slots / table.period for link in reserved]
+        used_fraction = [link.busy_ps / latency for link in reserved]
+        rates = [slots / table.period for slots in table.slots.values()]
+        summary.update(
+            {
+                "flows": len(table.slots),
+                "period_slots": table.period,
+                "flow_queue_ps": getattr(ic, "flow_queue_ps", 0),
+                "mean_reserved_fraction": _mean(reserved_fraction),
+                "mean_reserved_unused_fraction": _mean(
+                    [r - u for r, u in zip(reserved_fraction, used_fraction, strict=True)]
+                ),
+                "mean_flow_bandwidth_fraction": _mean(rates),
+                "link_bytes_per_cycle": arch.interconnect.link_bytes_per_cycle,
+            }
+        )
+    return summary
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def build_summary(
+    outcome: RunOutcome,
+    graph: WorkloadGraph,
+    arch: ArchConfig,
+    *,
+    arch_name: str,
+    workload_name: str,
+    seed: int,
+    version: str,
+) -> dict[str, Any]:
+    """Summary of a finished run (keys documented in the README)."""
+    chip = outcome.chip
+    counters = chip.counters
+    precision = graph.precision
+    latency = outcome.latency_ps
+    latency_s = latency / PS_PER_S
+    total_macs = sum(cluster.macs for cluster in chip.clusters)
+    peak = peak_macs_per_s(arch, precision)
+    bound = roofline_bound(arch, precision, total_macs, outcome.program.compulsory_dram_bytes)
+    stall = {cause.value: sum(c.stall_ps[cause] for c in chip.clusters) for cause in StallCause}
+    dram_busy = sum(channel.busy_ps for channel in chip.dram)
+    batch = graph.input_shape.batch
+    shape = graph.input_shape
+    return {
+        "archsim_version": version,
+        "arch": arch_name,
+        "workload": workload_name,
+        "input": f"{shape.width}x{shape.height}",
+        "batch": batch,
+        "precision": precision.value,
+        "seed": seed,
+        "latency_ps": latency,
+        "latency_ms": latency / PS_PER_MS,
+        "throughput_fps": batch / latency_s if latency else 0.0,
+        "peak_tops": 2 * peak / 1e12,
+        "effective_tops": 2 * total_macs / latency_s / 1e12 if latency else 0.0,
+        "mac_utilization": total_macs / (peak * latency_s) if latency else 0.0,
+        "total_macs": total_macs,
+        "workload_macs": graph.total_macs,
+        "roofline_bound_ps": bound.bound_ps,
+        "roofline_limiter": bound.limiter,
+        "compute_bound_ps": bound.compute_ps,
+        "dram_bound_ps": bound.dram_ps,
+        "compulsory_dram_bytes": outcome.program.compulsory_dram_bytes,
+        "dram_bytes_read": counters.dram_bytes_read,
+        "dram_bytes_written": counters.dram_bytes_written,
+        "dram_weight_bytes_read": counters.dram_read_by_kind[TransferKind.WEIGHT_FETCH],
+        "dram_activation_bytes_read": counters.dram_read_by_kind[TransferKind.INPUT_FETCH],
+        "dram_bandwidth_utilization": dram_busy / (latency * len(chip.dram)) if latency else 0.0,
+        "sram_bytes_from_dram": counters.sram_bytes_from_dram,
+        "sram_peak_bytes": outcome.program.sram_peak_bytes,
+        "sram_capacity_bytes": arch.sram.banks * arch.sram.bank_kib * 1024,
+        "busy_ps": sum(c.busy_ps for c in chip.clusters),
+        "stall_ps": stall,
+        "interconnect": interconnect_summary(outcome, arch),
+        "tiles": len(outcome.program.tiles),
+        "transfers": counters.transfers,
+        "events": outcome.events,
+        "wall_s": outcome.wall_s,
+    }

@@ -1,0 +1,135 @@
+"""The public API: load configs, simulate, and get a summary plus an HDF5 trace."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from archsim.analysis.layer_table import STALL_CAUSES, layer_results
+from archsim.analysis.summary import build_summary
+from archsim.config import ArchConfig, WorkloadConfig, load_arch, load_workload
+from archsim.domain import Precision
+from archsim.errors import ConfigError, Problem
+from archsim.mapping.mapper import map_workload
+from archsim.mapping.program import Program
+from archsim.sim.engine import RunOutcome, run_program
+from archsim.trace import NullRecorder, Recorder, write_trace
+from archsim.version import __version__
+from archsim.workload import WorkloadGraph, build_graph
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """What ``simulate`` returns."""
+
+    summary: dict[str, Any]
+    trace_path: Path | None
+    graph: WorkloadGraph
+    program: Program
+
+
+def _arch(arch: ArchConfig | str | Path) -> ArchConfig:
+    return arch if isinstance(arch, ArchConfig) else load_arch(arch)
+
+
+def _workload(workload: WorkloadConfig | str | Path) -> WorkloadConfig:
+    return workload if isinstance(workload, WorkloadConfig) else load_workload(workload)
+
+
+def default_trace_path(summary: dict[str, Any], folder: str | Path = "traces") -> Path:
+    """traces/WORKLOAD-ARCH-WxH-bN-PRECISION.h5"""
+    name = (
+        f"{summary['workload']}-{summary['arch']}-{summary['input']}"
+        f"-b{summary['batch']}-{summary['precision']}.h5"
+    )
+    return Path(folder) / name
+
+
+def check_precision_supported(arch: ArchConfig, precision: Precision) -> None:
+    """A user error when the arch has no MAC rate for the precision."""
+    if precision not in arch.mac_clusters.mac_rate:
+        supported = ", ".join(p.value for p in arch.mac_clusters.mac_rate)
+        raise ConfigError(
+            Problem(
+                f"precision {precision.value} is not supported by arch {arch.name!r} "
+                f"(mac_clusters.mac_rate lists: {supported})",
+                path="mac_clusters.mac_rate",
+            )
+        )
+
+
+def simulate(
+    arch: ArchConfig | str | Path,
+    workload: WorkloadConfig | str | Path,
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    batch: int | None = None,
+    precision: Precision | str | None = None,
+    seed: int = 0,
+    trace: bool = True,
+    trace_path: str | Path | None = None,
+) -> SimulationResult:
+    """Simulate one inference of ``workload`` on ``arch``.
+
+    ``width``/``height``/``batch``/``precision`` override the workload file's values.
+    With ``trace`` on, an HDF5 trace is written atomically to ``trace_path`` (default:
+    under ``traces/``). Same inputs and seed give the same summary (``wall_s`` aside)
+    and the same trace datasets.
+    """
+    arch_cfg = _arch(arch)
+    workload_cfg = _workload(workload)
+    graph = build_graph(workload_cfg, width=width, height=height, batch=batch, precision=precision)
+    check_precision_supported(arch_cfg, graph.precision)
+    program = map_workload(graph, arch_cfg)
+    recorder: Recorder = Recorder() if trace else NullRecorder()
+    outcome = run_program(program, arch_cfg, seed, recorder)
+    summary = build_summary(
+        outcome, graph, arch_cfg, arch_name=arch_cfg.name, workload_name=workload_cfg.name,
+        seed=seed, version=__version__,
+    )
+    path = None
+    if trace:
+        path = Path(trace_path) if trace_path is not None else default_trace_path(summary)
+        _record_tables(recorder, outcome, graph, arch_cfg)
+        config_yaml = yaml.safe_dump(
+            {
+                "arch": arch_cfg.model_dump(mode="json"),
+                "workload": workload_cfg.model_dump(mode="json"),
+                "run": {
+                    "input": summary["input"],
+                    "batch": summary["batch"],
+                    "precision": summary["precision"],
+                    "seed": seed,
+                },
+            },
+            sort_keys=False,
+        )
+        attrs = {
+            "seed": seed,
+            "arch": arch_cfg.name,
+            "workload": workload_cfg.name,
+            "config_yaml": config_yaml,
+            "summary_json": json.dumps(summary, sort_keys=True),
+        }
+        path = write_trace(path, recorder.data(), attrs)
+    return SimulationResult(summary, path, graph, program)
+
+
+def _record_tables(
+    recorder: Recorder, outcome: RunOutcome, graph: WorkloadGraph, arch: ArchConfig
+) -> None:
+    for row in layer_results(outcome, graph, arch):
+        recorder.layer(
+            row.index, row.name, row.op, row.t_start_ps, row.t_end_ps, row.macs, row.tiles,
+            row.dram_bytes_read, row.dram_bytes_written, row.sram_bytes, row.interconnect_bytes,
+            row.mac_utilization, *(row.stall_ps[cause] for cause in STALL_CAUSES),
+        )
+    for link in outcome.chip.interconnect.links:
+        recorder.link(
+            link.component_id, link.bytes, link.busy_ps, link.reserved_slots, link.period_slots
+        )

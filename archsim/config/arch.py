@@ -1,0 +1,315 @@
+"""Architecture schema: MAC clusters, SRAM, DRAM and the interconnect. All defaults live here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, Self
+
+from pydantic import ConfigDict, Field, Strict, model_validator
+
+from archsim.config.base import (
+    CrossChecks,
+    DataflowField,
+    InterconnectKindField,
+    PrecisionField,
+    StrictModel,
+    raise_cross_checks,
+)
+from archsim.config.dram_presets import DRAM_PRESETS, DramPreset, DramPresetName
+from archsim.config.validation import load_model, load_model_text
+from archsim.domain import Dataflow, InterconnectKind, Precision
+
+Coordinate = tuple[int, int]
+"""A router position on the mesh: (x, y), x = column, y = row, both from 0."""
+
+_CoordinateField = Annotated[
+    tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]], Strict(False)
+]
+_MacRate = Annotated[float, Field(gt=0, le=1)]
+_MESH_KINDS = (InterconnectKind.MESH, InterconnectKind.DETERMINISTIC)
+
+
+def _default_mac_rate() -> dict[Precision, float]:
+    return {
+        Precision.INT8: 1.0,
+        Precision.INT16: 0.5,
+        Precision.BF16: 0.5,
+        Precision.FP16: 0.5,
+        Precision.FP32: 0.25,
+    }
+
+
+class MacClusterConfig(StrictModel):
+    """Identical MAC clusters, each a systolic array with a local buffer and a vector unit."""
+
+    count: int = Field(ge=1, description="Number of MAC clusters.")
+    rows: int = Field(ge=1, description="Rows of processing elements in each systolic array.")
+    cols: int = Field(ge=1, description="Columns of processing elements in each systolic array.")
+    dataflow: DataflowField = Field(
+        default=Dataflow.WS,
+        description="What stays in the processing elements: ws (weights), os (outputs), "
+        "is (inputs).",
+    )
+    clock_mhz: float = Field(gt=0, description="Cluster clock in MHz.")
+    mac_rate: dict[PrecisionField, _MacRate] = Field(
+        default_factory=_default_mac_rate,
+        min_length=1,
+        description="MACs per processing element per cycle for each precision, in (0, 1]. "
+        "A precision missing from the map is not supported by this architecture.",
+    )
+    local_buffer_kib: int = Field(
+        default=256,
+        ge=1,
+        description="KiB of operand and result buffer per cluster (double buffered).",
+    )
+    vector_lanes: int = Field(
+        default=64,
+        ge=1,
+        description="Elements per cycle of the cluster's vector unit (pooling, add, upsample).",
+    )
+
+
+class SramConfig(StrictModel):
+    """On-chip SRAM split into banks; each bank serves its ports independently."""
+
+    banks: int = Field(ge=1, description="Number of SRAM banks.")
+    bank_kib: int = Field(ge=1, description="Capacity of each bank in KiB.")
+    ports_per_bank: int = Field(default=2, ge=1, description="Read/write ports per bank.")
+    port_bytes_per_cycle: int = Field(
+        default=64, ge=1, description="Bytes each port moves per SRAM clock cycle."
+    )
+    clock_mhz: float = Field(gt=0, description="SRAM clock in MHz.")
+
+    @property
+    def total_bytes(self) -> int:
+        """Capacity of all banks in bytes."""
+        return self.banks * self.bank_kib * 1024
+
+
+_PRESET_FIELDS = list(DramPreset.__dataclass_fields__)
+
+
+def _dram_schema_extra(schema: dict[str, Any]) -> None:
+    """In the JSON schema, preset-filled keys are required only when no preset is named."""
+    required = [key for key in schema.pop("required", []) if key not in _PRESET_FIELDS]
+    if required:
+        schema["required"] = required
+    schema["anyOf"] = [{"required": ["preset"]}, {"required": _PRESET_FIELDS}]
+
+
+class DramConfig(StrictModel):
+    """Off-chip DRAM channels. A named preset fills every key not given explicitly."""
+
+    model_config = ConfigDict(json_schema_extra=_dram_schema_extra)
+
+    preset: DramPresetName | None = Field(
+        default=None,
+        description="Memory standard whose per-channel values fill the keys not given here.",
+    )
+    channels: int = Field(default=1, ge=1, description="Number of independent DRAM channels.")
+    peak_gb_per_s: float = Field(
+        gt=0, description="Peak bandwidth per channel in GB/s (1e9 bytes per second)."
+    )
+    efficiency: float = Field(
+        gt=0,
+        le=1,
+        description="Sustained fraction of peak bandwidth for streaming transfers, in (0, 1].",
+    )
+    row_hit_latency_ns: float = Field(
+        ge=0, description="First-access latency in ns when the row is already open."
+    )
+    row_miss_latency_ns: float = Field(
+        ge=0, description="First-access latency in ns on a row miss (at least the row hit)."
+    )
+    trefi_ns: float = Field(gt=0, description="Refresh interval (tREFI) in ns.")
+    trfc_ns: float = Field(
+        ge=0, description="Time one refresh blocks the channel (tRFC) in ns; below tREFI."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_from_preset(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("preset") is None:
+            return data
+        name = data["preset"]
+        preset = DRAM_PRESETS.get(name) if isinstance(name, str) else None
+        if preset is None:
+            known = ", ".join(DRAM_PRESETS)
+            raise_cross_checks([(("preset",), f"unknown DRAM preset {name!r}; known: {known}")])
+        return {**preset.fields(), **data}
+
+    @model_validator(mode="after")
+    def _check_timing(self) -> Self:
+        checks = CrossChecks()
+        if self.row_miss_latency_ns < self.row_hit_latency_ns:
+            checks.add(
+                ("row_miss_latency_ns",),
+                f"must be at least row_hit_latency_ns ({self.row_hit_latency_ns:g})",
+            )
+        if self.trfc_ns >= self.trefi_ns:
+            checks.add(("trfc_ns",), f"must be less than trefi_ns ({self.trefi_ns:g})")
+        checks.raise_if_any()
+        return self
+
+
+class MeshConfig(StrictModel):
+    """Size of a 2D mesh of routers."""
+
+    cols: int = Field(ge=1, description="Routers per row (x runs from 0 to cols - 1).")
+    rows: int = Field(ge=1, description="Routers per column (y runs from 0 to rows - 1).")
+
+    @property
+    def routers(self) -> int:
+        """Number of routers."""
+        return self.cols * self.rows
+
+
+class AttachConfig(StrictModel):
+    """The router each endpoint sits on, as [x, y] (x = column, y = row)."""
+
+    clusters: list[_CoordinateField] = Field(
+        description="Router of each MAC cluster, one entry per cluster."
+    )
+    sram_banks: list[_CoordinateField] = Field(
+        description="Router of each SRAM bank, one entry per bank."
+    )
+    dram_ports: list[_CoordinateField] = Field(
+        description="Router of each DRAM channel's port, one entry per channel."
+    )
+
+
+class InterconnectConfig(StrictModel):
+    """How clusters, SRAM banks and DRAM ports exchange data."""
+
+    kind: InterconnectKindField = Field(
+        description="bus: one shared arbitrated medium; mesh: 2D mesh with XY routing "
+        "(blocking); deterministic: mesh with a static slot schedule computed before time 0.",
+    )
+    link_bytes_per_cycle: int = Field(
+        ge=1, description="Width of the bus, or of each mesh link, in bytes per cycle."
+    )
+    clock_mhz: float = Field(gt=0, description="Interconnect clock in MHz.")
+    hop_latency_cycles: int = Field(
+        default=1, ge=0, description="Router (or bus arbitration) delay per hop, in cycles."
+    )
+    max_packet_bytes: int = Field(
+        default=8192,
+        ge=64,
+        description="Mesh kinds split transfers into packets of at most this many bytes.",
+    )
+    mesh: MeshConfig | None = Field(
+        default=None, description="Mesh size; required for kinds mesh and deterministic."
+    )
+    attach: AttachConfig | None = Field(
+        default=None,
+        description="Where endpoints sit on the mesh; omitted = automatic placement.",
+    )
+
+    @model_validator(mode="after")
+    def _check_topology(self) -> Self:
+        checks = CrossChecks()
+        uses_mesh = self.kind in _MESH_KINDS
+        if uses_mesh and self.mesh is None:
+            checks.add(("mesh",), f"mesh is required for kind {self.kind}")
+        if not uses_mesh and self.mesh is not None:
+            checks.add(("mesh",), f"mesh is not used by kind {self.kind}")
+        if not uses_mesh and self.attach is not None:
+            checks.add(("attach",), f"attach places endpoints on a mesh; kind {self.kind} has none")
+        if self.mesh is not None and self.attach is not None:
+            cols, rows = self.mesh.cols, self.mesh.rows
+            for group, coordinates in _attach_groups(self.attach):
+                for index, (x, y) in enumerate(coordinates):
+                    if x >= cols or y >= rows:
+                        checks.add(
+                            ("attach", group, index),
+                            f"[{x}, {y}] is outside the {cols}x{rows} mesh "
+                            f"(x < {cols}, y < {rows})",
+                        )
+        checks.raise_if_any()
+        return self
+
+
+def _attach_groups(attach: AttachConfig) -> list[tuple[str, list[Coordinate]]]:
+    return [
+        ("clusters", attach.clusters),
+        ("sram_banks", attach.sram_banks),
+        ("dram_ports", attach.dram_ports),
+    ]
+
+
+class ArchConfig(StrictModel):
+    """An accelerator: MAC clusters, SRAM banks, DRAM channels and their interconnect."""
+
+    name: str = Field(min_length=1, description="Name of the architecture, used in reports.")
+    description: str = Field(default="", description="Free text describing the architecture.")
+    mac_clusters: MacClusterConfig = Field(description="The MAC clusters (systolic arrays).")
+    sram: SramConfig = Field(description="The on-chip SRAM banks.")
+    dram: DramConfig = Field(description="The off-chip DRAM channels.")
+    interconnect: InterconnectConfig = Field(
+        description="The bus or network linking clusters, SRAM banks and DRAM ports."
+    )
+
+    @model_validator(mode="after")
+    def _check_attach_counts(self) -> Self:
+        attach = self.interconnect.attach
+        if attach is None:
+            return self
+        expected = {
+            "clusters": (self.mac_clusters.count, "mac_clusters.count"),
+            "sram_banks": (self.sram.banks, "sram.banks"),
+            "dram_ports": (self.dram.channels, "dram.channels"),
+        }
+        checks = CrossChecks()
+        for group, coordinates in _attach_groups(attach):
+            count, count_key = expected[group]
+            if len(coordinates) != count:
+                checks.add(
+                    ("interconnect", "attach", group),
+                    f"has {len(coordinates)} entries but {count_key} is {count}",
+                )
+        checks.raise_if_any()
+        return self
+
+
+def endpoint_coordinates(
+    arch: ArchConfig,
+) -> tuple[list[Coordinate], list[Coordinate], list[Coordinate]]:
+    """Mesh routers of the (clusters, SRAM banks, DRAM ports).
+
+    ``interconnect.attach`` if given; otherwise cluster i and bank i sit at router i in
+    row-major order (modulo the router count) and DRAM port j at (0, j * rows // channels),
+    down the left column. Raises ValueError for an interconnect without a mesh.
+    """
+    interconnect = arch.interconnect
+    mesh = interconnect.mesh
+    if mesh is None:
+        raise ValueError(f"interconnect kind {interconnect.kind} has no mesh to place endpoints")
+    attach = interconnect.attach
+    if attach is not None:
+        return list(attach.clusters), list(attach.sram_banks), list(attach.dram_ports)
+
+    def router(index: int) -> Coordinate:
+        position = index % mesh.routers
+        return position % mesh.cols, position // mesh.cols
+
+    channels = arch.dram.channels
+    return (
+        [router(i) for i in range(arch.mac_clusters.count)],
+        [router(i) for i in range(arch.sram.banks)],
+        [(0, j * mesh.rows // channels) for j in range(channels)],
+    )
+
+
+def load_arch(path: str | Path, overrides: Sequence[str] = ()) -> ArchConfig:
+    """Load and validate an architecture YAML file, applying ``--set`` overrides first.
+
+    Raises ConfigError listing every problem, each with file, line and dotted key path
+    (problems in overridden values name ``--set`` instead of the file).
+    """
+    return load_model(ArchConfig, path, overrides)
+
+
+def load_arch_text(text: str, file: str = "<string>", overrides: Sequence[str] = ()) -> ArchConfig:
+    """Like ``load_arch`` for YAML held in a string; ``file`` names it in problems."""
+    return load_model_text(ArchConfig, text, file, overrides)

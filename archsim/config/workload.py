@@ -1,0 +1,249 @@
+"""Workload YAML schema (a network as a list of layers) and its loader.
+
+The schema checks each layer on its own; checks that need the whole graph or the input size
+(producer names, shapes, channel counts) happen when the graph is built
+(`archsim.workload.build_graph`), because the input size can be overridden on the command line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from archsim.config.base import PrecisionField, StrictModel
+from archsim.config.schema import json_schema_for
+from archsim.config.validation import load_model, load_model_text
+from archsim.domain import Precision
+
+INPUT_NAME = "input"
+"""Reserved producer name of the network input."""
+
+LAYER_NAME_PATTERN = r"^[A-Za-z0-9_.\-]+$"
+
+
+def _one_error(expected: str) -> WrapValidator:
+    """Report a value that fits no member of a union as one error naming the accepted forms."""
+
+    def validate(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError:
+            raise PydanticCustomError(
+                "invalid_form", "expected {expected}", {"expected": expected}
+            ) from None
+
+    return WrapValidator(validate)
+
+
+_Pair = Annotated[list[PositiveInt], Field(min_length=2, max_length=2)]
+_PaddingPair = Annotated[list[NonNegativeInt], Field(min_length=2, max_length=2)]
+_SIZE_FORMS = "an integer >= 1 or [height, width] (two integers >= 1)"
+_PADDING_FORMS = "an integer >= 0 or [height, width] (two integers >= 0)"
+
+Size = Annotated[PositiveInt | _Pair, _one_error(_SIZE_FORMS)]
+"""n, or [height, width]."""
+OptionalSize = Annotated[PositiveInt | _Pair | None, _one_error(f"{_SIZE_FORMS} or null")]
+"""n, [height, width] or None."""
+Padding = Annotated[NonNegativeInt | _PaddingPair, _one_error(_PADDING_FORMS)]
+"""Padding on both sides: n, or [height, width]."""
+ConvPadding = Annotated[
+    NonNegativeInt | _PaddingPair | Literal["same", "valid"],
+    _one_error("an integer >= 0, [height, width] (two integers >= 0), 'same' or 'valid'"),
+]
+"""Padding on both sides: n, [height, width], 'same' or 'valid'."""
+
+Activation = Literal["none", "relu", "relu6", "leaky_relu", "sigmoid", "silu", "gelu"]
+
+
+class InputConfig(StrictModel):
+    """The network input tensor (one image of the batch)."""
+
+    width: PositiveInt = Field(description="Input width in pixels.")
+    height: PositiveInt = Field(description="Input height in pixels.")
+    channels: PositiveInt = Field(default=3, description="Input channels (3 for RGB).")
+    multiple_of: PositiveInt = Field(
+        default=1,
+        description="Width and height must be multiples of this (e.g. 32 for YOLO).",
+    )
+
+
+class _LayerBase(StrictModel):
+    """Fields common to every layer."""
+
+    name: str = Field(
+        pattern=LAYER_NAME_PATTERN,
+        description=f"Unique layer name: letters, digits, '_', '.', '-' ('{INPUT_NAME}' is "
+        "reserved for the network input).",
+    )
+    inputs: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description=f"Producer layer names, or '{INPUT_NAME}' for the network input. Omitted: "
+        f"the previous layer ('{INPUT_NAME}' for the first layer).",
+    )
+    activation: Activation = Field(
+        default="none",
+        description="Element-wise activation, folded into this layer (no extra cost).",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_reserved(cls, name: str) -> str:
+        if name == INPUT_NAME:
+            raise ValueError(f"'{INPUT_NAME}' is reserved for the network input")
+        return name
+
+
+class Conv2dConfig(_LayerBase):
+    """2D convolution (grouped and dilated allowed)."""
+
+    op: Literal["conv2d"] = Field(description="Operator.")
+    filters: PositiveInt = Field(description="Output channels.")
+    kernel: Size = Field(description="Kernel size: n or [height, width].")
+    stride: Size = Field(default=1, description="Stride: n or [height, width].")
+    padding: ConvPadding = Field(
+        default=0,
+        description="Zero padding on each side: n, [height, width], 'same' (output = "
+        "ceil(input / stride), extra padding at bottom/right as in TensorFlow) or 'valid' (0).",
+    )
+    dilation: Size = Field(default=1, description="Kernel dilation: n or [height, width].")
+    groups: PositiveInt = Field(
+        default=1,
+        description="Channel groups; must divide input channels and filters "
+        "(groups = channels = filters is a depthwise convolution).",
+    )
+    bias: bool = Field(default=False, description="Add a bias per filter.")
+    batchnorm: bool = Field(
+        default=False,
+        description="Batch normalization after the convolution (folded into weights and a "
+        "bias for inference).",
+    )
+
+
+class FullyConnectedConfig(_LayerBase):
+    """Dense layer; flattens its input (B, H*W*C) -> (B, units)."""
+
+    op: Literal["fully_connected"] = Field(description="Operator.")
+    units: PositiveInt = Field(description="Output features.")
+    bias: bool = Field(default=True, description="Add a bias per unit.")
+
+
+class MatmulConfig(_LayerBase):
+    """Per-position projection (B, H, W, C) -> (B, H, W, units), e.g. a transformer linear."""
+
+    op: Literal["matmul"] = Field(description="Operator.")
+    units: PositiveInt = Field(description="Output features per position.")
+    bias: bool = Field(default=False, description="Add a bias per unit.")
+
+
+class _PoolBase(_LayerBase):
+    """Windowed pooling."""
+
+    kernel: Size = Field(description="Window size: n or [height, width].")
+    stride: OptionalSize = Field(
+        default=None, description="Stride: n or [height, width]; omitted = the kernel size."
+    )
+    padding: Padding = Field(default=0, description="Padding on each side: n or [height, width].")
+
+
+class MaxPoolConfig(_PoolBase):
+    """Max pooling."""
+
+    op: Literal["maxpool"] = Field(description="Operator.")
+
+
+class AvgPoolConfig(_PoolBase):
+    """Average pooling."""
+
+    op: Literal["avgpool"] = Field(description="Operator.")
+
+
+class GlobalAvgPoolConfig(_LayerBase):
+    """Average over height and width: (B, H, W, C) -> (B, 1, 1, C)."""
+
+    op: Literal["global_avgpool"] = Field(description="Operator.")
+
+
+class AddConfig(_LayerBase):
+    """Element-wise sum of tensors of identical shape (residual connection)."""
+
+    op: Literal["add"] = Field(description="Operator.")
+    inputs: list[str] = Field(min_length=2, description="Producer layer names (two or more).")
+
+
+class ConcatConfig(_LayerBase):
+    """Concatenation along channels of tensors of identical height and width."""
+
+    op: Literal["concat"] = Field(description="Operator.")
+    inputs: list[str] = Field(min_length=2, description="Producer layer names (two or more).")
+
+
+class UpsampleConfig(_LayerBase):
+    """Nearest-neighbour upsampling of height and width by an integer factor."""
+
+    op: Literal["upsample"] = Field(description="Operator.")
+    scale: PositiveInt = Field(default=2, description="Upsampling factor of height and width.")
+
+
+LayerConfig = Annotated[
+    Conv2dConfig
+    | FullyConnectedConfig
+    | MatmulConfig
+    | MaxPoolConfig
+    | AvgPoolConfig
+    | GlobalAvgPoolConfig
+    | AddConfig
+    | ConcatConfig
+    | UpsampleConfig,
+    Field(discriminator="op"),
+]
+"""One layer; the `op` key selects the kind."""
+
+
+class WorkloadConfig(StrictModel):
+    """A neural network to simulate: input, batch, precision and layers in order."""
+
+    name: str = Field(min_length=1, description="Workload name.")
+    description: str = Field(default="", description="Free text.")
+    input: InputConfig = Field(description="Network input size.")
+    batch: PositiveInt = Field(default=1, description="Images per inference.")
+    precision: PrecisionField = Field(
+        default=Precision.INT8, description="Precision of weights and activations."
+    )
+    layers: list[LayerConfig] = Field(
+        min_length=1, description="Layers in order; producers come before their consumers."
+    )
+
+
+def load_workload(path: str | Path, overrides: Sequence[str] = ()) -> WorkloadConfig:
+    """Load and validate a workload YAML file, applying ``--set`` overrides first.
+
+    Raises ConfigError listing every problem, each with file, line and dotted key path
+    (problems in overridden values name ``--set`` instead of the file). Checks that need the
+    whole graph happen in ``archsim.workload.build_graph``.
+    """
+    return load_model(WorkloadConfig, path, overrides)
+
+
+def load_workload_text(
+    text: str, file: str = "<string>", overrides: Sequence[str] = ()
+) -> WorkloadConfig:
+    """Like ``load_workload`` for YAML held in a string; ``file`` names it in problems."""
+    return load_model_text(WorkloadConfig, text, file, overrides)
+
+
+def workload_json_schema() -> dict[str, Any]:
+    """The JSON Schema of workload YAML files (for editors and documentation)."""
+    return json_schema_for(WorkloadConfig, "archsim workload")

@@ -1,0 +1,118 @@
+"""Domain vocabulary shared by every package: precisions, dataflows, interconnect kinds,
+stall causes and component kinds. Values are the words used in YAML, traces and summaries."""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class Precision(StrEnum):
+    """Numeric precision of weights and activations."""
+
+    INT8 = "int8"
+    INT16 = "int16"
+    BF16 = "bf16"
+    FP16 = "fp16"
+    FP32 = "fp32"
+
+    @property
+    def bytes(self) -> int:
+        """Bytes per element."""
+        return _PRECISION_BYTES[self]
+
+
+_PRECISION_BYTES = {
+    Precision.INT8: 1,
+    Precision.INT16: 2,
+    Precision.BF16: 2,
+    Precision.FP16: 2,
+    Precision.FP32: 4,
+}
+
+
+class Dataflow(StrEnum):
+    """Systolic-array dataflow (what stays in the processing elements)."""
+
+    WS = "ws"  # weight stationary
+    OS = "os"  # output stationary
+    IS = "is"  # input stationary
+
+
+class InterconnectKind(StrEnum):
+    """How clusters, SRAM banks and DRAM ports are connected."""
+
+    BUS = "bus"
+    MESH = "mesh"
+    DETERMINISTIC = "deterministic"
+
+
+class ComponentKind(StrEnum):
+    """Kinds of simulated components, as stored in the trace's components table."""
+
+    CHIP = "chip"
+    MAC_CLUSTER = "mac_cluster"
+    SRAM_BANK = "sram_bank"
+    DRAM_CHANNEL = "dram_channel"
+    INTERCONNECT = "interconnect"
+    LINK = "link"
+
+
+class State(IntEnum):
+    """State of a component over an interval (trace enum; values are stable on disk).
+
+    BUSY means useful work; the stall states name the cause that kept a MAC cluster from
+    working; IDLE means it had no work left (or not yet) in the program.
+    """
+
+    BUSY = 0
+    STALL_DRAM = 1
+    STALL_INTERCONNECT = 2
+    STALL_SRAM = 3
+    STALL_DEPENDENCY = 4
+    STALL_BACKPRESSURE = 5
+    IDLE = 6
+
+
+class StallCause(StrEnum):
+    """Why a MAC cluster was not computing (fixed vocabulary of traces and summaries)."""
+
+    DRAM = "dram"
+    INTERCONNECT = "interconnect"
+    SRAM = "sram"
+    DEPENDENCY = "dependency"
+    BACKPRESSURE = "backpressure"
+    IDLE = "idle"
+
+    @property
+    def state(self) -> State:
+        """The trace state that records this cause."""
+        return _CAUSE_STATE[self]
+
+
+_CAUSE_STATE = {
+    StallCause.DRAM: State.STALL_DRAM,
+    StallCause.INTERCONNECT: State.STALL_INTERCONNECT,
+    StallCause.SRAM: State.STALL_SRAM,
+    StallCause.DEPENDENCY: State.STALL_DEPENDENCY,
+    StallCause.BACKPRESSURE: State.STALL_BACKPRESSURE,
+    StallCause.IDLE: State.IDLE,
+}
+
+
+class TransferKind(IntEnum):
+    """Why bytes move (trace enum; values are stable on disk)."""
+
+    WEIGHT_FETCH = 0  # DRAM -> SRAM, weights
+    INPUT_FETCH = 1  # DRAM -> SRAM, activations (network input or spilled tensors)
+    OPERAND_LOAD = 2  # SRAM -> MAC cluster
+    RESULT_STORE = 3  # MAC cluster -> SRAM
+    SPILL = 4  # SRAM -> DRAM, an activation that does not stay in SRAM
+    OUTPUT_WRITE = 5  # SRAM -> DRAM, a network output
+
+
+class EndpointKind(IntEnum):
+    """What sits at one end of a transfer."""
+
+    CLUSTER = 0
+    BANK = 1
+    DRAM = 2

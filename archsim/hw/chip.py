@@ -1,0 +1,102 @@
+"""Chip: structural assembly of clusters, SRAM banks, DRAM channels, DMA engines and the
+interconnect from an architecture config. Holds no behaviour of its own."""
+
+from __future__ import annotations
+
+import numpy as np
+import simpy
+
+from archsim.config import ArchConfig, endpoint_coordinates
+from archsim.domain import ComponentKind, EndpointKind, InterconnectKind
+from archsim.hw.component import Component
+from archsim.hw.dma import DmaEngine
+from archsim.hw.dram import DramChannel
+from archsim.hw.interconnect.base import Interconnect
+from archsim.hw.interconnect.bus import Bus
+from archsim.hw.interconnect.deterministic import DeterministicNoc
+from archsim.hw.interconnect.mesh import Mesh
+from archsim.hw.interconnect.topology import MeshTopology
+from archsim.hw.mac_cluster import MacCluster
+from archsim.hw.sram import SramBank
+from archsim.mapping.noc_schedule import ReservationTable
+from archsim.mapping.program import Endpoint, TransferOp
+from archsim.sim.counters import TransferCounters
+from archsim.sim.runtime import TransferTiming
+from archsim.trace import Recorder
+
+
+def mesh_topology(arch: ArchConfig) -> MeshTopology | None:
+    """The mesh topology of a mesh or deterministic interconnect (None for a bus)."""
+    mesh = arch.interconnect.mesh
+    if arch.interconnect.kind is InterconnectKind.BUS or mesh is None:
+        return None
+    clusters, banks, dram_ports = endpoint_coordinates(arch)
+    return MeshTopology(mesh.cols, mesh.rows, clusters, banks, dram_ports)
+
+
+class Chip(Component):
+    """The accelerator: every component, connected and checked before time 0."""
+
+    def __init__(
+        self,
+        arch: ArchConfig,
+        env: simpy.Environment,
+        recorder: Recorder,
+        seed_sequence: np.random.SeedSequence,
+        reservation: ReservationTable | None = None,
+    ) -> None:
+        super().__init__(None, "chip")
+        self.env = env
+        self.recorder = recorder
+        self.counters = TransferCounters()
+        recorder.add_component(self.path, ComponentKind.CHIP.value)
+        self.clusters = [
+            MacCluster(self, f"cluster{i}", arch.mac_clusters, env, recorder)
+            for i in range(arch.mac_clusters.count)
+        ]
+        self.load_dma = [DmaEngine(cluster, "load", self) for cluster in self.clusters]
+        self.store_dma = [DmaEngine(cluster, "store", self) for cluster in self.clusters]
+        self.weight_dma = DmaEngine(self, "dma", self)
+        sram = Component(self, "sram")
+        self.banks = [
+            SramBank(sram, f"bank{j}", arch.sram, env, recorder) for j in range(arch.sram.banks)
+        ]
+        dram = Component(self, "dram")
+        channel_seeds = seed_sequence.spawn(arch.dram.channels)
+        self.dram = [
+            DramChannel(dram, f"ch{k}", arch.dram, env, recorder, np.random.default_rng(seed))
+            for k, seed in enumerate(channel_seeds)
+        ]
+        self.topology = mesh_topology(arch)
+        self.interconnect = self._build_interconnect(arch, reservation)
+        self.endpoint_component_ids: dict[Endpoint, int] = {}
+        for kind, group in (
+            (EndpointKind.CLUSTER, self.clusters),
+            (EndpointKind.BANK, self.banks),
+            (EndpointKind.DRAM, self.dram),
+        ):
+            for index, component in enumerate(group):
+                self.endpoint_component_ids[Endpoint(kind, index)] = component.component_id
+        for node in self.walk():
+            if "interconnect" in node.PORTS:
+                node.connect("interconnect", self.interconnect)
+        self.elaborate()
+
+    def _build_interconnect(
+        self, arch: ArchConfig, reservation: ReservationTable | None
+    ) -> Interconnect:
+        cfg = arch.interconnect
+        if cfg.kind is InterconnectKind.BUS:
+            return Bus(self, "bus", cfg, self.env, self.recorder)
+        assert self.topology is not None
+        if cfg.kind is InterconnectKind.MESH:
+            return Mesh(self, "noc", cfg, self.env, self.recorder, self.topology)
+        if reservation is None:
+            raise ValueError("a deterministic NoC needs its reservation table before time 0")
+        return DeterministicNoc(
+            self, "noc", cfg, self.env, self.recorder, self.topology, reservation
+        )
+
+    def account_transfer(self, op: TransferOp, timing: TransferTiming) -> None:
+        """Add a completed transfer to the run totals."""
+        self.counters.add(op, timing)

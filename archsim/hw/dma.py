@@ -1,0 +1,79 @@
+"""DMA engine: executes a queue of transfers in order, through DRAM, SRAM and interconnect.
+
+Every transfer has exactly one SRAM bank at one end. Its path:
+DRAM read (if from DRAM) -> SRAM port + interconnect streaming -> DRAM write (if to DRAM).
+The SRAM port is taken before the network and held while the bytes stream, so a transfer
+moves at the slower of port and network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from archsim.domain import EndpointKind, StallCause
+from archsim.hw.component import Component
+from archsim.mapping.program import TransferOp
+from archsim.sim.runtime import OpRuntime, TransferTiming
+
+if TYPE_CHECKING:
+    from archsim.hw.chip import Chip
+
+
+class DmaEngine(Component):
+    """Runs one queue of transfers, one at a time, in program order."""
+
+    PORTS = ("interconnect",)
+
+    def __init__(self, parent: Component, name: str, chip: Chip) -> None:
+        super().__init__(parent, name)
+        self.chip = chip
+
+    def run(self, op_ids: list[int], rt: OpRuntime) -> Generator[simpy.Event, Any, None]:
+        """Execute the given transfers in order (a long-lived SimPy process)."""
+        env = self.chip.env
+        ops = rt.program.ops
+        recorder = self.chip.recorder
+        ids = self.chip.endpoint_component_ids
+        previous = -1
+        for op_id in op_ids:
+            op = ops[op_id]
+            assert isinstance(op, TransferOp)
+            yield from rt.wait_ready(op_id, previous)
+            timing = TransferTiming(int(env.now))
+            rt.timing[op_id] = timing
+            yield from self.execute(op, timing)
+            timing.t_done = int(env.now)
+            if recorder.enabled:
+                recorder.transfer(
+                    op.layer, op.kind, ids[op.src], ids[op.dst], op.nbytes, timing.hops,
+                    timing.t_issue, timing.t_grant, timing.t_done, timing.dram_wait, timing.dram,
+                    timing.sram_wait, timing.sram, timing.interconnect_wait, timing.interconnect,
+                )
+            self.chip.account_transfer(op, timing)
+            rt.finish(op_id)
+            previous = op_id
+
+    def execute(self, op: TransferOp, timing: TransferTiming) -> Generator[simpy.Event, Any, None]:
+        """Move one transfer's bytes along its path."""
+        chip = self.chip
+        env = chip.env
+        src, dst = op.src, op.dst
+        to_bank = dst.kind is EndpointKind.BANK
+        bank = chip.banks[dst.index if to_bank else src.index]
+        if src.kind is EndpointKind.DRAM:
+            yield from chip.dram[src.index].access(op.nbytes, op.stream, False, timing, op.layer)
+        t_request = int(env.now)
+        with bank.ports.request() as request:
+            yield request
+            t_port = int(env.now)
+            timing.sram_wait += t_port - t_request
+            timing.add_phase(t_request, t_port, StallCause.SRAM)
+            yield from chip.interconnect.send(
+                src, dst, op.nbytes, op.kind, timing, bank.port_time_ps, op.layer
+            )
+        bank.record_access(op.nbytes, to_bank, t_port, int(env.now), op.layer)
+        if dst.kind is EndpointKind.DRAM:
+            yield from chip.dram[dst.index].access(op.nbytes, op.stream, True, timing, op.layer)

@@ -1,0 +1,86 @@
+"""The one interface every interconnect kind implements."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any
+
+import simpy
+
+from archsim.config import InterconnectConfig
+from archsim.domain import InterconnectKind, TransferKind
+from archsim.hw.component import Component
+from archsim.mapping.program import Endpoint
+from archsim.sim.runtime import TransferTiming
+from archsim.trace import Recorder
+from archsim.units import clock_period_ps
+
+PortTime = Callable[[int], int]
+
+
+@dataclass
+class LinkStats:
+    """Totals of one interconnect resource (the bus, or one mesh link)."""
+
+    component_id: int
+    name: str
+    bytes: int = 0
+    busy_ps: int = 0
+    reserved_slots: int = -1
+    period_slots: int = -1
+
+
+class Interconnect(Component):
+    """Moves bytes between endpoints. ``send`` is a generator run inside the caller's process.
+
+    ``port_time_ps`` gives the time the SRAM port at one end needs for a given size: a
+    transfer streams at the slower of the network and the port.
+    """
+
+    kind: InterconnectKind
+
+    def __init__(
+        self,
+        parent: Component,
+        name: str,
+        cfg: InterconnectConfig,
+        env: simpy.Environment,
+        recorder: Recorder,
+    ) -> None:
+        super().__init__(parent, name)
+        self.env = env
+        self.recorder = recorder
+        self.width = cfg.link_bytes_per_cycle
+        self.period_ps = clock_period_ps(cfg.clock_mhz)
+        self.hop_latency_ps = cfg.hop_latency_cycles * self.period_ps
+        self.max_packet_bytes = cfg.max_packet_bytes
+        self.links: list[LinkStats] = []
+        self.bytes_moved = 0
+        self.byte_hops = 0
+
+    def send(
+        self,
+        src: Endpoint,
+        dst: Endpoint,
+        nbytes: int,
+        kind: TransferKind,
+        timing: TransferTiming,
+        port_time_ps: PortTime,
+        layer: int,
+    ) -> Generator[simpy.Event, Any, None]:
+        """Move nbytes from src to dst, filling the interconnect phases of ``timing``."""
+        raise NotImplementedError
+
+    def hops(self, src: Endpoint, dst: Endpoint) -> int:
+        """Routers (or bus stages) a transfer from src to dst traverses."""
+        raise NotImplementedError
+
+    def serialization_ps(self, nbytes: int) -> int:
+        """Time nbytes take on one link at full width."""
+        return -(-nbytes // self.width) * self.period_ps
+
+    def _add_link(self, name: str, kind: str) -> LinkStats:
+        stats = LinkStats(self.recorder.add_component(name, kind), name)
+        self.links.append(stats)
+        return stats

@@ -1,0 +1,83 @@
+"""Shared bus: one arbitrated medium. A packet holds the whole bus for
+ceil(bytes / width) + hop_latency cycles; waiting requesters are served first come,
+first served, so long transfers interleave packet by packet."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import simpy
+
+from archsim.config import InterconnectConfig
+from archsim.domain import ComponentKind, InterconnectKind, State, StallCause, TransferKind
+from archsim.hw.component import Component
+from archsim.hw.interconnect.base import Interconnect, PortTime
+from archsim.mapping.program import Endpoint
+from archsim.sim.runtime import TransferTiming
+from archsim.trace import Recorder
+
+
+class Bus(Interconnect):
+    """A blocking shared bus."""
+
+    kind = InterconnectKind.BUS
+
+    def __init__(
+        self,
+        parent: Component,
+        name: str,
+        cfg: InterconnectConfig,
+        env: simpy.Environment,
+        recorder: Recorder,
+    ) -> None:
+        super().__init__(parent, name, cfg, env, recorder)
+        self.medium = simpy.Resource(env, capacity=1)
+        self.stats = self._add_link(self.path, ComponentKind.INTERCONNECT.value)
+
+    def hops(self, src: Endpoint, dst: Endpoint) -> int:
+        """A bus is one stage between any two endpoints."""
+        return 1
+
+    def send(
+        self,
+        src: Endpoint,
+        dst: Endpoint,
+        nbytes: int,
+        kind: TransferKind,
+        timing: TransferTiming,
+        port_time_ps: PortTime,
+        layer: int,
+    ) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        stats = self.stats
+        remaining = nbytes
+        timing.hops = 1
+        while remaining > 0:
+            size = min(remaining, self.max_packet_bytes)
+            remaining -= size
+            t_request = int(env.now)
+            with self.medium.request() as request:
+                yield request
+                t_grant = int(env.now)
+                network_ps = self.serialization_ps(size) + self.hop_latency_ps
+                port_ps = port_time_ps(size)
+                hold = max(network_ps, port_ps)
+                yield env.timeout(hold)
+            if timing.t_grant < 0:
+                timing.t_grant = t_grant
+            wait = t_grant - t_request
+            timing.interconnect_wait += wait
+            timing.contention += wait
+            timing.add_phase(t_request, t_grant, StallCause.INTERCONNECT)
+            if port_ps > network_ps:
+                timing.sram += hold
+                timing.add_phase(t_grant, t_grant + hold, StallCause.SRAM)
+            else:
+                timing.interconnect += hold
+                timing.add_phase(t_grant, t_grant + hold, StallCause.INTERCONNECT)
+            stats.busy_ps += hold
+            self.recorder.state(stats.component_id, State.BUSY, t_grant, t_grant + hold, layer)
+        stats.bytes += nbytes
+        self.bytes_moved += nbytes
+        self.byte_hops += nbytes

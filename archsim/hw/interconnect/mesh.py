@@ -1,0 +1,103 @@
+"""Blocking 2D mesh with XY routing and wormhole-style flow control.
+
+Transfers are split into packets of at most ``max_packet_bytes``. A packet acquires the
+links of its route in order (injection, router links, ejection), holding those it already
+has while it waits for the next one (head-of-line blocking), then holds all of them for
+hops x hop latency + ceil(bytes / width) cycles. Zero-load latency is therefore exactly
+hops x router delay + size / link bandwidth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import simpy
+
+from archsim.config import InterconnectConfig
+from archsim.domain import ComponentKind, InterconnectKind, State, StallCause, TransferKind
+from archsim.hw.component import Component
+from archsim.hw.interconnect.base import Interconnect, PortTime
+from archsim.hw.interconnect.topology import MeshTopology
+from archsim.mapping.program import Endpoint
+from archsim.sim.runtime import TransferTiming
+from archsim.trace import Recorder
+
+
+class Mesh(Interconnect):
+    """A blocking mesh network on chip."""
+
+    kind = InterconnectKind.MESH
+
+    def __init__(
+        self,
+        parent: Component,
+        name: str,
+        cfg: InterconnectConfig,
+        env: simpy.Environment,
+        recorder: Recorder,
+        topology: MeshTopology,
+    ) -> None:
+        super().__init__(parent, name, cfg, env, recorder)
+        self.topology = topology
+        self.resources = [simpy.Resource(env, capacity=1) for _ in topology.link_names]
+        for link_name in topology.link_names:
+            self._add_link(f"{self.path}.link{link_name}", ComponentKind.LINK.value)
+
+    def hops(self, src: Endpoint, dst: Endpoint) -> int:
+        """Routers traversed on the XY route."""
+        return self.topology.route(src, dst).hops
+
+    def send(
+        self,
+        src: Endpoint,
+        dst: Endpoint,
+        nbytes: int,
+        kind: TransferKind,
+        timing: TransferTiming,
+        port_time_ps: PortTime,
+        layer: int,
+    ) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        route = self.topology.route(src, dst)
+        resources = [self.resources[i] for i in route.links]
+        latency_ps = route.hops * self.hop_latency_ps
+        timing.hops = route.hops
+        remaining = nbytes
+        while remaining > 0:
+            size = min(remaining, self.max_packet_bytes)
+            remaining -= size
+            t_request = int(env.now)
+            requests = []
+            try:
+                for resource in resources:
+                    request = resource.request()
+                    requests.append(request)
+                    yield request
+                t_grant = int(env.now)
+                network_ps = latency_ps + self.serialization_ps(size)
+                port_ps = port_time_ps(size)
+                hold = max(network_ps, port_ps)
+                yield env.timeout(hold)
+            finally:
+                for resource, request in zip(resources, requests, strict=False):
+                    resource.release(request)
+            if timing.t_grant < 0:
+                timing.t_grant = t_grant
+            wait = t_grant - t_request
+            timing.interconnect_wait += wait
+            timing.contention += wait
+            timing.add_phase(t_request, t_grant, StallCause.INTERCONNECT)
+            if port_ps > network_ps:
+                timing.sram += hold
+                timing.add_phase(t_grant, t_grant + hold, StallCause.SRAM)
+            else:
+                timing.interconnect += hold
+                timing.add_phase(t_grant, t_grant + hold, StallCause.INTERCONNECT)
+            for link in route.links:
+                stats = self.links[link]
+                stats.busy_ps += hold
+                stats.bytes += size
+                self.recorder.state(stats.component_id, State.BUSY, t_grant, t_grant + hold, layer)
+        self.bytes_moved += nbytes
+        self.byte_hops += nbytes * route.hops

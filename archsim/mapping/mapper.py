@@ -1,0 +1,319 @@
+"""Mapper: workload graph + architecture -> Program.
+
+Layer by layer, in file order. Each layer's output is cut into tiles (see ``tiling``);
+tiles go to clusters in contiguous runs (channel block outermost, then image, then row
+strip), so a cluster keeps one block of weights for many tiles. For every tile:
+
+1. operand loads into the cluster: input regions from SRAM banks (block-interleaved) or,
+   for DRAM-resident tensors, a fetch into the cluster's home bank first; the tile's
+   weight block when it changes, after the block's fetch from DRAM;
+2. one compute op with the closed-form systolic (or vector-unit) time;
+3. result stores: into the banks of the output tensor, or into the home bank and then
+   out to DRAM when the tensor spills (or is a network output).
+
+Double buffering: a tile's loads wait for the compute two tiles back on the same cluster
+(its buffer half), and its compute waits for the stores two tiles back (its output half).
+A layer's barrier completes when all its stores have; consumers' loads wait for it.
+Weights are fetched one weighted layer ahead when SRAM allows (see ``residency``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from archsim.config import ArchConfig
+from archsim.domain import EndpointKind, Precision, TransferKind
+from archsim.mapping.placement import bank_shares, home_bank
+from archsim.mapping.program import (
+    BarrierOp,
+    ComputeOp,
+    Endpoint,
+    LayerPlan,
+    Program,
+    TileRecord,
+    TransferOp,
+)
+from archsim.mapping.regions import Span, input_region, region_bytes, weight_bytes
+from archsim.mapping.residency import NETWORK_INPUT, ResidencyPlan, plan_residency
+from archsim.mapping.tiling import Tiling, choose_tiling, is_view, tile_cycles
+from archsim.workload.graph import Layer, TensorShape, WorkloadGraph
+
+
+@dataclass
+class _ClusterCursor:
+    """What the builder remembers per cluster while emitting tiles in order."""
+
+    computes: list[int] = field(default_factory=list)
+    tile_last_stores: list[int] = field(default_factory=list)
+    weight_block: tuple[int, int] | None = None
+    last_store: int = -1
+
+
+class ProgramBuilder:
+    """Emits the ops of a program layer by layer (one instance per mapping)."""
+
+    def __init__(self, graph: WorkloadGraph, arch: ArchConfig) -> None:
+        self.graph = graph
+        self.arch = arch
+        self.precision: Precision = graph.precision
+        self.element_bytes = graph.precision.bytes
+        self.clusters = arch.mac_clusters.count
+        self.banks = arch.sram.banks
+        self.channels = arch.dram.channels
+        self.program = Program()
+        self.cursors = [_ClusterCursor() for _ in range(self.clusters)]
+        self.barrier_of: dict[str, int] = {}
+        self.weighted_barriers: list[int] = []
+        self.dram_turn = 0
+        self.tilings: dict[str, Tiling] = {
+            layer.name: choose_tiling(layer, arch, self.precision)
+            for layer in graph.layers
+            if not is_view(layer)
+        }
+        self.residency: ResidencyPlan = plan_residency(
+            graph,
+            self.tilings,
+            self.clusters,
+            arch.sram.banks * arch.sram.bank_kib * 1024,
+            self.element_bytes,
+        )
+
+    # -- small emitters -------------------------------------------------------------------
+
+    def _dram(self) -> Endpoint:
+        """DRAM channels take transfers in turn (channel interleaving at transfer level)."""
+        endpoint = Endpoint(EndpointKind.DRAM, self.dram_turn % self.channels)
+        self.dram_turn += 1
+        return endpoint
+
+    def _transfer(
+        self,
+        queue: str,
+        layer: int,
+        kind: TransferKind,
+        src: Endpoint,
+        dst: Endpoint,
+        nbytes: int,
+        stream: int,
+        deps: list[int],
+    ) -> int:
+        op = TransferOp(
+            self.program.next_id, layer, kind, src, dst, nbytes, stream,
+            tuple(d for d in deps if d >= 0),
+        )
+        return self.program.add(queue, op)
+
+    def _resolve(self, name: str, channels: Span) -> list[tuple[str, Span]]:
+        """Physical tensors and channel ranges behind a (possibly view) tensor's channels."""
+        if name == NETWORK_INPUT or not is_view(self.graph.layer(name)):
+            return [(name, channels)]
+        parts: list[tuple[str, Span]] = []
+        offset = 0
+        layer = self.graph.layer(name)
+        for producer, shape in zip(layer.inputs, layer.input_shapes, strict=True):
+            lo, hi = max(channels[0], offset), min(channels[1], offset + shape.channels)
+            if hi > lo:
+                parts.extend(self._resolve(producer, (lo - offset, hi - offset)))
+            offset += shape.channels
+        return parts
+
+    def _shape_of(self, name: str) -> TensorShape:
+        if name == NETWORK_INPUT:
+            return self.graph.input_shape
+        return self.graph.layer(name).output_shape
+
+    @staticmethod
+    def _stream(name: str, graph: WorkloadGraph) -> int:
+        return 0 if name == NETWORK_INPUT else 2 * graph.layer(name).index + 2
+
+    # -- layers ---------------------------------------------------------------------------
+
+    def build(self) -> Program:
+        """Emit every layer and return the finished program."""
+        for layer in self.graph.layers:
+            if is_view(layer):
+                self.program.layers.append(
+                    LayerPlan(layer.index, layer.name, layer.op.value, 0, 0, 0, 0,
+                              all(self.residency.in_sram[s] for s in self._physical(layer)), 0, -1)
+                )
+                continue
+            self._emit_layer(layer)
+        program = self.program
+        graph = self.graph
+        finals = [
+            layer for layer in graph.layers
+            if not is_view(layer) and not graph.consumers(layer.name)
+        ]
+        program.compulsory_dram_bytes = (
+            sum(layer.weight_elements for layer in graph.layers) * self.element_bytes
+            + graph.input_shape.nbytes(self.precision)
+            + sum(layer.output_shape.nbytes(self.precision) for layer in finals)
+        )
+        program.sram_peak_bytes = self.residency.peak_bytes
+        return program
+
+    def _physical(self, layer: Layer) -> list[str]:
+        return [p for name in layer.inputs for p, _ in self._resolve(name, (0, 1 << 62))]
+
+    def _emit_weight_fetches(self, layer: Layer, tiling: Tiling, used: int) -> list[tuple[int, int]]:
+        """Fetch each weight block of the layer into SRAM; returns (fetch op, bank) per block."""
+        gate = -1
+        back = 2 if self.residency.prefetch[layer.index] else 1
+        if len(self.weighted_barriers) >= back:
+            gate = self.weighted_barriers[-back]
+        blocks = []
+        per_block_tiles = tiling.tiles // tiling.channel_blocks
+        stream = 2 * layer.index + 1
+        for block in range(tiling.channel_blocks):
+            channels = self._block_channels(layer, tiling, block)
+            first_cluster = block * per_block_tiles * used // tiling.tiles
+            bank = home_bank(first_cluster, self.clusters, self.banks)
+            nbytes = weight_bytes(layer, channels, self.element_bytes)
+            fetch = self._transfer(
+                "dma.weights", layer.index, TransferKind.WEIGHT_FETCH, self._dram(),
+                Endpoint(EndpointKind.BANK, bank), nbytes, stream, [gate],
+            )
+            blocks.append((fetch, bank))
+        return blocks
+
+    @staticmethod
+    def _block_channels(layer: Layer, tiling: Tiling, block: int) -> Span:
+        size = tiling.shape.channels
+        return block * size, min(layer.output_shape.channels, (block + 1) * size)
+
+    def _emit_layer(self, layer: Layer) -> None:
+        tiling = self.tilings[layer.name]
+        out = layer.output_shape
+        used = min(self.clusters, tiling.tiles)
+        weight_blocks = (
+            self._emit_weight_fetches(layer, tiling, used) if layer.weight_elements else []
+        )
+        output_in_sram = self.residency.in_sram[layer.name]
+        output_kind = (
+            TransferKind.OUTPUT_WRITE if not self.graph.consumers(layer.name) else TransferKind.SPILL
+        )
+        layer_stores: dict[int, int] = {}
+        tile_index = 0
+        for block in range(tiling.channel_blocks):
+            channels = self._block_channels(layer, tiling, block)
+            for image in range(out.batch):
+                for row_block in range(tiling.row_blocks):
+                    rows = (
+                        row_block * tiling.shape.rows,
+                        min(out.height, (row_block + 1) * tiling.shape.rows),
+                    )
+                    cluster = tile_index * used // tiling.tiles
+                    tile_index += 1
+                    weights = weight_blocks[block] if weight_blocks else None
+                    last = self._emit_tile(
+                        layer, cluster, image, rows, channels, block, weights,
+                        output_in_sram, output_kind,
+                    )
+                    layer_stores[cluster] = last
+        barrier = BarrierOp(self.program.next_id, layer.index, tuple(layer_stores.values()))
+        self.program.add("sync", barrier)
+        self.barrier_of[layer.name] = barrier.id
+        if layer.weight_elements:
+            self.weighted_barriers.append(barrier.id)
+        self.program.layers.append(
+            LayerPlan(
+                layer.index, layer.name, layer.op.value, layer.macs, tiling.shape.rows,
+                tiling.shape.channels, tiling.tiles, output_in_sram,
+                layer.weight_elements * self.element_bytes, barrier.id,
+            )
+        )
+
+    def _emit_tile(
+        self,
+        layer: Layer,
+        cluster: int,
+        image: int,
+        rows: Span,
+        channels: Span,
+        block: int,
+        weights: tuple[int, int] | None,
+        output_in_sram: bool,
+        output_kind: TransferKind,
+    ) -> int:
+        """Emit loads, compute and stores of one tile; returns the tile's last store op."""
+        cursor = self.cursors[cluster]
+        load_queue = f"cluster{cluster}.load"
+        store_queue = f"cluster{cluster}.store"
+        me = Endpoint(EndpointKind.CLUSTER, cluster)
+        home = Endpoint(EndpointKind.BANK, home_bank(cluster, self.clusters, self.banks))
+        slot = cursor.computes[-2] if len(cursor.computes) >= 2 else -1
+        loads: list[int] = []
+        for index, producer in enumerate(layer.inputs):
+            in_rows, in_channels = input_region(layer, index, rows, channels)
+            for source, source_channels in self._resolve(producer, in_channels):
+                shape = self._shape_of(source)
+                nbytes = region_bytes(shape.width, in_rows, source_channels, self.element_bytes)
+                if nbytes == 0:
+                    continue
+                ready = self.barrier_of.get(source, -1)
+                stream = self._stream(source, self.graph)
+                if self.residency.in_sram[source]:
+                    for bank, share in bank_shares(shape, image, in_rows, nbytes, self.banks):
+                        loads.append(self._transfer(
+                            load_queue, layer.index, TransferKind.OPERAND_LOAD,
+                            Endpoint(EndpointKind.BANK, bank), me, share, stream, [ready, slot],
+                        ))
+                else:
+                    fetch = self._transfer(
+                        load_queue, layer.index, TransferKind.INPUT_FETCH, self._dram(), home,
+                        nbytes, stream, [ready, slot],
+                    )
+                    loads.append(self._transfer(
+                        load_queue, layer.index, TransferKind.OPERAND_LOAD, home, me, nbytes,
+                        stream, [fetch],
+                    ))
+        if weights is not None and cursor.weight_block != (layer.index, block):
+            fetch, bank = weights
+            loads.append(self._transfer(
+                load_queue, layer.index, TransferKind.OPERAND_LOAD,
+                Endpoint(EndpointKind.BANK, bank), me,
+                weight_bytes(layer, channels, self.element_bytes), 2 * layer.index + 1,
+                [fetch, slot],
+            ))
+            cursor.weight_block = (layer.index, block)
+
+        tile_rows = rows[1] - rows[0]
+        macs = tile_rows * layer.output_shape.width * (channels[1] - channels[0]) * (
+            layer.gemm.k if layer.gemm is not None else 0
+        )
+        output_slot = cursor.tile_last_stores[-2] if len(cursor.tile_last_stores) >= 2 else -1
+        compute = ComputeOp(
+            self.program.next_id, layer.index, cluster, macs,
+            tile_cycles(layer, self.arch, self.precision, tile_rows, channels[1] - channels[0]),
+            tuple(d for d in (*loads, output_slot) if d >= 0),
+        )
+        self.program.add(f"cluster{cluster}.compute", compute)
+        cursor.computes.append(compute.id)
+
+        out = layer.output_shape
+        out_bytes = region_bytes(out.width, rows, channels, self.element_bytes)
+        stream = self._stream(layer.name, self.graph)
+        last = -1
+        if output_in_sram:
+            for bank, share in bank_shares(out, image, rows, out_bytes, self.banks):
+                last = self._transfer(
+                    store_queue, layer.index, TransferKind.RESULT_STORE, me,
+                    Endpoint(EndpointKind.BANK, bank), share, stream, [compute.id],
+                )
+        else:
+            staged = self._transfer(
+                store_queue, layer.index, TransferKind.RESULT_STORE, me, home, out_bytes,
+                stream, [compute.id],
+            )
+            last = self._transfer(
+                store_queue, layer.index, output_kind, home, self._dram(), out_bytes, stream,
+                [staged],
+            )
+        cursor.tile_last_stores.append(last)
+        self.program.tiles.append(TileRecord(layer.index, cluster, image, rows, channels))
+        return last
+
+
+def map_workload(graph: WorkloadGraph, arch: ArchConfig) -> Program:
+    """Map a workload graph onto an architecture (see module docstring)."""
+    return ProgramBuilder(graph, arch).build()

@@ -1,0 +1,129 @@
+"""The Program: what the mapper produces and the engine executes.
+
+A program is a dependency graph of operations, each owned by one in-order queue:
+
+- ``cluster{c}.compute``: ComputeOps of MAC cluster c (one per tile)
+- ``cluster{c}.load``: TransferOps that bring tile operands into cluster c
+- ``cluster{c}.store``: TransferOps that take tile results out of cluster c
+- ``dma.weights``: weight fetches from DRAM into SRAM, in layer order
+- ``sync``: BarrierOps, one per layer, done when every result of the layer has landed
+
+An op starts when its queue predecessor is done and every op in ``deps`` is done.
+Double buffering, backpressure and layer dependencies are all expressed as deps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from archsim.domain import EndpointKind, TransferKind
+
+
+class Endpoint(NamedTuple):
+    """One end of a transfer: a cluster, an SRAM bank or a DRAM channel, by index."""
+
+    kind: EndpointKind
+    index: int
+
+    def __str__(self) -> str:
+        return f"{self.kind.name.lower()}{self.index}"
+
+
+@dataclass(frozen=True, slots=True)
+class ComputeOp:
+    """One tile on one MAC cluster: a closed-form number of cycles."""
+
+    id: int
+    layer: int
+    cluster: int
+    macs: int
+    cycles: int
+    deps: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TransferOp:
+    """Bytes moving from src to dst; ``stream`` names the tensor (DRAM row-hit tracking)."""
+
+    id: int
+    layer: int
+    kind: TransferKind
+    src: Endpoint
+    dst: Endpoint
+    nbytes: int
+    stream: int
+    deps: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BarrierOp:
+    """Completes when all of a layer's results are stored."""
+
+    id: int
+    layer: int
+    deps: tuple[int, ...]
+
+
+Op = ComputeOp | TransferOp | BarrierOp
+
+
+@dataclass(frozen=True)
+class TileRecord:
+    """Where one tile ran and what it covered (for the trace and tests)."""
+
+    layer: int
+    cluster: int
+    image: int
+    rows: tuple[int, int]
+    channels: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """Mapping decisions for one layer."""
+
+    index: int
+    name: str
+    op: str
+    macs: int
+    tile_rows: int
+    tile_channels: int
+    tiles: int
+    output_in_sram: bool
+    weight_bytes: int
+    barrier: int  # op id of the layer's barrier (-1 for views)
+
+
+@dataclass
+class Program:
+    """Ops, their queues and the per-layer plan. Built once by the mapper, then read-only."""
+
+    ops: list[Op] = field(default_factory=list)
+    queues: dict[str, list[int]] = field(default_factory=dict)
+    layers: list[LayerPlan] = field(default_factory=list)
+    tiles: list[TileRecord] = field(default_factory=list)
+    compulsory_dram_bytes: int = 0
+    sram_peak_bytes: int = 0
+
+    def add(self, queue: str, op: Op) -> int:
+        """Append an op (whose id must be the next index) to a queue; returns its id."""
+        if op.id != len(self.ops):
+            raise ValueError(f"op id {op.id} is not the next id {len(self.ops)}")
+        self.ops.append(op)
+        self.queues.setdefault(queue, []).append(op.id)
+        return op.id
+
+    @property
+    def next_id(self) -> int:
+        """The id the next op must carry."""
+        return len(self.ops)
+
+    def transfers(self) -> list[TransferOp]:
+        """All transfer ops, in id order."""
+        return [op for op in self.ops if isinstance(op, TransferOp)]
+
+    @property
+    def total_macs(self) -> int:
+        """MACs summed over all compute ops (the conservation check compares this)."""
+        return sum(op.macs for op in self.ops if isinstance(op, ComputeOp))

@@ -1,0 +1,93 @@
+"""Engine: runs a Program on a Chip in one SimPy environment.
+
+Each queue of the program becomes one long-lived process of the component that owns it
+(cluster compute, cluster load/store DMA, weight DMA); each layer barrier is a tiny
+process of its own. A run that ends with unfinished ops is a deadlock and raises.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+import simpy
+
+from archsim.config import ArchConfig
+from archsim.domain import InterconnectKind
+from archsim.errors import SimulationError
+from archsim.hw.chip import Chip, mesh_topology
+from archsim.mapping.noc_schedule import ReservationTable, build_reservation_table
+from archsim.mapping.program import Program
+from archsim.sim.environment import SimEnvironment
+from archsim.sim.runtime import OpRuntime
+from archsim.trace import Recorder
+
+
+@dataclass
+class RunOutcome:
+    """Everything a finished run leaves behind for the summary and the trace."""
+
+    chip: Chip
+    program: Program
+    runtime: OpRuntime
+    latency_ps: int
+    events: int
+    wall_s: float
+    reservation: ReservationTable | None
+
+
+def _barrier(rt: OpRuntime, op_id: int) -> Generator[simpy.Event, Any, None]:
+    yield from rt.wait_ready(op_id, -1)
+    rt.finish(op_id)
+
+
+def _queue_process(
+    chip: Chip, queue: str, op_ids: list[int], rt: OpRuntime
+) -> Generator[simpy.Event, Any, None]:
+    if queue == "dma.weights":
+        return chip.weight_dma.run(op_ids, rt)
+    owner, role = queue.split(".")
+    cluster = int(owner.removeprefix("cluster"))
+    if role == "compute":
+        return chip.clusters[cluster].run(op_ids, rt)
+    if role == "load":
+        return chip.load_dma[cluster].run(op_ids, rt)
+    if role == "store":
+        return chip.store_dma[cluster].run(op_ids, rt)
+    raise SimulationError(f"program has a queue no component owns: {queue}")
+
+
+def run_program(program: Program, arch: ArchConfig, seed: int, recorder: Recorder) -> RunOutcome:
+    """Elaborate the chip, run the program to completion and return the outcome."""
+    wall_start = time.perf_counter()
+    env = SimEnvironment(seed)
+    reservation = None
+    if arch.interconnect.kind is InterconnectKind.DETERMINISTIC:
+        topology = mesh_topology(arch)
+        assert topology is not None
+        reservation = build_reservation_table(program, topology)
+    chip = Chip(arch, env, recorder, env.seed_sequence, reservation)
+    rt = OpRuntime(env, program)
+    for queue, op_ids in program.queues.items():
+        if queue == "sync":
+            for op_id in op_ids:
+                env.process(_barrier(rt, op_id))
+        else:
+            env.process(_queue_process(chip, queue, op_ids, rt))
+    env.run()
+    unfinished = rt.unfinished
+    if unfinished:
+        first = program.ops[unfinished[0]]
+        raise SimulationError(
+            f"deadlock: {len(unfinished)} of {len(program.ops)} ops never completed "
+            f"(first: {first!r})"
+        )
+    latency = max(rt.t_done, default=0)
+    for cluster in chip.clusters:
+        cluster.finish_idle(latency)
+    return RunOutcome(
+        chip, program, rt, latency, env.events_scheduled,
+        time.perf_counter() - wall_start, reservation,
+    )

@@ -1,0 +1,316 @@
+"""The simulator's only interface to tracing: a Recorder appending rows, or a NullRecorder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from archsim.domain import ComponentKind
+from archsim.trace.columns import ColumnTable
+from archsim.trace.schema import COMPONENTS, LAYERS, LINKS, STATES, TABLES, TRANSFERS, Table
+
+_HOT_ROWS = 65536  # initial capacity of the states and transfers buffers
+_COLD_ROWS = 256  # initial capacity of the layers and links buffers
+_MAX_CAPACITY = int(np.iinfo(np.uint16).max)
+_KINDS = frozenset(kind.value for kind in ComponentKind)
+
+
+@dataclass(frozen=True)
+class TraceData:
+    """Recorded tables as numpy arrays (column name -> 1-D array): the writer's input."""
+
+    components: dict[str, np.ndarray]
+    states: dict[str, np.ndarray]
+    transfers: dict[str, np.ndarray]
+    layers: dict[str, np.ndarray]
+    links: dict[str, np.ndarray]
+
+    def tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """Table name -> columns, in schema order."""
+        return {table.name: getattr(self, table.name) for table in TABLES}
+
+    @classmethod
+    def empty(cls) -> TraceData:
+        """Every table with zero rows."""
+        return cls(**{table.name: _empty_columns(table) for table in TABLES})
+
+
+def _empty_columns(table: Table) -> dict[str, np.ndarray]:
+    return {column.name: np.empty(0, column.dtype) for column in table.columns}
+
+
+def _numeric(table: Table) -> dict[str, np.dtype]:
+    return {column.name: column.dtype for column in table.columns if not column.is_string}
+
+
+class Recorder:
+    """Appends trace rows into preallocated numpy buffers.
+
+    Times are integer picoseconds; components are the ids returned by `add_component`.
+    `state` and `transfer` are on the simulator's hot path: they do no validation beyond
+    what the buffers' dtypes enforce; the writer checks ids and enum values once, vectorised.
+    A call that raises records nothing.
+    """
+
+    enabled: bool = True
+    """False for NullRecorder: callers may skip computing record arguments."""
+
+    def __init__(self) -> None:
+        self._names: list[str] = []
+        self._kinds: list[str] = []
+        self._capacities: list[int] = []
+        self._ids: dict[str, int] = {}
+        self._states = ColumnTable(STATES.dtypes, _HOT_ROWS)
+        self._transfers = ColumnTable(TRANSFERS.dtypes, _HOT_ROWS)
+        self._layers = ColumnTable(_numeric(LAYERS), _COLD_ROWS)
+        self._layer_names: list[str] = []
+        self._layer_ops: list[str] = []
+        self._links = ColumnTable(LINKS.dtypes, _COLD_ROWS)
+
+    def add_component(self, name: str, kind: str, capacity: int = 1) -> int:
+        """Register a component (kind: a ComponentKind value) and return its id."""
+        if not name:
+            raise ValueError("component name must not be empty")
+        if name in self._ids:
+            raise ValueError(f"component {name!r} is already registered")
+        if kind not in _KINDS:
+            raise ValueError(f"component {name!r}: unknown kind {kind!r}, one of {sorted(_KINDS)}")
+        if not 1 <= capacity <= _MAX_CAPACITY:
+            raise ValueError(f"component {name!r}: capacity must be in 1..{_MAX_CAPACITY}")
+        component = len(self._names)
+        self._ids[name] = component
+        self._names.append(name)
+        self._kinds.append(str(kind))
+        self._capacities.append(capacity)
+        return component
+
+    def state(
+        self, component: int, state: int, t_start_ps: int, t_end_ps: int, layer: int = -1
+    ) -> None:
+        """Record that `component` was in `state` (a State) over [t_start_ps, t_end_ps)."""
+        if t_end_ps <= t_start_ps:
+            if t_end_ps < t_start_ps:
+                raise ValueError(f"state interval ends before it starts: {t_start_ps}..{t_end_ps}")
+            return  # zero-length intervals carry no time
+        table = self._states
+        i = table.n
+        if i == table.capacity:
+            table.grow()
+        v_component, v_state, v_start, v_end, v_layer = table.views
+        v_component[i] = component
+        v_state[i] = state
+        v_start[i] = t_start_ps
+        v_end[i] = t_end_ps
+        v_layer[i] = layer
+        table.n = i + 1
+
+    def transfer(
+        self,
+        layer: int,
+        kind: int,
+        src: int,
+        dst: int,
+        nbytes: int,
+        hops: int,
+        t_request_ps: int,
+        t_grant_ps: int,
+        t_done_ps: int,
+        dram_wait_ps: int,
+        dram_ps: int,
+        sram_wait_ps: int,
+        sram_ps: int,
+        interconnect_wait_ps: int,
+        interconnect_ps: int,
+    ) -> None:
+        """Record a transfer (kind: a TransferKind) with its timestamps and phase durations."""
+        table = self._transfers
+        i = table.n
+        if i == table.capacity:
+            table.grow()
+        (
+            v_id,
+            v_layer,
+            v_kind,
+            v_src,
+            v_dst,
+            v_bytes,
+            v_hops,
+            v_request,
+            v_grant,
+            v_done,
+            v_dram_wait,
+            v_dram,
+            v_sram_wait,
+            v_sram,
+            v_interconnect_wait,
+            v_interconnect,
+        ) = table.views
+        v_id[i] = i
+        v_layer[i] = layer
+        v_kind[i] = kind
+        v_src[i] = src
+        v_dst[i] = dst
+        v_bytes[i] = nbytes
+        v_hops[i] = hops
+        v_request[i] = t_request_ps
+        v_grant[i] = t_grant_ps
+        v_done[i] = t_done_ps
+        v_dram_wait[i] = dram_wait_ps
+        v_dram[i] = dram_ps
+        v_sram_wait[i] = sram_wait_ps
+        v_sram[i] = sram_ps
+        v_interconnect_wait[i] = interconnect_wait_ps
+        v_interconnect[i] = interconnect_ps
+        table.n = i + 1
+
+    def layer(
+        self,
+        index: int,
+        name: str,
+        op: str,
+        t_start_ps: int,
+        t_end_ps: int,
+        macs: int,
+        tiles: int,
+        dram_bytes_read: int,
+        dram_bytes_written: int,
+        sram_bytes: int,
+        interconnect_bytes: int,
+        mac_utilization: float,
+        stall_dram_ps: int,
+        stall_interconnect_ps: int,
+        stall_sram_ps: int,
+        stall_dependency_ps: int,
+        stall_backpressure_ps: int,
+    ) -> None:
+        """Record one layer's totals (stall times summed over MAC clusters)."""
+        self._layers.append(
+            index,
+            t_start_ps,
+            t_end_ps,
+            macs,
+            tiles,
+            dram_bytes_read,
+            dram_bytes_written,
+            sram_bytes,
+            interconnect_bytes,
+            mac_utilization,
+            stall_dram_ps,
+            stall_interconnect_ps,
+            stall_sram_ps,
+            stall_dependency_ps,
+            stall_backpressure_ps,
+        )
+        self._layer_names.append(name)
+        self._layer_ops.append(op)
+
+    def link(
+        self,
+        component: int,
+        nbytes: int,
+        busy_ps: int,
+        reserved_slots: int = -1,
+        period_slots: int = -1,
+    ) -> None:
+        """Record an interconnect resource's totals (slots are -1 unless it is TDM)."""
+        self._links.append(component, nbytes, busy_ps, reserved_slots, period_slots)
+
+    def data(self) -> TraceData:
+        """Copy everything recorded so far into numpy arrays; recording may continue."""
+        components = {
+            "id": np.arange(len(self._names), dtype=COMPONENTS.dtypes["id"]),
+            "name": np.array(self._names, dtype=np.str_),
+            "kind": np.array(self._kinds, dtype=np.str_),
+            "capacity": np.array(self._capacities, dtype=COMPONENTS.dtypes["capacity"]),
+        }
+        layers = self._layers.arrays()
+        layers["name"] = np.array(self._layer_names, dtype=np.str_)
+        layers["op"] = np.array(self._layer_ops, dtype=np.str_)
+        return TraceData(
+            components=components,
+            states=self._states.arrays(),
+            transfers=self._transfers.arrays(),
+            layers={name: layers[name] for name in LAYERS.column_names},
+            links=self._links.arrays(),
+        )
+
+
+class NullRecorder(Recorder):
+    """A Recorder that keeps nothing: tracing off costs one no-op call per record.
+
+    It holds no buffers; `add_component` still returns increasing ids so model code is the
+    same with tracing on or off, and `data()` returns empty tables.
+    """
+
+    enabled = False
+
+    def __init__(self) -> None:  # no buffers, deliberately not calling Recorder.__init__
+        self._next_id = 0
+
+    def add_component(self, name: str, kind: str, capacity: int = 1) -> int:
+        """Return the next id; nothing is kept."""
+        component = self._next_id
+        self._next_id = component + 1
+        return component
+
+    def state(
+        self, component: int, state: int, t_start_ps: int, t_end_ps: int, layer: int = -1
+    ) -> None:
+        """Do nothing."""
+
+    def transfer(
+        self,
+        layer: int,
+        kind: int,
+        src: int,
+        dst: int,
+        nbytes: int,
+        hops: int,
+        t_request_ps: int,
+        t_grant_ps: int,
+        t_done_ps: int,
+        dram_wait_ps: int,
+        dram_ps: int,
+        sram_wait_ps: int,
+        sram_ps: int,
+        interconnect_wait_ps: int,
+        interconnect_ps: int,
+    ) -> None:
+        """Do nothing."""
+
+    def layer(
+        self,
+        index: int,
+        name: str,
+        op: str,
+        t_start_ps: int,
+        t_end_ps: int,
+        macs: int,
+        tiles: int,
+        dram_bytes_read: int,
+        dram_bytes_written: int,
+        sram_bytes: int,
+        interconnect_bytes: int,
+        mac_utilization: float,
+        stall_dram_ps: int,
+        stall_interconnect_ps: int,
+        stall_sram_ps: int,
+        stall_dependency_ps: int,
+        stall_backpressure_ps: int,
+    ) -> None:
+        """Do nothing."""
+
+    def link(
+        self,
+        component: int,
+        nbytes: int,
+        busy_ps: int,
+        reserved_slots: int = -1,
+        period_slots: int = -1,
+    ) -> None:
+        """Do nothing."""
+
+    def data(self) -> TraceData:
+        """Empty tables."""
+        return TraceData.empty()

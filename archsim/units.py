@@ -1,0 +1,35 @@
+"""Time and size units. Simulation time is an integer number of picoseconds."""
+
+from __future__ import annotations
+
+import math
+
+PS_PER_NS = 1_000
+PS_PER_US = 1_000_000
+PS_PER_MS = 1_000_000_000
+PS_PER_S = 1_000_000_000_000
+KIB = 1024
+MIB = 1024 * 1024
+
+
+def clock_period_ps(clock_mhz: float) -> int:
+    """Clock period in whole picoseconds (1000 MHz -> 1000 ps)."""
+    period = round(1_000_000 / clock_mhz)
+    if period <= 0:
+        raise ValueError(f"clock of {clock_mhz} MHz is too fast for picosecond time")
+    return period
+
+
+def ns_to_ps(ns: float) -> int:
+    """Nanoseconds to whole picoseconds."""
+    return round(ns * PS_PER_NS)
+
+
+def ceil_div(numerator: int, denominator: int) -> int:
+    """Integer ceiling division for non-negative numerator and positive denominator."""
+    return -(-numerator // denominator)
+
+
+def bytes_duration_ps(nbytes: int, bytes_per_s: float) -> int:
+    """Time to move nbytes at bytes_per_s, rounded up to a whole picosecond."""
+    return math.ceil(nbytes * PS_PER_S / bytes_per_s)

@@ -1,0 +1,341 @@
+"""Per-operator rules: output shape, GEMM view, MACs, weights, parameters and vector work.
+
+Each rule turns one validated layer config plus the shapes of its inputs into a `Layer`.
+A rule raises `ShapeError` naming the config key to blame when the inputs do not fit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, NamedTuple, assert_never
+
+from archsim.config.workload import (
+    AddConfig,
+    AvgPoolConfig,
+    ConcatConfig,
+    Conv2dConfig,
+    FullyConnectedConfig,
+    GlobalAvgPoolConfig,
+    LayerConfig,
+    MatmulConfig,
+    MaxPoolConfig,
+    UpsampleConfig,
+)
+from archsim.workload.graph import Gemm, Layer, OpKind, TensorShape
+
+Axis = Literal["height", "width"]
+AXES: tuple[Axis, ...] = ("height", "width")
+_AXIS_INDEX: dict[Axis, int] = {"height": 0, "width": 1}
+
+
+class ShapeError(ValueError):
+    """A layer does not fit its inputs; `key` is the config key to blame (None: the layer)."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.key = key
+
+
+class OutputTooSmallError(ShapeError):
+    """A windowed layer would produce an output of less than one pixel along `axes`."""
+
+    def __init__(self, message: str, axes: tuple[Axis, ...]) -> None:
+        super().__init__(message, None)
+        self.axes = axes
+
+
+def side(shape: TensorShape, axis: Axis) -> int:
+    """Size of `shape` along `axis`."""
+    return shape.height if axis == "height" else shape.width
+
+
+class LayerHead(NamedTuple):
+    """The identity of a layer and its resolved inputs: the first fields of `Layer`, in order.
+
+    Rules build a layer as `Layer(*head, output_shape=..., ...)`.
+    """
+
+    layer_index: int  # `index` would shadow tuple.index
+    name: str
+    op: OpKind
+    inputs: tuple[str, ...]
+    input_shapes: tuple[TensorShape, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _AxisWindow:
+    """A sliding window along one axis."""
+
+    kernel: int
+    stride: int
+    dilation: int
+    pad_before: int
+    pad_after: int
+
+    @property
+    def reach(self) -> int:
+        """Input pixels one output pixel covers (dilated kernel extent)."""
+        return self.dilation * (self.kernel - 1) + 1
+
+    def output(self, size: int) -> int:
+        """Output size from an input of `size` pixels (floor, as frameworks compute it)."""
+        return (size + self.pad_before + self.pad_after - self.reach) // self.stride + 1
+
+
+def _pick(value: int | list[int], axis: Axis) -> int:
+    """The value of an `n` or `[height, width]` setting along `axis`."""
+    return value if isinstance(value, int) else value[_AXIS_INDEX[axis]]
+
+
+def _axis_window(
+    cfg: Conv2dConfig | MaxPoolConfig | AvgPoolConfig, axis: Axis, size: int
+) -> _AxisWindow:
+    """Kernel, stride, dilation and padding of a windowed layer along one axis."""
+    kernel = _pick(cfg.kernel, axis)
+    if isinstance(cfg, Conv2dConfig):
+        stride, dilation, padding = _pick(cfg.stride, axis), _pick(cfg.dilation, axis), cfg.padding
+    else:
+        stride = kernel if cfg.stride is None else _pick(cfg.stride, axis)
+        dilation, padding = 1, cfg.padding
+    if padding == "valid":
+        before = after = 0
+    elif padding == "same":
+        # TensorFlow: output = ceil(size / stride); the odd pixel of padding goes after.
+        reach = dilation * (kernel - 1) + 1
+        total = max((-(-size // stride) - 1) * stride + reach - size, 0)
+        before, after = total // 2, total - total // 2
+    else:
+        before = after = _pick(padding, axis)
+    return _AxisWindow(kernel, stride, dilation, before, after)
+
+
+def spatial_extent(cfg: LayerConfig, axis: Axis, size: int) -> int:
+    """Output size along `axis` of a layer whose (first) input has `size` pixels there.
+
+    May be < 1 for windowed layers whose input is too small; used to find the smallest
+    network input a workload accepts.
+    """
+    match cfg:
+        case Conv2dConfig() | MaxPoolConfig() | AvgPoolConfig():
+            return _axis_window(cfg, axis, size).output(size)
+        case UpsampleConfig():
+            return size * cfg.scale
+        case GlobalAvgPoolConfig() | FullyConnectedConfig():
+            return 1
+        case MatmulConfig() | AddConfig() | ConcatConfig():
+            return size
+        case _:
+            assert_never(cfg)
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """A sliding window over height and width and the output size it produces."""
+
+    height: _AxisWindow
+    width: _AxisWindow
+    output_height: int
+    output_width: int
+
+    @property
+    def kernel(self) -> tuple[int, int]:
+        return (self.height.kernel, self.width.kernel)
+
+    @property
+    def stride(self) -> tuple[int, int]:
+        return (self.height.stride, self.width.stride)
+
+    @property
+    def dilation(self) -> tuple[int, int]:
+        return (self.height.dilation, self.width.dilation)
+
+    @property
+    def padding(self) -> tuple[int, int, int, int]:
+        h, w = self.height, self.width
+        return (h.pad_before, h.pad_after, w.pad_before, w.pad_after)
+
+
+def _window(cfg: Conv2dConfig | MaxPoolConfig | AvgPoolConfig, source: TensorShape) -> _Window:
+    """The window of a windowed layer over `source`; raises if an output side is < 1."""
+    height = _axis_window(cfg, "height", source.height)
+    width = _axis_window(cfg, "width", source.width)
+    window = _Window(height, width, height.output(source.height), width.output(source.width))
+    outputs = {"height": window.output_height, "width": window.output_width}
+    too_small = tuple(axis for axis in AXES if outputs[axis] < 1)
+    if too_small:
+        needed = [max(w.reach - w.pad_before - w.pad_after, 1) for w in (height, width)]
+        raise OutputTooSmallError(
+            f"input {source.height}x{source.width} (height x width) is too small for a kernel "
+            f"reach of {height.reach}x{width.reach} with padding {window.padding} (top, "
+            f"bottom, left, right): output would be {max(window.output_height, 0)}x"
+            f"{max(window.output_width, 0)}; this layer needs an input of at least "
+            f"{needed[0]}x{needed[1]}",
+            too_small,
+        )
+    return window
+
+
+def _single_input(head: LayerHead) -> TensorShape:
+    if len(head.input_shapes) != 1:
+        raise ShapeError(f"{head.op} takes one input, got {len(head.input_shapes)}", "inputs")
+    return head.input_shapes[0]
+
+
+def _conv2d(cfg: Conv2dConfig, head: LayerHead) -> Layer:
+    source = _single_input(head)
+    if source.channels % cfg.groups:
+        raise ShapeError(
+            f"groups = {cfg.groups} does not divide the {source.channels} input channels",
+            "groups",
+        )
+    if cfg.filters % cfg.groups:
+        raise ShapeError(f"groups = {cfg.groups} does not divide filters = {cfg.filters}", "groups")
+    window = _window(cfg, source)
+    kernel_h, kernel_w = window.kernel
+    gemm = Gemm(
+        m=source.batch * window.output_height * window.output_width,
+        n=cfg.filters // cfg.groups,
+        k=kernel_h * kernel_w * source.channels // cfg.groups,
+        groups=cfg.groups,
+    )
+    weights = gemm.k * cfg.filters
+    bias = cfg.filters if cfg.bias else 0
+    # Inference folds batchnorm into the weights plus one bias per filter (shared with `bias`).
+    stored_bias = cfg.filters if cfg.bias or cfg.batchnorm else 0
+    batchnorm = 2 * cfg.filters if cfg.batchnorm else 0  # gamma and beta
+    return Layer(
+        *head,
+        output_shape=TensorShape(
+            source.batch, window.output_height, window.output_width, cfg.filters
+        ),
+        kernel=window.kernel,
+        stride=window.stride,
+        padding=window.padding,
+        dilation=window.dilation,
+        groups=cfg.groups,
+        gemm=gemm,
+        macs=gemm.macs,
+        weight_elements=weights + stored_bias,
+        params=weights + bias + batchnorm,
+    )
+
+
+def _fully_connected(cfg: FullyConnectedConfig, head: LayerHead) -> Layer:
+    source = _single_input(head)
+    gemm = Gemm(
+        m=source.batch, n=cfg.units, k=source.height * source.width * source.channels, groups=1
+    )
+    weights = gemm.k * cfg.units + (cfg.units if cfg.bias else 0)
+    return Layer(
+        *head,
+        output_shape=TensorShape(source.batch, 1, 1, cfg.units),
+        gemm=gemm,
+        macs=gemm.macs,
+        weight_elements=weights,
+        params=weights,
+    )
+
+
+def _matmul(cfg: MatmulConfig, head: LayerHead) -> Layer:
+    source = _single_input(head)
+    gemm = Gemm(
+        m=source.batch * source.height * source.width, n=cfg.units, k=source.channels, groups=1
+    )
+    weights = gemm.k * cfg.units + (cfg.units if cfg.bias else 0)
+    return Layer(
+        *head,
+        output_shape=TensorShape(source.batch, source.height, source.width, cfg.units),
+        gemm=gemm,
+        macs=gemm.macs,
+        weight_elements=weights,
+        params=weights,
+    )
+
+
+def _pool(cfg: MaxPoolConfig | AvgPoolConfig, head: LayerHead) -> Layer:
+    source = _single_input(head)
+    window = _window(cfg, source)
+    kernel_h, kernel_w = window.kernel
+    output = TensorShape(source.batch, window.output_height, window.output_width, source.channels)
+    return Layer(
+        *head,
+        output_shape=output,
+        kernel=window.kernel,
+        stride=window.stride,
+        padding=window.padding,
+        vector_ops=output.elements * kernel_h * kernel_w,
+    )
+
+
+def _global_avgpool(head: LayerHead) -> Layer:
+    source = _single_input(head)
+    return Layer(
+        *head,
+        output_shape=TensorShape(source.batch, 1, 1, source.channels),
+        kernel=(source.height, source.width),
+        stride=(source.height, source.width),
+        vector_ops=source.elements,
+    )
+
+
+def _describe_inputs(head: LayerHead) -> str:
+    return ", ".join(
+        f"{name!r} {shape}" for name, shape in zip(head.inputs, head.input_shapes, strict=True)
+    )
+
+
+def _add(head: LayerHead) -> Layer:
+    output = head.input_shapes[0]
+    if any(shape != output for shape in head.input_shapes):
+        raise ShapeError(
+            f"add needs inputs of identical shape, got {_describe_inputs(head)}", "inputs"
+        )
+    return Layer(*head, output_shape=output, vector_ops=output.elements * (len(head.inputs) - 1))
+
+
+def _concat(head: LayerHead) -> Layer:
+    first = head.input_shapes[0]
+    spatial = (first.batch, first.height, first.width)
+    if any((s.batch, s.height, s.width) != spatial for s in head.input_shapes):
+        raise ShapeError(
+            f"concat needs inputs of identical height and width, got {_describe_inputs(head)}",
+            "inputs",
+        )
+    channels = sum(shape.channels for shape in head.input_shapes)
+    return Layer(
+        *head,
+        output_shape=TensorShape(first.batch, first.height, first.width, channels),
+        is_view=True,
+    )
+
+
+def _upsample(cfg: UpsampleConfig, head: LayerHead) -> Layer:
+    source = _single_input(head)
+    output = TensorShape(
+        source.batch, source.height * cfg.scale, source.width * cfg.scale, source.channels
+    )
+    return Layer(*head, output_shape=output, vector_ops=output.elements)
+
+
+def shape_layer(cfg: LayerConfig, head: LayerHead) -> Layer:
+    """The IR layer of `cfg` given its identity and input shapes; raises ShapeError."""
+    match cfg:
+        case Conv2dConfig():
+            return _conv2d(cfg, head)
+        case FullyConnectedConfig():
+            return _fully_connected(cfg, head)
+        case MatmulConfig():
+            return _matmul(cfg, head)
+        case MaxPoolConfig() | AvgPoolConfig():
+            return _pool(cfg, head)
+        case GlobalAvgPoolConfig():
+            return _global_avgpool(head)
+        case AddConfig():
+            return _add(head)
+        case ConcatConfig():
+            return _concat(head)
+        case UpsampleConfig():
+            return _upsample(cfg, head)
+        case _:
+            assert_never(cfg)
