@@ -66,14 +66,16 @@ class DmaEngine(Component):
         if src.kind is EndpointKind.DRAM:
             yield from chip.dram[src.index].access(op.nbytes, op.stream, False, timing, op.layer)
         t_request = int(env.now)
-        with bank.ports.request() as request:
-            yield request
-            t_port = int(env.now)
-            timing.sram_wait += t_port - t_request
-            timing.add_phase(t_request, t_port, StallCause.SRAM)
-            yield from chip.interconnect.send(
-                src, dst, op.nbytes, op.kind, timing, bank.port_time_ps, op.layer
-            )
+        waiting = bank.ports.acquire()
+        if waiting is not None:
+            yield waiting
+        t_port = int(env.now)
+        timing.sram_wait += t_port - t_request
+        timing.add_phase(t_request, t_port, StallCause.SRAM)
+        yield from chip.interconnect.send(
+            src, dst, op.nbytes, op.kind, timing, bank.port_time_ps, op.layer
+        )
+        bank.ports.release()
         bank.record_access(op.nbytes, to_bank, t_port, int(env.now), op.layer)
         if dst.kind is EndpointKind.DRAM:
             yield from chip.dram[dst.index].access(op.nbytes, op.stream, True, timing, op.layer)

@@ -17,6 +17,7 @@ import simpy
 from archsim.config import DramConfig
 from archsim.domain import ComponentKind, State, StallCause
 from archsim.hw.component import Component
+from archsim.sim.resources import FifoResource
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
 from archsim.units import PS_PER_S, ns_to_ps
@@ -46,7 +47,7 @@ class DramChannel(Component):
         self.trefi_ps = ns_to_ps(cfg.trefi_ns)
         self.trfc_ps = ns_to_ps(cfg.trfc_ns)
         self.refresh_offset_ps = int(rng.integers(0, self.trefi_ps)) if self.trfc_ps else 0
-        self.queue = simpy.Resource(env, capacity=1)
+        self.queue = FifoResource(env, 1)
         self.component_id = recorder.add_component(self.path, ComponentKind.DRAM_CHANNEL.value)
         self.last_stream = -1
         self.bytes_read = 0
@@ -80,14 +81,16 @@ class DramChannel(Component):
         """Read or write nbytes of one stream; fills the DRAM phases of ``timing``."""
         env = self.env
         t_request = int(env.now)
-        with self.queue.request() as request:
-            yield request
-            t_grant = int(env.now)
-            latency = self.row_hit_ps if stream == self.last_stream else self.row_miss_ps
-            self.last_stream = stream
-            data_ps = self.data_time_ps(nbytes)
-            t_data_end = self.data_end_ps(t_grant, data_ps)
-            yield env.timeout(t_data_end - t_grant)
+        waiting = self.queue.acquire()
+        if waiting is not None:
+            yield waiting
+        t_grant = int(env.now)
+        latency = self.row_hit_ps if stream == self.last_stream else self.row_miss_ps
+        self.last_stream = stream
+        data_ps = self.data_time_ps(nbytes)
+        t_data_end = self.data_end_ps(t_grant, data_ps)
+        yield env.timeout(t_data_end - t_grant)
+        self.queue.release()
         self.refresh_ps += t_data_end - t_grant - data_ps
         self.busy_ps += t_data_end - t_grant
         self.recorder.state(self.component_id, State.BUSY, t_grant, t_data_end, layer)

@@ -7,6 +7,7 @@ import simpy
 from archsim.config import SramConfig
 from archsim.domain import ComponentKind, State
 from archsim.hw.component import Component
+from archsim.sim.resources import FifoResource
 from archsim.trace import Recorder
 from archsim.units import ceil_div, clock_period_ps
 
@@ -30,7 +31,7 @@ class SramBank(Component):
         self.port_bytes_per_cycle = cfg.port_bytes_per_cycle
         self.period_ps = clock_period_ps(cfg.clock_mhz)
         self.capacity_bytes = cfg.bank_kib * 1024
-        self.ports = simpy.Resource(env, capacity=cfg.ports_per_bank)
+        self.ports = FifoResource(env, cfg.ports_per_bank)
         self.component_id = recorder.add_component(
             self.path, ComponentKind.SRAM_BANK.value, cfg.ports_per_bank
         )

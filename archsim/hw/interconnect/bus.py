@@ -13,6 +13,7 @@ from archsim.config import InterconnectConfig
 from archsim.domain import ComponentKind, InterconnectKind, State, StallCause, TransferKind
 from archsim.hw.component import Component
 from archsim.hw.interconnect.base import Interconnect, PortTime
+from archsim.sim.resources import FifoResource
 from archsim.mapping.program import Endpoint
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
@@ -32,7 +33,7 @@ class Bus(Interconnect):
         recorder: Recorder,
     ) -> None:
         super().__init__(parent, name, cfg, env, recorder)
-        self.medium = simpy.Resource(env, capacity=1)
+        self.medium = FifoResource(env, 1)
         self.stats = self._add_link(self.path, ComponentKind.INTERCONNECT.value)
 
     def hops(self, src: Endpoint, dst: Endpoint) -> int:
@@ -57,13 +58,15 @@ class Bus(Interconnect):
             size = min(remaining, self.max_packet_bytes)
             remaining -= size
             t_request = int(env.now)
-            with self.medium.request() as request:
-                yield request
-                t_grant = int(env.now)
-                network_ps = self.serialization_ps(size) + self.hop_latency_ps
-                port_ps = port_time_ps(size)
-                hold = max(network_ps, port_ps)
-                yield env.timeout(hold)
+            waiting = self.medium.acquire()
+            if waiting is not None:
+                yield waiting
+            t_grant = int(env.now)
+            network_ps = self.serialization_ps(size) + self.hop_latency_ps
+            port_ps = port_time_ps(size)
+            hold = max(network_ps, port_ps)
+            yield env.timeout(hold)
+            self.medium.release()
             if timing.t_grant < 0:
                 timing.t_grant = t_grant
             wait = t_grant - t_request

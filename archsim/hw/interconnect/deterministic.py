@@ -22,6 +22,7 @@ from archsim.errors import SimulationError
 from archsim.hw.component import Component
 from archsim.hw.interconnect.base import Interconnect, PortTime
 from archsim.hw.interconnect.topology import MeshTopology
+from archsim.sim.resources import FifoResource
 from archsim.mapping.noc_schedule import Flow, ReservationTable
 from archsim.mapping.program import Endpoint
 from archsim.sim.runtime import TransferTiming
@@ -46,7 +47,7 @@ class DeterministicNoc(Interconnect):
         super().__init__(parent, name, cfg, env, recorder)
         self.topology = topology
         self.table = table
-        self.flow_channels = {flow: simpy.Resource(env, capacity=1) for flow in table.slots}
+        self.flow_channels = {flow: FifoResource(env, 1) for flow in table.slots}
         reserved = table.reserved_slots_per_link(topology)
         for index, link_name in enumerate(topology.link_names):
             stats = self._add_link(f"{self.path}.link{link_name}", ComponentKind.LINK.value)
@@ -83,13 +84,15 @@ class DeterministicNoc(Interconnect):
         route = self.topology.route(src, dst)
         timing.hops = route.hops
         t_request = int(env.now)
-        with channel.request() as request:
-            yield request
-            t_grant = int(env.now)
-            network_ps = self.transfer_ps(flow, nbytes)
-            port_ps = port_time_ps(nbytes)
-            hold = max(network_ps, port_ps)
-            yield env.timeout(hold)
+        waiting = channel.acquire()
+        if waiting is not None:
+            yield waiting
+        t_grant = int(env.now)
+        network_ps = self.transfer_ps(flow, nbytes)
+        port_ps = port_time_ps(nbytes)
+        hold = max(network_ps, port_ps)
+        yield env.timeout(hold)
+        channel.release()
         timing.t_grant = t_grant
         wait = t_grant - t_request
         self.flow_queue_ps += wait

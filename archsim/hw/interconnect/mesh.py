@@ -19,6 +19,7 @@ from archsim.domain import ComponentKind, InterconnectKind, State, StallCause, T
 from archsim.hw.component import Component
 from archsim.hw.interconnect.base import Interconnect, PortTime
 from archsim.hw.interconnect.topology import MeshTopology
+from archsim.sim.resources import FifoResource
 from archsim.mapping.program import Endpoint
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
@@ -40,7 +41,7 @@ class Mesh(Interconnect):
     ) -> None:
         super().__init__(parent, name, cfg, env, recorder)
         self.topology = topology
-        self.resources = [simpy.Resource(env, capacity=1) for _ in topology.link_names]
+        self.resources = [FifoResource(env, 1) for _ in topology.link_names]
         for link_name in topology.link_names:
             self._add_link(f"{self.path}.link{link_name}", ComponentKind.LINK.value)
 
@@ -68,20 +69,17 @@ class Mesh(Interconnect):
             size = min(remaining, self.max_packet_bytes)
             remaining -= size
             t_request = int(env.now)
-            requests = []
-            try:
-                for resource in resources:
-                    request = resource.request()
-                    requests.append(request)
-                    yield request
-                t_grant = int(env.now)
-                network_ps = latency_ps + self.serialization_ps(size)
-                port_ps = port_time_ps(size)
-                hold = max(network_ps, port_ps)
-                yield env.timeout(hold)
-            finally:
-                for resource, request in zip(resources, requests, strict=False):
-                    resource.release(request)
+            for resource in resources:  # in route order, holding what is already taken
+                waiting = resource.acquire()
+                if waiting is not None:
+                    yield waiting
+            t_grant = int(env.now)
+            network_ps = latency_ps + self.serialization_ps(size)
+            port_ps = port_time_ps(size)
+            hold = max(network_ps, port_ps)
+            yield env.timeout(hold)
+            for resource in resources:
+                resource.release()
             if timing.t_grant < 0:
                 timing.t_grant = t_grant
             wait = t_grant - t_request

@@ -1,0 +1,96 @@
+"""Plain-text rendering of a run summary for the terminal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from archsim.units import PS_PER_MS, PS_PER_NS, PS_PER_S, PS_PER_US
+
+_LABEL_WIDTH = 18
+_TIME_UNITS = ((PS_PER_S, "s"), (PS_PER_MS, "ms"), (PS_PER_US, "µs"))
+_BYTE_UNITS = ((1e9, "GB"), (1e6, "MB"), (1e3, "kB"))
+
+
+def format_duration(ps: float) -> str:
+    """A picosecond duration in the largest unit (s, ms, µs, ns) that keeps it >= 1."""
+    for scale, unit in _TIME_UNITS:
+        if abs(ps) >= scale:
+            return f"{ps / scale:.3f} {unit}"
+    return f"{ps / PS_PER_NS:.3f} ns"
+
+
+def format_bytes(count: float) -> str:
+    """A byte count in decimal units (kB, MB, GB), plain bytes below 1 kB."""
+    for scale, unit in _BYTE_UNITS:
+        if abs(count) >= scale:
+            return f"{count / scale:.2f} {unit}"
+    return f"{count:.0f} B"
+
+
+def _percent(fraction: float) -> str:
+    return f"{100 * fraction:.1f} %"
+
+
+def format_summary(summary: dict[str, Any], clusters: int, trace: str | Path | None = None) -> str:
+    """The human-readable report of a run summary (as built by ``build_summary``).
+
+    ``clusters`` is the number of MAC clusters: cluster time shares are busy and stall
+    time divided by ``latency_ps * clusters``. ``trace`` adds a line naming the trace file.
+    """
+    latency = summary["latency_ps"]
+    cluster_ps = latency * clusters
+    ic = summary["interconnect"]
+    rows = [
+        (
+            "latency",
+            f"{format_duration(latency)}   (roofline bound "
+            f"{format_duration(summary['roofline_bound_ps'])}, "
+            f"{summary['roofline_limiter']}-bound)",
+        ),
+        ("throughput", f"{summary['throughput_fps']:,.1f} fps"),
+        (
+            "TOPS",
+            f"{summary['effective_tops']:.2f} effective of {summary['peak_tops']:.2f} peak  "
+            f"(MAC utilization {_percent(summary['mac_utilization'])})",
+        ),
+        ("MACs", f"{summary['total_macs']:,}"),
+        (
+            "DRAM",
+            f"{format_bytes(summary['dram_bytes_read'])} read, "
+            f"{format_bytes(summary['dram_bytes_written'])} written  (bandwidth utilization "
+            f"{_percent(summary['dram_bandwidth_utilization'])})",
+        ),
+        (
+            "cluster time",
+            "  ".join(
+                f"{name} {_percent(ps / cluster_ps if cluster_ps else 0.0)}"
+                for name, ps in [("busy", summary["busy_ps"]), *summary["stall_ps"].items()]
+            ),
+        ),
+        (
+            "interconnect",
+            f"{ic['kind']}: contention {format_duration(ic['contention_ps'])} "
+            f"(summed over transfers), mean link utilization "
+            f"{_percent(ic['mean_link_utilization'])}",
+        ),
+    ]
+    if "period_slots" in ic:
+        rows.append(
+            (
+                "schedule",
+                f"period {ic['period_slots']} slots, {ic['flows']:,} flows, reserved but "
+                f"unused {_percent(ic['mean_reserved_unused_fraction'])}, mean flow bandwidth "
+                f"{_percent(ic['mean_flow_bandwidth_fraction'])} of a link",
+            )
+        )
+    events, wall_s = summary["events"], summary["wall_s"]
+    rate = f" ({events / wall_s / 1e3:,.0f}k events/s)" if wall_s > 0 else ""
+    rows.append(("simulation", f"{events:,} events in {wall_s:.2f} s{rate}"))
+    if trace is not None:
+        rows.append(("trace", str(trace)))
+    title = (
+        f"{summary['workload']} on {summary['arch']} — input {summary['input']}, "
+        f"batch {summary['batch']}, {summary['precision']}, seed {summary['seed']}"
+    )
+    return "\n".join([title, *(f"  {label:<{_LABEL_WIDTH}} {text}" for label, text in rows)])

@@ -1,0 +1,212 @@
+"""Exact timelines of single components against their closed forms."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import pytest
+import simpy
+
+from archsim.domain import Dataflow, EndpointKind, TransferKind
+from archsim.hw.component import Component, ConnectError
+from archsim.hw.dram import DramChannel
+from archsim.hw.interconnect.bus import Bus
+from archsim.hw.interconnect.mesh import Mesh
+from archsim.hw.interconnect.topology import MeshTopology
+from archsim.hw.systolic import scaled_cycles, systolic_cycles
+from archsim.mapping.program import Endpoint
+from archsim.sim.resources import FifoResource
+from archsim.sim.runtime import TransferTiming
+from archsim.trace import NullRecorder
+
+CLUSTER0 = Endpoint(EndpointKind.CLUSTER, 0)
+BANK0 = Endpoint(EndpointKind.BANK, 0)
+
+
+def no_port(nbytes: int) -> int:
+    return 0
+
+
+# -- systolic closed form -------------------------------------------------------------------
+
+
+def test_systolic_cycles_match_scale_sim_formulas() -> None:
+    # 32x32 array, M=100 output pixels, N=70 filters, K=3*3*16=144
+    assert systolic_cycles(32, 32, Dataflow.OS, 100, 70, 144) == 4 * 3 * (32 + 32 + 144 - 2)
+    assert systolic_cycles(32, 32, Dataflow.WS, 100, 70, 144) == 5 * 3 * (64 + 32 + 100 - 2)
+    assert systolic_cycles(32, 32, Dataflow.IS, 100, 70, 144) == 5 * 4 * (64 + 32 + 70 - 2)
+    assert systolic_cycles(32, 32, Dataflow.WS, 0, 70, 144) == 0
+
+
+def test_lower_mac_rate_stretches_cycles() -> None:
+    assert scaled_cycles(1000, 1.0) == 1000
+    assert scaled_cycles(1000, 0.5) == 2000
+    assert scaled_cycles(1001, 0.25) == 4004
+
+
+# -- FIFO resource ----------------------------------------------------------------------------
+
+
+def test_fifo_resource_grants_in_arrival_order_at_release_time() -> None:
+    env = simpy.Environment()
+    resource = FifoResource(env, 1)
+    log: list[tuple[str, float]] = []
+
+    def user(name: str, arrive: int, hold: int) -> Generator[simpy.Event, Any, None]:
+        yield env.timeout(arrive)
+        waiting = resource.acquire()
+        if waiting is not None:
+            yield waiting
+        log.append((name, env.now))
+        yield env.timeout(hold)
+        resource.release()
+
+    env.process(user("a", 0, 10))
+    env.process(user("b", 1, 5))
+    env.process(user("c", 2, 5))
+    env.run()
+    assert log == [("a", 0), ("b", 10), ("c", 15)]
+    assert resource.in_use == 0
+
+
+# -- DRAM ----------------------------------------------------------------------------------------
+
+
+def _dram(arch_variant: Any, *overrides: str) -> tuple[simpy.Environment, DramChannel]:
+    arch = arch_variant("edge_bus", *overrides)
+    env = simpy.Environment()
+    channel = DramChannel(
+        Component(None, "chip"), "ch0", arch.dram, env, NullRecorder(), np.random.default_rng(0)
+    )
+    return env, channel
+
+
+def _access(env: simpy.Environment, channel: DramChannel, nbytes: int, stream: int) -> TransferTiming:
+    timing = TransferTiming(int(env.now))
+    env.process(channel.access(nbytes, stream, False, timing, 0))
+    env.run()
+    return timing
+
+
+def test_one_dram_transfer_takes_latency_plus_bytes_over_bandwidth(arch_variant: Any) -> None:
+    env, channel = _dram(
+        arch_variant, "dram.peak_gb_per_s=10", "dram.efficiency=0.8", "dram.trfc_ns=0",
+        "dram.row_miss_latency_ns=50", "dram.row_hit_latency_ns=20",
+    )
+    timing = _access(env, channel, 64_000, stream=7)
+    # 64,000 B at 8 GB/s = 8 us, plus a 50 ns row miss
+    assert env.now == 8_000_000 + 50_000
+    assert timing.dram == 8_050_000 and timing.dram_wait == 0
+    start = env.now
+    _access(env, channel, 64_000, stream=7)  # same stream: row hit
+    assert env.now - start == 8_000_000 + 20_000
+
+
+def test_dram_refresh_blocks_the_channel(arch_variant: Any) -> None:
+    env, channel = _dram(
+        arch_variant, "dram.peak_gb_per_s=1", "dram.efficiency=1.0", "dram.trefi_ns=1000",
+        "dram.trfc_ns=100", "dram.row_miss_latency_ns=0", "dram.row_hit_latency_ns=0",
+    )
+    offset = channel.refresh_offset_ps
+    assert 0 <= offset < 1_000_000
+    # 5,000 bytes at 1 GB/s = 5 us of data: crosses 5 refresh windows of 100 ns each
+    end = channel.data_end_ps(offset + 100_000, 5_000_000)
+    assert end == offset + 100_000 + 5_000_000 + 5 * 100_000
+    # starting inside a refresh window waits for it to end
+    assert channel.data_end_ps(offset + 10_000, 1_000) == offset + 100_000 + 1_000
+
+
+def test_dram_requests_queue_in_order(arch_variant: Any) -> None:
+    env, channel = _dram(
+        arch_variant, "dram.peak_gb_per_s=1", "dram.efficiency=1.0", "dram.trfc_ns=0",
+        "dram.row_miss_latency_ns=10", "dram.row_hit_latency_ns=10",
+    )
+    timings = [TransferTiming(0) for _ in range(2)]
+    for timing in timings:
+        env.process(channel.access(1000, 1, False, timing, 0))
+    env.run()
+    # second waits 1 us for the first's data, not for its latency (latency is outside the lock)
+    assert timings[0].dram == 1_000_000 + 10_000
+    assert timings[1].dram_wait == 1_000_000
+    assert env.now == 2_000_000 + 10_000
+
+
+# -- interconnects ---------------------------------------------------------------------------
+
+
+def test_one_bus_transfer_takes_bytes_over_width_cycles(arch_variant: Any) -> None:
+    arch = arch_variant("edge_bus", "interconnect.hop_latency_cycles=0",
+                        "interconnect.max_packet_bytes=1048576")
+    env = simpy.Environment()
+    bus = Bus(Component(None, "chip"), "bus", arch.interconnect, env, NullRecorder())
+    timing = TransferTiming(0)
+    env.process(bus.send(BANK0, CLUSTER0, 64 * 1000, TransferKind.OPERAND_LOAD, timing, no_port, 0))
+    env.run()
+    assert env.now == 1000 * 1000  # 1000 cycles of 1 ns
+    assert timing.contention == 0 and timing.interconnect == 1_000_000
+
+
+def test_bus_is_blocking_and_interleaves_packets(arch_variant: Any) -> None:
+    arch = arch_variant("edge_bus", "interconnect.hop_latency_cycles=0",
+                        "interconnect.max_packet_bytes=6400")
+    env = simpy.Environment()
+    bus = Bus(Component(None, "chip"), "bus", arch.interconnect, env, NullRecorder())
+    first, second = TransferTiming(0), TransferTiming(0)
+    env.process(bus.send(BANK0, CLUSTER0, 12800, TransferKind.OPERAND_LOAD, first, no_port, 0))
+    env.process(bus.send(BANK0, CLUSTER0, 6400, TransferKind.OPERAND_LOAD, second, no_port, 0))
+    env.run()
+    # packets of 100 cycles: first's packet 1, second's packet, first's packet 2
+    assert second.contention == 100_000
+    assert first.contention == 100_000
+    assert env.now == 300_000
+
+
+def test_bus_streams_at_the_slower_of_bus_and_sram_port(arch_variant: Any) -> None:
+    arch = arch_variant("edge_bus", "interconnect.hop_latency_cycles=0")
+    env = simpy.Environment()
+    bus = Bus(Component(None, "chip"), "bus", arch.interconnect, env, NullRecorder())
+    timing = TransferTiming(0)
+    env.process(bus.send(BANK0, CLUSTER0, 6400, TransferKind.OPERAND_LOAD, timing,
+                         lambda n: 3 * n * 1000 // 64, 0))
+    env.run()
+    assert env.now == 300_000 and timing.sram == 300_000
+
+
+@pytest.mark.parametrize(
+    ("src", "dst", "hops"),
+    [((0, 0), (0, 0), 1), ((0, 0), (3, 0), 4), ((0, 0), (3, 3), 7), ((2, 3), (1, 0), 5)],
+)
+def test_mesh_zero_load_latency(arch_variant: Any, src: tuple[int, int], dst: tuple[int, int],
+                                hops: int) -> None:
+    arch = arch_variant("edge_mesh", "interconnect.hop_latency_cycles=2")
+    topology = MeshTopology(4, 4, clusters=[dst], banks=[src], dram_ports=[(0, 0)])
+    env = simpy.Environment()
+    mesh = Mesh(Component(None, "chip"), "noc", arch.interconnect, env, NullRecorder(), topology)
+    timing = TransferTiming(0)
+    env.process(mesh.send(BANK0, CLUSTER0, 4096, TransferKind.OPERAND_LOAD, timing, no_port, 0))
+    env.run()
+    # hops x router delay (2 cycles) + size / link bandwidth (4096 / 64 = 64 cycles), 1 ns cycles
+    assert timing.hops == hops
+    assert env.now == (hops * 2 + 64) * 1000
+
+
+def test_mesh_route_is_xy_dimension_order() -> None:
+    topology = MeshTopology(3, 3, clusters=[(2, 2)], banks=[(0, 0)], dram_ports=[(1, 1)])
+    route = topology.route(BANK0, CLUSTER0)
+    names = [topology.link_names[i] for i in route.links]
+    assert names == [
+        "inject.bank0@0,0", "(0,0)->(1,0)", "(1,0)->(2,0)", "(2,0)->(2,1)", "(2,1)->(2,2)",
+        "eject.cluster0@2,2",
+    ]
+
+
+def test_dangling_port_is_an_error_before_time_zero() -> None:
+    class Needy(Component):
+        PORTS = ("interconnect",)
+
+    root = Component(None, "chip")
+    Needy(root, "cluster0")
+    with pytest.raises(ConnectError, match="chip.cluster0: unconnected port"):
+        root.elaborate()
