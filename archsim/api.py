@@ -130,6 +130,4 @@ def _record_tables(
             row.mac_utilization, *(row.stall_ps[cause] for cause in STALL_CAUSES),
         )
     for link in outcome.chip.interconnect.links:
-        recorder.link(
-            link.component_id, link.bytes, link.busy_ps, link.reserved_slots, link.period_slots
-        )
+        recorder.link(link.component_id, link.bytes, link.busy_ps, link.reserved_ps)

@@ -16,7 +16,7 @@ from archsim.hw.interconnect.bus import Bus
 from archsim.hw.interconnect.mesh import Mesh
 from archsim.hw.interconnect.topology import MeshTopology
 from archsim.hw.systolic import scaled_cycles, systolic_cycles
-from archsim.mapping.program import Endpoint
+from archsim.mapping.program import Endpoint, TransferOp
 from archsim.sim.resources import FifoResource
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import NullRecorder
@@ -27,6 +27,11 @@ BANK0 = Endpoint(EndpointKind.BANK, 0)
 
 def no_port(nbytes: int) -> int:
     return 0
+
+
+def load(nbytes: int, src: Endpoint = BANK0, dst: Endpoint = CLUSTER0) -> TransferOp:
+    """An operand load of nbytes (the interconnect reads only src, dst, size and layer)."""
+    return TransferOp(0, 0, TransferKind.OPERAND_LOAD, src, dst, nbytes, 0, (), 0)
 
 
 # -- systolic closed form -------------------------------------------------------------------
@@ -142,7 +147,7 @@ def test_one_bus_transfer_takes_bytes_over_width_cycles(arch_variant: Any) -> No
     env = simpy.Environment()
     bus = Bus(Component(None, "chip"), "bus", arch.interconnect, env, NullRecorder())
     timing = TransferTiming(0)
-    env.process(bus.send(BANK0, CLUSTER0, 64 * 1000, TransferKind.OPERAND_LOAD, timing, no_port, 0))
+    env.process(bus.send(load(64 * 1000), timing, no_port))
     env.run()
     assert env.now == 1000 * 1000  # 1000 cycles of 1 ns
     assert timing.contention == 0 and timing.interconnect == 1_000_000
@@ -154,8 +159,8 @@ def test_bus_is_blocking_and_interleaves_packets(arch_variant: Any) -> None:
     env = simpy.Environment()
     bus = Bus(Component(None, "chip"), "bus", arch.interconnect, env, NullRecorder())
     first, second = TransferTiming(0), TransferTiming(0)
-    env.process(bus.send(BANK0, CLUSTER0, 12800, TransferKind.OPERAND_LOAD, first, no_port, 0))
-    env.process(bus.send(BANK0, CLUSTER0, 6400, TransferKind.OPERAND_LOAD, second, no_port, 0))
+    env.process(bus.send(load(12800), first, no_port))
+    env.process(bus.send(load(6400), second, no_port))
     env.run()
     # packets of 100 cycles: first's packet 1, second's packet, first's packet 2
     assert second.contention == 100_000
@@ -168,8 +173,7 @@ def test_bus_streams_at_the_slower_of_bus_and_sram_port(arch_variant: Any) -> No
     env = simpy.Environment()
     bus = Bus(Component(None, "chip"), "bus", arch.interconnect, env, NullRecorder())
     timing = TransferTiming(0)
-    env.process(bus.send(BANK0, CLUSTER0, 6400, TransferKind.OPERAND_LOAD, timing,
-                         lambda n: 3 * n * 1000 // 64, 0))
+    env.process(bus.send(load(6400), timing, lambda n: 3 * n * 1000 // 64))
     env.run()
     assert env.now == 300_000 and timing.sram == 300_000
 
@@ -185,7 +189,7 @@ def test_mesh_zero_load_latency(arch_variant: Any, src: tuple[int, int], dst: tu
     env = simpy.Environment()
     mesh = Mesh(Component(None, "chip"), "noc", arch.interconnect, env, NullRecorder(), topology)
     timing = TransferTiming(0)
-    env.process(mesh.send(BANK0, CLUSTER0, 4096, TransferKind.OPERAND_LOAD, timing, no_port, 0))
+    env.process(mesh.send(load(4096), timing, no_port))
     env.run()
     # hops x router delay (2 cycles) + size / link bandwidth (4096 / 64 = 64 cycles), 1 ns cycles
     assert timing.hops == hops

@@ -7,6 +7,7 @@ from typing import Any
 from archsim.config import ArchConfig
 from archsim.domain import InterconnectKind, StallCause, TransferKind
 from archsim.analysis.roofline import peak_macs_per_s, roofline_bound
+from archsim.mapping.noc_schedule import NocSchedule
 from archsim.sim.engine import RunOutcome
 from archsim.units import PS_PER_MS, PS_PER_S
 from archsim.workload.graph import WorkloadGraph
@@ -30,29 +31,37 @@ def interconnect_summary(outcome: RunOutcome, arch: ArchConfig) -> dict[str, Any
         "bytes": ic.bytes_moved,
         "byte_hops": ic.byte_hops,
     }
-    table = outcome.reservation
-    if ic.kind is InterconnectKind.DETERMINISTIC and table is not None:
-        reserved = [link for link in ic.links if link.reserved_slots > 0]
-        reserved_fraction = [link.reserved_slots / table.period for link in reserved]
-        used_fraction = [link.busy_ps / latency for link in reserved]
-        rates = [slots / table.period for slots in table.slots.values()]
-        summary.update(
-            {
-                "flows": len(table.slots),
-                "period_slots": table.period,
-                "flow_queue_ps": getattr(ic, "flow_queue_ps", 0),
-                "mean_reserved_fraction": _mean(reserved_fraction),
-                "mean_reserved_unused_fraction": _mean(
-                    [r - u for r, u in zip(reserved_fraction, used_fraction, strict=True)]
-                ),
-                "mean_flow_bandwidth_fraction": _mean(rates),
-                "link_bytes_per_cycle": arch.interconnect.link_bytes_per_cycle,
-            }
-        )
+    schedule = outcome.schedule
+    if ic.kind is InterconnectKind.DETERMINISTIC and schedule is not None:
+        summary.update(deterministic_cost(outcome, arch, schedule, latency))
     return summary
 
 
-def _mean(values: list[float]) -> float:
+def deterministic_cost(
+    outcome: RunOutcome, arch: ArchConfig, schedule: NocSchedule, latency: int
+) -> dict[str, Any]:
+    """What determinism costs: reserved-but-unused link time, per-flow rate, epoch waits."""
+    ic = outcome.chip.interconnect
+    reserved = [link for link in ic.links if link.reserved_ps > 0]
+    reserved_ps = sum(link.reserved_ps for link in reserved)
+    used_ps = sum(min(link.busy_ps, link.reserved_ps) for link in reserved)
+    tables = list(schedule.tables.values())
+    rates = [slots / table.period for table in tables for slots in table.slots.values()]
+    return {
+        "epochs": len(tables),
+        "flows": len({flow for table in tables for flow in table.slots}),
+        "mean_flows_per_epoch": _mean([len(table.slots) for table in tables]),
+        "max_period_slots": max((table.period for table in tables), default=0),
+        "mean_reserved_fraction": reserved_ps / (latency * len(reserved)) if reserved else 0.0,
+        "reserved_unused_fraction": 1 - used_ps / reserved_ps if reserved_ps else 0.0,
+        "mean_flow_bandwidth_fraction": _mean(rates),
+        "epoch_wait_ps": ic.admission_wait_ps,
+        "flow_queue_ps": getattr(ic, "flow_queue_ps", 0),
+        "link_bytes_per_cycle": arch.interconnect.link_bytes_per_cycle,
+    }
+
+
+def _mean(values: list[float] | list[int]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 

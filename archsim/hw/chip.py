@@ -18,7 +18,7 @@ from archsim.hw.interconnect.mesh import Mesh
 from archsim.hw.interconnect.topology import MeshTopology
 from archsim.hw.mac_cluster import MacCluster
 from archsim.hw.sram import SramBank
-from archsim.mapping.noc_schedule import ReservationTable
+from archsim.mapping.noc_schedule import NocSchedule
 from archsim.mapping.program import Endpoint, TransferOp
 from archsim.sim.counters import TransferCounters
 from archsim.sim.runtime import TransferTiming
@@ -43,7 +43,7 @@ class Chip(Component):
         env: simpy.Environment,
         recorder: Recorder,
         seed_sequence: np.random.SeedSequence,
-        reservation: ReservationTable | None = None,
+        schedule: NocSchedule | None = None,
     ) -> None:
         super().__init__(None, "chip")
         self.env = env
@@ -68,7 +68,7 @@ class Chip(Component):
             for k, seed in enumerate(channel_seeds)
         ]
         self.topology = mesh_topology(arch)
-        self.interconnect = self._build_interconnect(arch, reservation)
+        self.interconnect = self._build_interconnect(arch, schedule)
         self.endpoint_component_ids: dict[Endpoint, int] = {}
         for kind, group in (
             (EndpointKind.CLUSTER, self.clusters),
@@ -82,20 +82,16 @@ class Chip(Component):
                 node.connect("interconnect", self.interconnect)
         self.elaborate()
 
-    def _build_interconnect(
-        self, arch: ArchConfig, reservation: ReservationTable | None
-    ) -> Interconnect:
+    def _build_interconnect(self, arch: ArchConfig, schedule: NocSchedule | None) -> Interconnect:
         cfg = arch.interconnect
         if cfg.kind is InterconnectKind.BUS:
             return Bus(self, "bus", cfg, self.env, self.recorder)
         assert self.topology is not None
         if cfg.kind is InterconnectKind.MESH:
             return Mesh(self, "noc", cfg, self.env, self.recorder, self.topology)
-        if reservation is None:
-            raise ValueError("a deterministic NoC needs its reservation table before time 0")
-        return DeterministicNoc(
-            self, "noc", cfg, self.env, self.recorder, self.topology, reservation
-        )
+        if schedule is None:
+            raise ValueError("a deterministic NoC needs its schedule before time 0")
+        return DeterministicNoc(self, "noc", cfg, self.env, self.recorder, self.topology, schedule)
 
     def account_transfer(self, op: TransferOp, timing: TransferTiming) -> None:
         """Add a completed transfer to the run totals."""

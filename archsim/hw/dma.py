@@ -65,6 +65,14 @@ class DmaEngine(Component):
         bank = chip.banks[dst.index if to_bank else src.index]
         if src.kind is EndpointKind.DRAM:
             yield from chip.dram[src.index].access(op.nbytes, op.stream, False, timing, op.layer)
+        admission = chip.interconnect.admission(op)
+        if admission is not None:
+            t_wait = int(env.now)
+            yield admission
+            waited = int(env.now) - t_wait
+            chip.interconnect.admission_wait_ps += waited
+            timing.interconnect_wait += waited
+            timing.add_phase(t_wait, int(env.now), StallCause.INTERCONNECT)
         t_request = int(env.now)
         waiting = bank.ports.acquire()
         if waiting is not None:
@@ -72,9 +80,7 @@ class DmaEngine(Component):
         t_port = int(env.now)
         timing.sram_wait += t_port - t_request
         timing.add_phase(t_request, t_port, StallCause.SRAM)
-        yield from chip.interconnect.send(
-            src, dst, op.nbytes, op.kind, timing, bank.port_time_ps, op.layer
-        )
+        yield from chip.interconnect.send(op, timing, bank.port_time_ps)
         bank.ports.release()
         bank.record_access(op.nbytes, to_bank, t_port, int(env.now), op.layer)
         if dst.kind is EndpointKind.DRAM:

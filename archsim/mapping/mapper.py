@@ -96,10 +96,11 @@ class ProgramBuilder:
         nbytes: int,
         stream: int,
         deps: list[int],
+        epoch: int | None = None,
     ) -> int:
         op = TransferOp(
             self.program.next_id, layer, kind, src, dst, nbytes, stream,
-            tuple(d for d in deps if d >= 0),
+            tuple(d for d in deps if d >= 0), layer if epoch is None else epoch,
         )
         return self.program.add(queue, op)
 
@@ -158,7 +159,9 @@ class ProgramBuilder:
     def _emit_weight_fetches(self, layer: Layer, tiling: Tiling, used: int) -> list[tuple[int, int]]:
         """Fetch each weight block of the layer into SRAM; returns (fetch op, bank) per block."""
         gate = -1
-        back = 2 if self.residency.prefetch[layer.index] else 1
+        prefetch = self.residency.prefetch[layer.index]
+        back = 2 if prefetch else 1
+        epoch = layer.index - 1 if prefetch else layer.index
         if len(self.weighted_barriers) >= back:
             gate = self.weighted_barriers[-back]
         blocks = []
@@ -171,7 +174,7 @@ class ProgramBuilder:
             nbytes = weight_bytes(layer, channels, self.element_bytes)
             fetch = self._transfer(
                 "dma.weights", layer.index, TransferKind.WEIGHT_FETCH, self._dram(),
-                Endpoint(EndpointKind.BANK, bank), nbytes, stream, [gate],
+                Endpoint(EndpointKind.BANK, bank), nbytes, stream, [gate], epoch,
             )
             blocks.append((fetch, bank))
         return blocks

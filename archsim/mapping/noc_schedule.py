@@ -1,11 +1,15 @@
-"""Static reservation table of the deterministic NoC, computed before time 0.
+"""Static schedule of the deterministic NoC, computed before time 0.
 
-Each flow (source endpoint, destination endpoint, transfer kind) of the program reserves
-a share of every link on its XY route, proportional to the bytes it will move and scaled
-by its most loaded link, so that no link is ever over-reserved. Shares are expressed as
-slots of a period: a flow owns ``slots[flow]`` of every ``period`` cycles on each of its
-links. The period doubles until every flow has at least one slot and every link's slots
-fit (a flow could not otherwise be served at all).
+The run is divided into epochs, one per layer (a transfer's epoch is set by the mapper:
+its layer, or the layer before for a weight prefetch). For each epoch, every flow
+(source endpoint, destination endpoint, transfer kind) that moves bytes in it reserves a
+share of every link on its XY route, proportional to its bytes and scaled by its most
+loaded link, so no link is ever over-reserved. Shares are slots of a period: a flow owns
+``slots[flow]`` of every ``period`` link cycles. The period doubles from 64 until every
+flow has at least one slot and every link's slots fit.
+
+Epochs run one after another: an epoch's table takes effect once every transfer of the
+previous epoch has been delivered, so two tables never share a link at the same time.
 """
 
 from __future__ import annotations
@@ -40,19 +44,30 @@ class ReservationTable:
         return reserved
 
 
-def flow_bytes(program: Program) -> dict[Flow, int]:
-    """Bytes each flow of the program moves, in first-use order."""
+@dataclass(frozen=True)
+class NocSchedule:
+    """One reservation table per epoch, in epoch order."""
+
+    tables: dict[int, ReservationTable]
+    transfers: dict[int, int]  # epoch -> transfers it carries
+
+    @property
+    def epochs(self) -> list[int]:
+        """Epochs that carry transfers, in the order they run."""
+        return sorted(self.tables)
+
+
+def flow_bytes(transfers: list[TransferOp]) -> dict[Flow, int]:
+    """Bytes each flow moves, in first-use order."""
     volume: dict[Flow, int] = {}
-    for op in program.ops:
-        if isinstance(op, TransferOp):
-            flow = (op.src, op.dst, op.kind)
-            volume[flow] = volume.get(flow, 0) + op.nbytes
+    for op in transfers:
+        flow = (op.src, op.dst, op.kind)
+        volume[flow] = volume.get(flow, 0) + op.nbytes
     return volume
 
 
-def build_reservation_table(program: Program, topology: MeshTopology) -> ReservationTable:
-    """Demand-proportional link reservations for every flow of the program."""
-    volume = flow_bytes(program)
+def reservation_table(volume: dict[Flow, int], topology: MeshTopology) -> ReservationTable:
+    """Demand-proportional link reservations for a set of flows."""
     link_load: dict[int, int] = defaultdict(int)
     for flow, nbytes in volume.items():
         for link in topology.route(flow[0], flow[1]).links:
@@ -69,8 +84,20 @@ def build_reservation_table(program: Program, topology: MeshTopology) -> Reserva
         period *= 2
     raise MappingError(
         f"deterministic NoC: no reservation table with a period of at most {MAX_PERIOD_SLOTS}"
-        f" slots serves all {len(volume)} flows (interconnect)"
+        f" slots serves all {len(volume)} flows of one epoch (interconnect)"
     )
+
+
+def build_noc_schedule(program: Program, topology: MeshTopology) -> NocSchedule:
+    """Per-epoch reservation tables for every transfer of the program."""
+    by_epoch: dict[int, list[TransferOp]] = defaultdict(list)
+    for op in program.ops:
+        if isinstance(op, TransferOp):
+            by_epoch[op.epoch].append(op)
+    tables = {
+        epoch: reservation_table(flow_bytes(ops), topology) for epoch, ops in by_epoch.items()
+    }
+    return NocSchedule(tables, {epoch: len(ops) for epoch, ops in by_epoch.items()})
 
 
 def _fits(slots: dict[Flow, int], topology: MeshTopology, period: int) -> bool:

@@ -44,7 +44,12 @@ class ComputeOp:
 
 @dataclass(frozen=True, slots=True)
 class TransferOp:
-    """Bytes moving from src to dst; ``stream`` names the tensor (DRAM row-hit tracking)."""
+    """Bytes moving from src to dst.
+
+    ``stream`` names the tensor (DRAM row-hit tracking). ``epoch`` is the layer during
+    which the transfer is planned to run: its own layer, or the layer before it for a
+    weight prefetch (a deterministic NoC reserves bandwidth per epoch).
+    """
 
     id: int
     layer: int
@@ -54,6 +59,7 @@ class TransferOp:
     nbytes: int
     stream: int
     deps: tuple[int, ...]
+    epoch: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from archsim.config import ArchConfig
 from archsim.domain import InterconnectKind
 from archsim.errors import SimulationError
 from archsim.hw.chip import Chip, mesh_topology
-from archsim.mapping.noc_schedule import ReservationTable, build_reservation_table
+from archsim.mapping.noc_schedule import NocSchedule, build_noc_schedule
 from archsim.mapping.program import Program
 from archsim.sim.environment import SimEnvironment
 from archsim.sim.runtime import OpRuntime
@@ -35,7 +35,7 @@ class RunOutcome:
     latency_ps: int
     events: int
     wall_s: float
-    reservation: ReservationTable | None
+    schedule: NocSchedule | None
 
 
 def _barrier(rt: OpRuntime, op_id: int) -> Generator[simpy.Event, Any, None]:
@@ -63,12 +63,12 @@ def run_program(program: Program, arch: ArchConfig, seed: int, recorder: Recorde
     """Elaborate the chip, run the program to completion and return the outcome."""
     wall_start = time.perf_counter()
     env = SimEnvironment(seed)
-    reservation = None
+    schedule = None
     if arch.interconnect.kind is InterconnectKind.DETERMINISTIC:
         topology = mesh_topology(arch)
         assert topology is not None
-        reservation = build_reservation_table(program, topology)
-    chip = Chip(arch, env, recorder, env.seed_sequence, reservation)
+        schedule = build_noc_schedule(program, topology)
+    chip = Chip(arch, env, recorder, env.seed_sequence, schedule)
     rt = OpRuntime(env, program)
     for queue, op_ids in program.queues.items():
         if queue == "sync":
@@ -89,5 +89,5 @@ def run_program(program: Program, arch: ArchConfig, seed: int, recorder: Recorde
         cluster.finish_idle(latency)
     return RunOutcome(
         chip, program, rt, latency, env.events_scheduled,
-        time.perf_counter() - wall_start, reservation,
+        time.perf_counter() - wall_start, schedule,
     )

@@ -210,11 +210,10 @@ class Recorder:
         component: int,
         nbytes: int,
         busy_ps: int,
-        reserved_slots: int = -1,
-        period_slots: int = -1,
+        reserved_ps: int = -1,
     ) -> None:
-        """Record an interconnect resource's totals (slots are -1 unless it is TDM)."""
-        self._links.append(component, nbytes, busy_ps, reserved_slots, period_slots)
+        """Record an interconnect resource's totals (reserved_ps is -1 without a schedule)."""
+        self._links.append(component, nbytes, busy_ps, reserved_ps)
 
     def data(self) -> TraceData:
         """Copy everything recorded so far into numpy arrays; recording may continue."""
@@ -306,8 +305,7 @@ class NullRecorder(Recorder):
         component: int,
         nbytes: int,
         busy_ps: int,
-        reserved_slots: int = -1,
-        period_slots: int = -1,
+        reserved_ps: int = -1,
     ) -> None:
         """Do nothing."""
 

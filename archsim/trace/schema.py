@@ -150,8 +150,7 @@ LINKS = Table(
         Column("component", _U4, "", "Component id of the resource."),
         Column("bytes", _I8, "bytes", "Bytes carried."),
         Column("busy_ps", _I8, "ps", "Time the resource was held."),
-        Column("reserved_slots", _I4, "count", "TDM slots reserved for flows; -1 if not TDM."),
-        Column("period_slots", _I4, "count", "TDM slots per schedule period; -1 if not TDM."),
+        _ps("reserved_ps", "Link time reserved for flows by a static schedule; -1 without one."),
     ),
 )
 

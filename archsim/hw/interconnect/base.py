@@ -9,9 +9,9 @@ from typing import Any
 import simpy
 
 from archsim.config import InterconnectConfig
-from archsim.domain import InterconnectKind, TransferKind
+from archsim.domain import InterconnectKind
 from archsim.hw.component import Component
-from archsim.mapping.program import Endpoint
+from archsim.mapping.program import Endpoint, TransferOp
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
 from archsim.units import clock_period_ps
@@ -27,8 +27,7 @@ class LinkStats:
     name: str
     bytes: int = 0
     busy_ps: int = 0
-    reserved_slots: int = -1
-    period_slots: int = -1
+    reserved_ps: int = -1  # link time reserved by a static schedule; -1 without one
 
 
 class Interconnect(Component):
@@ -58,18 +57,20 @@ class Interconnect(Component):
         self.links: list[LinkStats] = []
         self.bytes_moved = 0
         self.byte_hops = 0
+        self.admission_wait_ps = 0
+
+    def admission(self, op: TransferOp) -> simpy.Event | None:
+        """An event to wait for before the transfer may take any resource (None: go now).
+
+        Requesters must wait for it before they take an SRAM port, so that a transfer the
+        network cannot admit yet never holds what an admitted one needs.
+        """
+        return None
 
     def send(
-        self,
-        src: Endpoint,
-        dst: Endpoint,
-        nbytes: int,
-        kind: TransferKind,
-        timing: TransferTiming,
-        port_time_ps: PortTime,
-        layer: int,
+        self, op: TransferOp, timing: TransferTiming, port_time_ps: PortTime
     ) -> Generator[simpy.Event, Any, None]:
-        """Move nbytes from src to dst, filling the interconnect phases of ``timing``."""
+        """Move the op's bytes from its src to its dst, filling the interconnect phases of ``timing``."""
         raise NotImplementedError
 
     def hops(self, src: Endpoint, dst: Endpoint) -> int:

@@ -10,11 +10,11 @@ from typing import Any
 import simpy
 
 from archsim.config import InterconnectConfig
-from archsim.domain import ComponentKind, InterconnectKind, State, StallCause, TransferKind
+from archsim.domain import ComponentKind, InterconnectKind, State, StallCause
 from archsim.hw.component import Component
 from archsim.hw.interconnect.base import Interconnect, PortTime
 from archsim.sim.resources import FifoResource
-from archsim.mapping.program import Endpoint
+from archsim.mapping.program import Endpoint, TransferOp
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
 
@@ -41,18 +41,12 @@ class Bus(Interconnect):
         return 1
 
     def send(
-        self,
-        src: Endpoint,
-        dst: Endpoint,
-        nbytes: int,
-        kind: TransferKind,
-        timing: TransferTiming,
-        port_time_ps: PortTime,
-        layer: int,
+        self, op: TransferOp, timing: TransferTiming, port_time_ps: PortTime
     ) -> Generator[simpy.Event, Any, None]:
         env = self.env
         stats = self.stats
-        remaining = nbytes
+        layer = op.layer
+        remaining = op.nbytes
         timing.hops = 1
         while remaining > 0:
             size = min(remaining, self.max_packet_bytes)
@@ -81,6 +75,6 @@ class Bus(Interconnect):
                 timing.add_phase(t_grant, t_grant + hold, StallCause.INTERCONNECT)
             stats.busy_ps += hold
             self.recorder.state(stats.component_id, State.BUSY, t_grant, t_grant + hold, layer)
-        stats.bytes += nbytes
-        self.bytes_moved += nbytes
-        self.byte_hops += nbytes
+        stats.bytes += op.nbytes
+        self.bytes_moved += op.nbytes
+        self.byte_hops += op.nbytes

@@ -1,12 +1,15 @@
 """Deterministic NoC: the same mesh links, shared by static bandwidth reservation.
 
-Before time 0 the mapper computes a reservation table (see ``archsim.mapping.noc_schedule``):
-every flow (source, destination, transfer kind) of the program owns ``slots`` of every
-``period`` link cycles on each link of its XY route. At run time a transfer uses only its
-flow's slots: it never waits on another flow, and its duration is a fixed function of its
-size, ceil(bytes x period / (width x slots)) + hops x hop latency cycles. Transfers of the
-same flow follow one another (queueing inside a flow is reported apart from contention).
-The cost of determinism is what the reservation leaves unused and the lower per-flow rate.
+Before time 0 the mapper computes one reservation table per epoch (see
+``archsim.mapping.noc_schedule``): every flow (source, destination, transfer kind) owns
+``slots`` of every ``period`` link cycles on each link of its XY route. At run time a
+transfer first waits for its epoch's table to be in force (the previous epoch drained),
+then uses only its flow's slots: it never waits on another flow, and its duration is a
+fixed function of its size, ceil(bytes x period / (width x slots)) + hops x hop latency
+cycles. Transfers of the same flow follow one another (queueing inside a flow and
+waiting for the epoch are reported apart from contention, which is zero by construction).
+The cost of determinism: reserved-but-unused link time, a per-flow rate below the raw link
+rate, and epochs that cannot overlap.
 """
 
 from __future__ import annotations
@@ -17,20 +20,20 @@ from typing import Any
 import simpy
 
 from archsim.config import InterconnectConfig
-from archsim.domain import ComponentKind, InterconnectKind, StallCause, TransferKind
+from archsim.domain import ComponentKind, InterconnectKind, StallCause
 from archsim.errors import SimulationError
 from archsim.hw.component import Component
 from archsim.hw.interconnect.base import Interconnect, PortTime
 from archsim.hw.interconnect.topology import MeshTopology
+from archsim.mapping.noc_schedule import Flow, NocSchedule
+from archsim.mapping.program import Endpoint, TransferOp
 from archsim.sim.resources import FifoResource
-from archsim.mapping.noc_schedule import Flow, ReservationTable
-from archsim.mapping.program import Endpoint
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
 
 
 class DeterministicNoc(Interconnect):
-    """A contention-free NoC driven by a static reservation table."""
+    """A contention-free NoC driven by static, per-epoch reservation tables."""
 
     kind = InterconnectKind.DETERMINISTIC
 
@@ -42,61 +45,71 @@ class DeterministicNoc(Interconnect):
         env: simpy.Environment,
         recorder: Recorder,
         topology: MeshTopology,
-        table: ReservationTable,
+        schedule: NocSchedule,
     ) -> None:
         super().__init__(parent, name, cfg, env, recorder)
         self.topology = topology
-        self.table = table
-        self.flow_channels = {flow: FifoResource(env, 1) for flow in table.slots}
-        reserved = table.reserved_slots_per_link(topology)
-        for index, link_name in enumerate(topology.link_names):
+        self.schedule = schedule
+        flows = {flow for table in schedule.tables.values() for flow in table.slots}
+        self.flow_channels = {flow: FifoResource(env, 1) for flow in sorted(flows)}
+        for link_name in topology.link_names:
             stats = self._add_link(f"{self.path}.link{link_name}", ComponentKind.LINK.value)
-            stats.reserved_slots = reserved[index]
-            stats.period_slots = table.period
+            stats.reserved_ps = 0
+        self.reserved_per_link = {
+            epoch: table.reserved_slots_per_link(topology)
+            for epoch, table in schedule.tables.items()
+        }
+        self.epochs = schedule.epochs
+        self.remaining = dict(schedule.transfers)
+        self.gates = {epoch: env.event() for epoch in self.epochs}
+        self.current = 0
+        self.t_open_ps = 0
         self.flow_queue_ps = 0
+        if self.epochs:
+            self.gates[self.epochs[0]].succeed()
 
     def hops(self, src: Endpoint, dst: Endpoint) -> int:
         """Routers traversed on the XY route."""
         return self.topology.route(src, dst).hops
 
-    def transfer_ps(self, flow: Flow, nbytes: int) -> int:
-        """Fixed duration of a transfer of nbytes on a flow (no waiting included)."""
-        slots = self.table.slots[flow]
-        cycles = -(-nbytes * self.table.period // (self.width * slots))
+    def admission(self, op: TransferOp) -> simpy.Event | None:
+        """The gate of the transfer's epoch, until that epoch's table is in force."""
+        gate = self.gates[op.epoch]
+        return None if gate.processed else gate
+
+    def transfer_ps(self, epoch: int, flow: Flow, nbytes: int) -> int:
+        """Fixed duration of a transfer of nbytes on a flow in an epoch (no waiting)."""
+        table = self.schedule.tables[epoch]
+        cycles = -(-nbytes * table.period // (self.width * table.slots[flow]))
         route = self.topology.route(flow[0], flow[1])
         return cycles * self.period_ps + route.hops * self.hop_latency_ps
 
     def send(
-        self,
-        src: Endpoint,
-        dst: Endpoint,
-        nbytes: int,
-        kind: TransferKind,
-        timing: TransferTiming,
-        port_time_ps: PortTime,
-        layer: int,
+        self, op: TransferOp, timing: TransferTiming, port_time_ps: PortTime
     ) -> Generator[simpy.Event, Any, None]:
         env = self.env
-        flow: Flow = (src, dst, kind)
-        channel = self.flow_channels.get(flow)
-        if channel is None:
-            raise SimulationError(f"flow {src}->{dst} ({kind.name}) has no reservation")
-        route = self.topology.route(src, dst)
+        flow: Flow = (op.src, op.dst, op.kind)
+        table = self.schedule.tables.get(op.epoch)
+        if table is None or flow not in table.slots:
+            raise SimulationError(f"flow {op.src}->{op.dst} ({op.kind.name}) has no reservation")
+        route = self.topology.route(op.src, op.dst)
         timing.hops = route.hops
+        if not self.gates[op.epoch].processed:
+            raise SimulationError(f"transfer {op.id} sent before its epoch {op.epoch} began")
         t_request = int(env.now)
+        channel = self.flow_channels[flow]
         waiting = channel.acquire()
         if waiting is not None:
             yield waiting
         t_grant = int(env.now)
-        network_ps = self.transfer_ps(flow, nbytes)
-        port_ps = port_time_ps(nbytes)
+        network_ps = self.transfer_ps(op.epoch, flow, op.nbytes)
+        port_ps = port_time_ps(op.nbytes)
         hold = max(network_ps, port_ps)
         yield env.timeout(hold)
         channel.release()
         timing.t_grant = t_grant
-        wait = t_grant - t_request
-        self.flow_queue_ps += wait
-        timing.interconnect_wait += wait
+        self.flow_queue_ps += t_grant - t_request
+        timing.interconnect_wait += t_grant - t_request
         timing.add_phase(t_request, t_grant, StallCause.INTERCONNECT)
         if port_ps > network_ps:
             timing.sram += hold
@@ -106,10 +119,26 @@ class DeterministicNoc(Interconnect):
             timing.add_phase(t_grant, t_grant + hold, StallCause.INTERCONNECT)
         # Flows share a link in time slices, so per-link state intervals would overlap:
         # links keep totals only (busy = the cycles the bytes really occupy the link).
-        link_busy_ps = self.serialization_ps(nbytes)
+        link_busy_ps = self.serialization_ps(op.nbytes)
         for link in route.links:
             stats = self.links[link]
             stats.busy_ps += link_busy_ps
-            stats.bytes += nbytes
-        self.bytes_moved += nbytes
-        self.byte_hops += nbytes * route.hops
+            stats.bytes += op.nbytes
+        self.bytes_moved += op.nbytes
+        self.byte_hops += op.nbytes * route.hops
+        self.remaining[op.epoch] -= 1
+        self._advance()
+
+    def _advance(self) -> None:
+        """Close drained epochs in order and put the next table in force."""
+        epochs = self.epochs
+        now = int(self.env.now)
+        while self.current < len(epochs) and self.remaining[epochs[self.current]] == 0:
+            epoch = epochs[self.current]
+            table = self.schedule.tables[epoch]
+            for stats, slots in zip(self.links, self.reserved_per_link[epoch], strict=True):
+                stats.reserved_ps += slots * (now - self.t_open_ps) // table.period
+            self.current += 1
+            self.t_open_ps = now
+            if self.current < len(epochs):
+                self.gates[epochs[self.current]].succeed()

@@ -15,12 +15,12 @@ from typing import Any
 import simpy
 
 from archsim.config import InterconnectConfig
-from archsim.domain import ComponentKind, InterconnectKind, State, StallCause, TransferKind
+from archsim.domain import ComponentKind, InterconnectKind, State, StallCause
 from archsim.hw.component import Component
 from archsim.hw.interconnect.base import Interconnect, PortTime
 from archsim.hw.interconnect.topology import MeshTopology
 from archsim.sim.resources import FifoResource
-from archsim.mapping.program import Endpoint
+from archsim.mapping.program import Endpoint, TransferOp
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
 
@@ -50,21 +50,15 @@ class Mesh(Interconnect):
         return self.topology.route(src, dst).hops
 
     def send(
-        self,
-        src: Endpoint,
-        dst: Endpoint,
-        nbytes: int,
-        kind: TransferKind,
-        timing: TransferTiming,
-        port_time_ps: PortTime,
-        layer: int,
+        self, op: TransferOp, timing: TransferTiming, port_time_ps: PortTime
     ) -> Generator[simpy.Event, Any, None]:
         env = self.env
-        route = self.topology.route(src, dst)
+        layer = op.layer
+        route = self.topology.route(op.src, op.dst)
         resources = [self.resources[i] for i in route.links]
         latency_ps = route.hops * self.hop_latency_ps
         timing.hops = route.hops
-        remaining = nbytes
+        remaining = op.nbytes
         while remaining > 0:
             size = min(remaining, self.max_packet_bytes)
             remaining -= size
@@ -97,5 +91,5 @@ class Mesh(Interconnect):
                 stats.busy_ps += hold
                 stats.bytes += size
                 self.recorder.state(stats.component_id, State.BUSY, t_grant, t_grant + hold, layer)
-        self.bytes_moved += nbytes
-        self.byte_hops += nbytes * route.hops
+        self.bytes_moved += op.nbytes
+        self.byte_hops += op.nbytes * route.hops
