@@ -68,6 +68,12 @@ class MacClusterConfig(StrictModel):
         ge=1,
         description="Elements per cycle of the cluster's vector unit (pooling, add, upsample).",
     )
+    dma_channels: int = Field(
+        default=4,
+        ge=1,
+        description="Transfers each DMA engine keeps in flight (cluster load and store engines "
+        "and the weight DMA): outstanding requests, issued in program order.",
+    )
 
 
 class SramConfig(StrictModel):

@@ -54,9 +54,10 @@ class Chip(Component):
             MacCluster(self, f"cluster{i}", arch.mac_clusters, env, recorder)
             for i in range(arch.mac_clusters.count)
         ]
-        self.load_dma = [DmaEngine(cluster, "load", self) for cluster in self.clusters]
-        self.store_dma = [DmaEngine(cluster, "store", self) for cluster in self.clusters]
-        self.weight_dma = DmaEngine(self, "dma", self)
+        dma_channels = arch.mac_clusters.dma_channels
+        self.load_dma = [DmaEngine(c, "load", self, dma_channels) for c in self.clusters]
+        self.store_dma = [DmaEngine(c, "store", self, dma_channels) for c in self.clusters]
+        self.weight_dma = DmaEngine(self, "dma", self, dma_channels)
         sram = Component(self, "sram")
         self.banks = [
             SramBank(sram, f"bank{j}", arch.sram, env, recorder) for j in range(arch.sram.banks)

@@ -8,7 +8,7 @@ moves at the slower of port and network.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import simpy
@@ -23,22 +23,33 @@ if TYPE_CHECKING:
 
 
 class DmaEngine(Component):
-    """Runs one queue of transfers, one at a time, in program order."""
+    """Runs one queue of transfers with a fixed number of channels (transfers in flight).
+
+    Channels take the queue's transfers in program order; each waits for its transfer's
+    dependencies, so a later transfer may finish before an earlier one.
+    """
 
     PORTS = ("interconnect",)
 
-    def __init__(self, parent: Component, name: str, chip: Chip) -> None:
+    def __init__(self, parent: Component, name: str, chip: Chip, channels: int) -> None:
         super().__init__(parent, name)
         self.chip = chip
+        self.channels = channels
 
-    def run(self, op_ids: list[int], rt: OpRuntime) -> Generator[simpy.Event, Any, None]:
-        """Execute the given transfers in order (a long-lived SimPy process)."""
+    def start(self, op_ids: list[int], rt: OpRuntime) -> None:
+        """Start the channel processes that execute the queue."""
+        queue = iter(op_ids)
+        for _ in range(min(self.channels, len(op_ids))):
+            self.chip.env.process(self._channel(queue, rt))
+
+    def _channel(self, queue: Iterator[int], rt: OpRuntime) -> Generator[simpy.Event, Any, None]:
+        """One channel: take the next transfer of the queue, run it, repeat."""
         env = self.chip.env
         ops = rt.program.ops
         recorder = self.chip.recorder
         ids = self.chip.endpoint_component_ids
         previous = -1
-        for op_id in op_ids:
+        for op_id in queue:
             op = ops[op_id]
             assert isinstance(op, TransferOp)
             yield from rt.wait_ready(op_id, previous)

@@ -44,9 +44,8 @@ class _ClusterCursor:
     """What the builder remembers per cluster while emitting tiles in order."""
 
     computes: list[int] = field(default_factory=list)
-    tile_last_stores: list[int] = field(default_factory=list)
+    tile_stores: list[list[int]] = field(default_factory=list)
     weight_block: tuple[int, int] | None = None
-    last_store: int = -1
 
 
 class ProgramBuilder:
@@ -195,7 +194,7 @@ class ProgramBuilder:
         output_kind = (
             TransferKind.OUTPUT_WRITE if not self.graph.consumers(layer.name) else TransferKind.SPILL
         )
-        layer_stores: dict[int, int] = {}
+        layer_stores: list[int] = []
         tile_index = 0
         for block in range(tiling.channel_blocks):
             channels = self._block_channels(layer, tiling, block)
@@ -208,12 +207,11 @@ class ProgramBuilder:
                     cluster = tile_index * used // tiling.tiles
                     tile_index += 1
                     weights = weight_blocks[block] if weight_blocks else None
-                    last = self._emit_tile(
+                    layer_stores.extend(self._emit_tile(
                         layer, cluster, image, rows, channels, block, weights,
                         output_in_sram, output_kind,
-                    )
-                    layer_stores[cluster] = last
-        barrier = BarrierOp(self.program.next_id, layer.index, tuple(layer_stores.values()))
+                    ))
+        barrier = BarrierOp(self.program.next_id, layer.index, tuple(layer_stores))
         self.program.add("sync", barrier)
         self.barrier_of[layer.name] = barrier.id
         if layer.weight_elements:
@@ -237,8 +235,8 @@ class ProgramBuilder:
         weights: tuple[int, int] | None,
         output_in_sram: bool,
         output_kind: TransferKind,
-    ) -> int:
-        """Emit loads, compute and stores of one tile; returns the tile's last store op."""
+    ) -> list[int]:
+        """Emit loads, compute and stores of one tile; returns the tile's final store ops."""
         cursor = self.cursors[cluster]
         load_queue = f"cluster{cluster}.load"
         store_queue = f"cluster{cluster}.store"
@@ -284,11 +282,11 @@ class ProgramBuilder:
         macs = tile_rows * layer.output_shape.width * (channels[1] - channels[0]) * (
             layer.gemm.k if layer.gemm is not None else 0
         )
-        output_slot = cursor.tile_last_stores[-2] if len(cursor.tile_last_stores) >= 2 else -1
+        output_slot = cursor.tile_stores[-2] if len(cursor.tile_stores) >= 2 else []
         compute = ComputeOp(
             self.program.next_id, layer.index, cluster, macs,
             tile_cycles(layer, self.arch, self.precision, tile_rows, channels[1] - channels[0]),
-            tuple(d for d in (*loads, output_slot) if d >= 0),
+            (*loads, *output_slot),
         )
         self.program.add(f"cluster{cluster}.compute", compute)
         cursor.computes.append(compute.id)
@@ -296,25 +294,25 @@ class ProgramBuilder:
         out = layer.output_shape
         out_bytes = region_bytes(out.width, rows, channels, self.element_bytes)
         stream = self._stream(layer.name, self.graph)
-        last = -1
+        stores: list[int] = []
         if output_in_sram:
             for bank, share in bank_shares(out, image, rows, out_bytes, self.banks):
-                last = self._transfer(
+                stores.append(self._transfer(
                     store_queue, layer.index, TransferKind.RESULT_STORE, me,
                     Endpoint(EndpointKind.BANK, bank), share, stream, [compute.id],
-                )
+                ))
         else:
             staged = self._transfer(
                 store_queue, layer.index, TransferKind.RESULT_STORE, me, home, out_bytes,
                 stream, [compute.id],
             )
-            last = self._transfer(
+            stores.append(self._transfer(
                 store_queue, layer.index, output_kind, home, self._dram(), out_bytes, stream,
                 [staged],
-            )
-        cursor.tile_last_stores.append(last)
+            ))
+        cursor.tile_stores.append(stores)
         self.program.tiles.append(TileRecord(layer.index, cluster, image, rows, channels))
-        return last
+        return stores
 
 
 def map_workload(graph: WorkloadGraph, arch: ArchConfig) -> Program:

@@ -43,20 +43,25 @@ def _barrier(rt: OpRuntime, op_id: int) -> Generator[simpy.Event, Any, None]:
     rt.finish(op_id)
 
 
-def _queue_process(
-    chip: Chip, queue: str, op_ids: list[int], rt: OpRuntime
-) -> Generator[simpy.Event, Any, None]:
+def _start_queue(chip: Chip, queue: str, op_ids: list[int], rt: OpRuntime) -> None:
+    """Hand a queue of the program to the component that owns it."""
+    if queue == "sync":
+        for op_id in op_ids:
+            chip.env.process(_barrier(rt, op_id))
+        return
     if queue == "dma.weights":
-        return chip.weight_dma.run(op_ids, rt)
+        chip.weight_dma.start(op_ids, rt)
+        return
     owner, role = queue.split(".")
     cluster = int(owner.removeprefix("cluster"))
     if role == "compute":
-        return chip.clusters[cluster].run(op_ids, rt)
-    if role == "load":
-        return chip.load_dma[cluster].run(op_ids, rt)
-    if role == "store":
-        return chip.store_dma[cluster].run(op_ids, rt)
-    raise SimulationError(f"program has a queue no component owns: {queue}")
+        chip.env.process(chip.clusters[cluster].run(op_ids, rt))
+    elif role == "load":
+        chip.load_dma[cluster].start(op_ids, rt)
+    elif role == "store":
+        chip.store_dma[cluster].start(op_ids, rt)
+    else:
+        raise SimulationError(f"program has a queue no component owns: {queue}")
 
 
 def run_program(program: Program, arch: ArchConfig, seed: int, recorder: Recorder) -> RunOutcome:
@@ -71,11 +76,7 @@ def run_program(program: Program, arch: ArchConfig, seed: int, recorder: Recorde
     chip = Chip(arch, env, recorder, env.seed_sequence, schedule)
     rt = OpRuntime(env, program)
     for queue, op_ids in program.queues.items():
-        if queue == "sync":
-            for op_id in op_ids:
-                env.process(_barrier(rt, op_id))
-        else:
-            env.process(_queue_process(chip, queue, op_ids, rt))
+        _start_queue(chip, queue, op_ids, rt)
     env.run()
     unfinished = rt.unfinished
     if unfinished:
