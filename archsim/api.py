@@ -11,9 +11,9 @@ import yaml
 
 from archsim.analysis.layer_table import STALL_CAUSES, layer_results
 from archsim.analysis.summary import build_summary
-from archsim.config import ArchConfig, WorkloadConfig, load_arch, load_workload
+from archsim.config import ArchConfig, WorkloadConfig, load_arch, load_workload, problem_for
 from archsim.domain import Precision
-from archsim.errors import ConfigError, Problem
+from archsim.errors import ConfigError, MappingError
 from archsim.mapping.mapper import map_workload
 from archsim.mapping.program import Program
 from archsim.sim.engine import RunOutcome, run_program
@@ -54,12 +54,28 @@ def check_precision_supported(arch: ArchConfig, precision: Precision) -> None:
     if precision not in arch.mac_clusters.mac_rate:
         supported = ", ".join(p.value for p in arch.mac_clusters.mac_rate)
         raise ConfigError(
-            Problem(
+            problem_for(
+                arch.mac_clusters,
                 f"precision {precision.value} is not supported by arch {arch.name!r} "
-                f"(mac_clusters.mac_rate lists: {supported})",
-                path="mac_clusters.mac_rate",
+                f"(it lists: {supported})",
+                "mac_rate",
             )
         )
+
+
+def map_located(graph: WorkloadGraph, arch: ArchConfig, workload: WorkloadConfig) -> Program:
+    """Map the workload; a mapping error about a layer points at that layer's entry."""
+    try:
+        return map_workload(graph, arch)
+    except MappingError as error:
+        names = [layer.name for layer in workload.layers]
+        if error.layer is None or error.layer not in names:
+            raise
+        located = [
+            problem_for(workload.layers[names.index(error.layer)], problem.message)
+            for problem in error.problems
+        ]
+        raise MappingError(located, layer=error.layer) from None
 
 
 def simulate(
@@ -85,12 +101,17 @@ def simulate(
     workload_cfg = _workload(workload)
     graph = build_graph(workload_cfg, width=width, height=height, batch=batch, precision=precision)
     check_precision_supported(arch_cfg, graph.precision)
-    program = map_workload(graph, arch_cfg)
+    program = map_located(graph, arch_cfg, workload_cfg)
     recorder: Recorder = Recorder() if trace else NullRecorder()
     outcome = run_program(program, arch_cfg, seed, recorder)
     summary = build_summary(
-        outcome, graph, arch_cfg, arch_name=arch_cfg.name, workload_name=workload_cfg.name,
-        seed=seed, version=__version__,
+        outcome,
+        graph,
+        arch_cfg,
+        arch_name=arch_cfg.name,
+        workload_name=workload_cfg.name,
+        seed=seed,
+        version=__version__,
     )
     path = None
     if trace:
@@ -125,9 +146,19 @@ def _record_tables(
 ) -> None:
     for row in layer_results(outcome, graph, arch):
         recorder.layer(
-            row.index, row.name, row.op, row.t_start_ps, row.t_end_ps, row.macs, row.tiles,
-            row.dram_bytes_read, row.dram_bytes_written, row.sram_bytes, row.interconnect_bytes,
-            row.mac_utilization, *(row.stall_ps[cause] for cause in STALL_CAUSES),
+            row.index,
+            row.name,
+            row.op,
+            row.t_start_ps,
+            row.t_end_ps,
+            row.macs,
+            row.tiles,
+            row.dram_bytes_read,
+            row.dram_bytes_written,
+            row.sram_bytes,
+            row.interconnect_bytes,
+            row.mac_utilization,
+            *(row.stall_ps[cause] for cause in STALL_CAUSES),
         )
     for link in outcome.chip.interconnect.links:
         recorder.link(link.component_id, link.bytes, link.busy_ps, link.reserved_ps)

@@ -91,13 +91,14 @@ def split_overrides(overrides: Sequence[str]) -> tuple[list[str], list[str]]:
         key, equals, value = override.partition("=")
         if not equals:
             raise click.BadParameter(f"expected KEY=VALUE, got {override!r}")
-        first, dot, rest = key.strip().partition(".")
+        key = key.strip()
+        first, dot, rest = key.partition(".")
         if first in routed and dot:
             routed[first].append(f"{rest}={value}")
         elif first in arch_keys and first in workload_keys:
             raise click.BadParameter(
                 f"{first!r} is a top-level key of both the architecture and the workload: "
-                f"write arch.{key.strip()}={value} or workload.{key.strip()}={value}"
+                f"write arch.{key}={value} or workload.{key}={value}"
             )
         elif first in arch_keys or first in workload_keys:
             routed["arch" if first in arch_keys else "workload"].append(override)
@@ -141,22 +142,31 @@ def cli() -> None:
 @click.argument("arch", type=click.Path(path_type=Path))
 @click.argument("workload", type=click.Path(path_type=Path))
 @click.option(
-    "--input", "input_size", metavar="WxH", callback=_input_size_option,
+    "--input",
+    "input_size",
+    metavar="WxH",
+    callback=_input_size_option,
     help="Input width x height, e.g. 1920x1088 (default: the workload's).",
 )
 @click.option("--batch", type=click.IntRange(min=1), help="Batch size (default: the workload's).")
 @click.option(
-    "--precision", type=click.Choice([p.value for p in Precision], case_sensitive=False),
+    "--precision",
+    type=click.Choice([p.value for p in Precision], case_sensitive=False),
     help="Precision of weights and activations (default: the workload's).",
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="RNG seed.")
 @click.option(
-    "--set", "overrides", metavar="KEY=VALUE", multiple=True, callback=_set_option,
+    "--set",
+    "overrides",
+    metavar="KEY=VALUE",
+    multiple=True,
+    callback=_set_option,
     help="Override a config value (repeatable), e.g. sram.banks=8 or workload.batch=2; "
     "VALUE is YAML. Prefix with arch. or workload. where the key is ambiguous.",
 )
 @click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path),
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
     help="Trace file to write (default: traces/WORKLOAD-ARCH-WxH-bN-PRECISION.h5).",
 )
 @click.option("--no-trace", is_flag=True, help="Write no trace file.")
@@ -185,13 +195,21 @@ def run(
     width, height = input_size if input_size is not None else (None, None)
     try:
         result = simulate(
-            arch_cfg, workload_cfg, width=width, height=height, batch=batch,
-            precision=precision, seed=seed, trace=not no_trace, trace_path=out,
+            arch_cfg,
+            workload_cfg,
+            width=width,
+            height=height,
+            batch=batch,
+            precision=precision,
+            seed=seed,
+            trace=not no_trace,
+            trace_path=out,
         )
     except _OUTPUT_ERRORS as exc:
-        where = exc.filename if exc.filename is not None else out
+        target = str(out if out is not None else exc.filename)
+        detail = f" ({exc.filename})" if exc.filename not in (None, target) else ""
         raise UserError(
-            Problem(f"cannot write the trace: {exc.strerror}", file=str(where))
+            Problem(f"cannot write the trace: {exc.strerror}{detail}", file=target)
         ) from exc
     if as_json:
         trace = None if result.trace_path is None else str(result.trace_path)
@@ -202,8 +220,7 @@ def run(
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.pass_context
-def validate(ctx: click.Context, files: tuple[Path, ...]) -> None:
+def validate(files: tuple[Path, ...]) -> None:
     """Check architecture and workload FILES; report every problem of every file."""
     problems: list[Problem] = []
     for path in files:
@@ -234,9 +251,9 @@ def _validate_file(path: Path) -> str:
 
 
 @cli.command()
-@click.argument("kind", type=click.Choice(list(_SCHEMAS)))
+@click.argument("kind", metavar="KIND", type=click.Choice(list(_SCHEMAS)))
 def schema(kind: str) -> None:
-    """Print the JSON Schema of architecture (arch) or workload files."""
+    """Print the JSON Schema of KIND files: arch or workload."""
     click.echo(json.dumps(_SCHEMAS[kind](), indent=2))
 
 

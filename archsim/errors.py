@@ -46,7 +46,19 @@ class ConfigError(UserError):
 
 
 class MappingError(UserError):
-    """The workload cannot be mapped onto the architecture (e.g. no tiling fits SRAM)."""
+    """The workload cannot be mapped onto the architecture (e.g. no tiling fits SRAM).
+
+    ``layer`` names the workload layer at fault, when there is one, so the caller can
+    point at it in the workload file.
+    """
+
+    def __init__(self, problems: list[Problem] | Problem | str, layer: str | None = None) -> None:
+        super().__init__(problems)
+        self.layer = layer
+
+
+class SramOverflowError(MappingError):
+    """Weights, staging and activations of one step do not fit SRAM (smaller tiles may help)."""
 
 
 class SimulationError(ArchsimError):

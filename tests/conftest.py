@@ -16,7 +16,7 @@ WORKLOAD_DIR = ROOT / "workloads"
 
 @pytest.fixture
 def arch_variant() -> Callable[..., ArchConfig]:
-    """Load a shipped arch with ``--set``-style overrides, e.g. arch_variant("edge_bus", "sram.banks=4")."""
+    """Load a shipped arch with --set style overrides: arch_variant("edge_bus", "sram.banks=4")."""
 
     def load(name: str, *overrides: str) -> ArchConfig:
         return load_arch(ARCH_DIR / f"{name}.yaml", list(overrides))

@@ -134,7 +134,8 @@ def test_unknown_key_is_located(tmp_path: Path) -> None:
     assert [str(p) for p in excinfo.value.problems] == [
         f"{path}:2:1: mac_clusters.cols: missing required key 'cols'",
         f"{path}:5:3: mac_clusters.colz: unknown key 'colz'; did you mean 'cols'? (allowed: "
-        "count, rows, cols, dataflow, clock_mhz, mac_rate, local_buffer_kib, vector_lanes, dma_channels)",
+        "count, rows, cols, dataflow, clock_mhz, mac_rate, local_buffer_kib, vector_lanes, "
+        "dma_channels)",
     ]
 
 

@@ -88,7 +88,9 @@ def _dram(arch_variant: Any, *overrides: str) -> tuple[simpy.Environment, DramCh
     return env, channel
 
 
-def _access(env: simpy.Environment, channel: DramChannel, nbytes: int, stream: int) -> TransferTiming:
+def _access(
+    env: simpy.Environment, channel: DramChannel, nbytes: int, stream: int
+) -> TransferTiming:
     timing = TransferTiming(int(env.now))
     env.process(channel.access(nbytes, stream, False, timing, 0))
     env.run()
@@ -97,8 +99,12 @@ def _access(env: simpy.Environment, channel: DramChannel, nbytes: int, stream: i
 
 def test_one_dram_transfer_takes_latency_plus_bytes_over_bandwidth(arch_variant: Any) -> None:
     env, channel = _dram(
-        arch_variant, "dram.peak_gb_per_s=10", "dram.efficiency=0.8", "dram.trfc_ns=0",
-        "dram.row_miss_latency_ns=50", "dram.row_hit_latency_ns=20",
+        arch_variant,
+        "dram.peak_gb_per_s=10",
+        "dram.efficiency=0.8",
+        "dram.trfc_ns=0",
+        "dram.row_miss_latency_ns=50",
+        "dram.row_hit_latency_ns=20",
     )
     timing = _access(env, channel, 64_000, stream=7)
     # 64,000 B at 8 GB/s = 8 us, plus a 50 ns row miss
@@ -111,8 +117,13 @@ def test_one_dram_transfer_takes_latency_plus_bytes_over_bandwidth(arch_variant:
 
 def test_dram_refresh_blocks_the_channel(arch_variant: Any) -> None:
     env, channel = _dram(
-        arch_variant, "dram.peak_gb_per_s=1", "dram.efficiency=1.0", "dram.trefi_ns=1000",
-        "dram.trfc_ns=100", "dram.row_miss_latency_ns=0", "dram.row_hit_latency_ns=0",
+        arch_variant,
+        "dram.peak_gb_per_s=1",
+        "dram.efficiency=1.0",
+        "dram.trefi_ns=1000",
+        "dram.trfc_ns=100",
+        "dram.row_miss_latency_ns=0",
+        "dram.row_hit_latency_ns=0",
     )
     offset = channel.refresh_offset_ps
     assert 0 <= offset < 1_000_000
@@ -125,8 +136,12 @@ def test_dram_refresh_blocks_the_channel(arch_variant: Any) -> None:
 
 def test_dram_requests_queue_in_order(arch_variant: Any) -> None:
     env, channel = _dram(
-        arch_variant, "dram.peak_gb_per_s=1", "dram.efficiency=1.0", "dram.trfc_ns=0",
-        "dram.row_miss_latency_ns=10", "dram.row_hit_latency_ns=10",
+        arch_variant,
+        "dram.peak_gb_per_s=1",
+        "dram.efficiency=1.0",
+        "dram.trfc_ns=0",
+        "dram.row_miss_latency_ns=10",
+        "dram.row_hit_latency_ns=10",
     )
     timings = [TransferTiming(0) for _ in range(2)]
     for timing in timings:
@@ -142,8 +157,9 @@ def test_dram_requests_queue_in_order(arch_variant: Any) -> None:
 
 
 def test_one_bus_transfer_takes_bytes_over_width_cycles(arch_variant: Any) -> None:
-    arch = arch_variant("edge_bus", "interconnect.hop_latency_cycles=0",
-                        "interconnect.max_packet_bytes=1048576")
+    arch = arch_variant(
+        "edge_bus", "interconnect.hop_latency_cycles=0", "interconnect.max_packet_bytes=1048576"
+    )
     env = simpy.Environment()
     bus = Bus(Component(None, "chip"), "bus", arch.interconnect, env, NullRecorder())
     timing = TransferTiming(0)
@@ -154,8 +170,9 @@ def test_one_bus_transfer_takes_bytes_over_width_cycles(arch_variant: Any) -> No
 
 
 def test_bus_is_blocking_and_interleaves_packets(arch_variant: Any) -> None:
-    arch = arch_variant("edge_bus", "interconnect.hop_latency_cycles=0",
-                        "interconnect.max_packet_bytes=6400")
+    arch = arch_variant(
+        "edge_bus", "interconnect.hop_latency_cycles=0", "interconnect.max_packet_bytes=6400"
+    )
     env = simpy.Environment()
     bus = Bus(Component(None, "chip"), "bus", arch.interconnect, env, NullRecorder())
     first, second = TransferTiming(0), TransferTiming(0)
@@ -182,8 +199,9 @@ def test_bus_streams_at_the_slower_of_bus_and_sram_port(arch_variant: Any) -> No
     ("src", "dst", "hops"),
     [((0, 0), (0, 0), 1), ((0, 0), (3, 0), 4), ((0, 0), (3, 3), 7), ((2, 3), (1, 0), 5)],
 )
-def test_mesh_zero_load_latency(arch_variant: Any, src: tuple[int, int], dst: tuple[int, int],
-                                hops: int) -> None:
+def test_mesh_zero_load_latency(
+    arch_variant: Any, src: tuple[int, int], dst: tuple[int, int], hops: int
+) -> None:
     arch = arch_variant("edge_mesh", "interconnect.hop_latency_cycles=2")
     topology = MeshTopology(4, 4, clusters=[dst], banks=[src], dram_ports=[(0, 0)])
     env = simpy.Environment()
@@ -201,7 +219,11 @@ def test_mesh_route_is_xy_dimension_order() -> None:
     route = topology.route(BANK0, CLUSTER0)
     names = [topology.link_names[i] for i in route.links]
     assert names == [
-        "inject.bank0@0,0", "(0,0)->(1,0)", "(1,0)->(2,0)", "(2,0)->(2,1)", "(2,1)->(2,2)",
+        "inject.bank0@0,0",
+        "(0,0)->(1,0)",
+        "(1,0)->(2,0)",
+        "(2,0)->(2,1)",
+        "(2,1)->(2,2)",
         "eject.cluster0@2,2",
     ]
 

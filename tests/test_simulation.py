@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import ARCH_DIR, WORKLOAD_DIR
 
 import archsim
 from archsim.config import load_workload_text
@@ -15,8 +16,6 @@ from archsim.hw.systolic import systolic_cycles
 from archsim.mapping.program import ComputeOp, Program
 from archsim.sim.engine import run_program
 from archsim.trace import NullRecorder
-
-from conftest import ARCH_DIR, WORKLOAD_DIR
 
 RESNET50_MACS = 4_089_184_256
 
@@ -28,7 +27,9 @@ def resnet_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     runs = {}
     for arch in ("edge_bus", "edge_det"):
         result = archsim.simulate(
-            ARCH_DIR / f"{arch}.yaml", WORKLOAD_DIR / "resnet50.yaml", trace_path=folder / f"{arch}.h5"
+            ARCH_DIR / f"{arch}.yaml",
+            WORKLOAD_DIR / "resnet50.yaml",
+            trace_path=folder / f"{arch}.h5",
         )
         runs[arch] = (result, archsim.open_trace(result.trace_path))
     return runs
@@ -45,10 +46,17 @@ def test_single_tile_on_one_cluster_takes_exactly_the_systolic_time(arch_variant
 
 def test_single_layer_with_near_ideal_memory_is_compute_bound(arch_variant: Any) -> None:
     arch = arch_variant(
-        "edge_bus", "mac_clusters.count=1", "dram.peak_gb_per_s=1000000", "dram.efficiency=1.0",
-        "dram.row_hit_latency_ns=0", "dram.row_miss_latency_ns=0", "dram.trfc_ns=0",
-        "interconnect.link_bytes_per_cycle=1048576", "interconnect.hop_latency_cycles=0",
-        "interconnect.max_packet_bytes=1048576", "sram.port_bytes_per_cycle=1048576",
+        "edge_bus",
+        "mac_clusters.count=1",
+        "dram.peak_gb_per_s=1000000",
+        "dram.efficiency=1.0",
+        "dram.row_hit_latency_ns=0",
+        "dram.row_miss_latency_ns=0",
+        "dram.trfc_ns=0",
+        "interconnect.link_bytes_per_cycle=1048576",
+        "interconnect.hop_latency_cycles=0",
+        "interconnect.max_packet_bytes=1048576",
+        "sram.port_bytes_per_cycle=1048576",
     )
     workload = load_workload_text(
         "name: one_conv\ninput: {width: 8, height: 8, channels: 16}\n"
@@ -75,7 +83,11 @@ def test_resnet50_conserves_macs_and_bytes(resnet_runs: dict[str, Any], arch: st
     from_dram = src_kind == "dram_channel"
     # bytes leaving DRAM all arrive in SRAM banks, and match the summary
     assert np.all(dst_kind[from_dram] == "sram_bank")
-    assert int(nbytes[from_dram].sum()) == summary["dram_bytes_read"] == summary["sram_bytes_from_dram"]
+    assert (
+        int(nbytes[from_dram].sum())
+        == summary["dram_bytes_read"]
+        == summary["sram_bytes_from_dram"]
+    )
     assert int(nbytes[dst_kind == "dram_channel"].sum()) == summary["dram_bytes_written"]
     # every transfer has a bank at one end
     assert np.all((src_kind == "sram_bank") | (dst_kind == "sram_bank"))
@@ -156,7 +168,9 @@ def test_mesh_bytes_in_equal_bytes_out(tmp_path: Path) -> None:
 def test_same_inputs_and_seed_give_identical_results(tmp_path: Path, arch: str) -> None:
     runs = [
         archsim.simulate(
-            ARCH_DIR / f"{arch}.yaml", WORKLOAD_DIR / "tiny_cnn.yaml", seed=3,
+            ARCH_DIR / f"{arch}.yaml",
+            WORKLOAD_DIR / "tiny_cnn.yaml",
+            seed=3,
             trace_path=tmp_path / f"{i}.h5",
         )
         for i in range(2)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from archsim.analysis.roofline import peak_macs_per_s
 from archsim.config import ArchConfig
 from archsim.domain import StallCause
-from archsim.analysis.roofline import peak_macs_per_s
 from archsim.mapping.program import ComputeOp
 from archsim.sim.engine import RunOutcome
 from archsim.units import PS_PER_S

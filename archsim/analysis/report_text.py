@@ -75,13 +75,15 @@ def format_summary(summary: dict[str, Any], clusters: int, trace: str | Path | N
             f"{_percent(ic['mean_link_utilization'])}",
         ),
     ]
-    if "period_slots" in ic:
+    if ic["kind"] == "deterministic":
         rows.append(
             (
                 "schedule",
-                f"period {ic['period_slots']} slots, {ic['flows']:,} flows, reserved but "
-                f"unused {_percent(ic['mean_reserved_unused_fraction'])}, mean flow bandwidth "
-                f"{_percent(ic['mean_flow_bandwidth_fraction'])} of a link",
+                f"{ic['epochs']} epochs, {ic['flows']:,} flows, period up to "
+                f"{ic['max_period_slots']} slots; reserved but unused "
+                f"{_percent(ic['reserved_unused_fraction'])}, mean flow bandwidth "
+                f"{_percent(ic['mean_flow_bandwidth_fraction'])} of a link, epoch waits "
+                f"{format_duration(ic['epoch_wait_ps'])}",
             )
         )
     events, wall_s = summary["events"], summary["wall_s"]

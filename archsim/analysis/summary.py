@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from archsim.analysis.roofline import peak_macs_per_s, roofline_bound
 from archsim.config import ArchConfig
 from archsim.domain import InterconnectKind, StallCause, TransferKind
-from archsim.analysis.roofline import peak_macs_per_s, roofline_bound
 from archsim.mapping.noc_schedule import NocSchedule
 from archsim.sim.engine import RunOutcome
 from archsim.units import PS_PER_MS, PS_PER_S

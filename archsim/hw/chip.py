@@ -71,13 +71,13 @@ class Chip(Component):
         self.topology = mesh_topology(arch)
         self.interconnect = self._build_interconnect(arch, schedule)
         self.endpoint_component_ids: dict[Endpoint, int] = {}
-        for kind, group in (
-            (EndpointKind.CLUSTER, self.clusters),
-            (EndpointKind.BANK, self.banks),
-            (EndpointKind.DRAM, self.dram),
+        for kind, ids in (
+            (EndpointKind.CLUSTER, [c.component_id for c in self.clusters]),
+            (EndpointKind.BANK, [b.component_id for b in self.banks]),
+            (EndpointKind.DRAM, [d.component_id for d in self.dram]),
         ):
-            for index, component in enumerate(group):
-                self.endpoint_component_ids[Endpoint(kind, index)] = component.component_id
+            for number, component_id in enumerate(ids):
+                self.endpoint_component_ids[Endpoint(kind, number)] = component_id
         for node in self.walk():
             if "interconnect" in node.PORTS:
                 node.connect("interconnect", self.interconnect)

@@ -59,9 +59,21 @@ class DmaEngine(Component):
             timing.t_done = int(env.now)
             if recorder.enabled:
                 recorder.transfer(
-                    op.layer, op.kind, ids[op.src], ids[op.dst], op.nbytes, timing.hops,
-                    timing.t_issue, timing.t_grant, timing.t_done, timing.dram_wait, timing.dram,
-                    timing.sram_wait, timing.sram, timing.interconnect_wait, timing.interconnect,
+                    op.layer,
+                    op.kind,
+                    ids[op.src],
+                    ids[op.dst],
+                    op.nbytes,
+                    timing.hops,
+                    timing.t_issue,
+                    timing.t_grant,
+                    timing.t_done,
+                    timing.dram_wait,
+                    timing.dram,
+                    timing.sram_wait,
+                    timing.sram,
+                    timing.interconnect_wait,
+                    timing.interconnect,
                 )
             self.chip.account_transfer(op, timing)
             rt.finish(op_id)
@@ -73,9 +85,9 @@ class DmaEngine(Component):
         env = chip.env
         src, dst = op.src, op.dst
         to_bank = dst.kind is EndpointKind.BANK
-        bank = chip.banks[dst.index if to_bank else src.index]
+        bank = chip.banks[dst.number if to_bank else src.number]
         if src.kind is EndpointKind.DRAM:
-            yield from chip.dram[src.index].access(op.nbytes, op.stream, False, timing, op.layer)
+            yield from chip.dram[src.number].access(op.nbytes, op.stream, False, timing, op.layer)
         admission = chip.interconnect.admission(op)
         if admission is not None:
             t_wait = int(env.now)
@@ -95,4 +107,4 @@ class DmaEngine(Component):
         bank.ports.release()
         bank.record_access(op.nbytes, to_bank, t_port, int(env.now), op.layer)
         if dst.kind is EndpointKind.DRAM:
-            yield from chip.dram[dst.index].access(op.nbytes, op.stream, True, timing, op.layer)
+            yield from chip.dram[dst.number].access(op.nbytes, op.stream, True, timing, op.layer)

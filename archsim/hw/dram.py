@@ -15,7 +15,7 @@ import numpy as np
 import simpy
 
 from archsim.config import DramConfig
-from archsim.domain import ComponentKind, State, StallCause
+from archsim.domain import ComponentKind, StallCause, State
 from archsim.hw.component import Component
 from archsim.sim.resources import FifoResource
 from archsim.sim.runtime import TransferTiming
@@ -66,7 +66,10 @@ class DramChannel(Component):
         t = start
         remaining = duration
         while True:
-            window = self.refresh_offset_ps + (t - self.refresh_offset_ps) // self.trefi_ps * self.trefi_ps
+            window = (
+                self.refresh_offset_ps
+                + (t - self.refresh_offset_ps) // self.trefi_ps * self.trefi_ps
+            )
             if t < window + self.trfc_ps:  # inside a refresh: wait for it to end
                 t = window + self.trfc_ps
             next_window = window + self.trefi_ps

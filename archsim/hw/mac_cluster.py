@@ -14,7 +14,7 @@ from typing import Any
 import simpy
 
 from archsim.config import MacClusterConfig
-from archsim.domain import ComponentKind, State, StallCause
+from archsim.domain import ComponentKind, StallCause, State
 from archsim.hw.component import Component
 from archsim.mapping.program import ComputeOp
 from archsim.sim.attribution import attribute_wait

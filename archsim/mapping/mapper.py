@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from archsim.config import ArchConfig
 from archsim.domain import EndpointKind, Precision, TransferKind
+from archsim.errors import MappingError, SramOverflowError
 from archsim.mapping.placement import bank_shares, home_bank
 from archsim.mapping.program import (
     BarrierOp,
@@ -37,6 +38,9 @@ from archsim.mapping.regions import Span, input_region, region_bytes, weight_byt
 from archsim.mapping.residency import NETWORK_INPUT, ResidencyPlan, plan_residency
 from archsim.mapping.tiling import Tiling, choose_tiling, is_view, tile_cycles
 from archsim.workload.graph import Layer, TensorShape, WorkloadGraph
+
+MIN_TILE_BUDGET_BYTES = 1024
+"""Smallest tile working set the mapper tries before it gives up on fitting SRAM."""
 
 
 @dataclass
@@ -64,18 +68,38 @@ class ProgramBuilder:
         self.barrier_of: dict[str, int] = {}
         self.weighted_barriers: list[int] = []
         self.dram_turn = 0
-        self.tilings: dict[str, Tiling] = {
-            layer.name: choose_tiling(layer, arch, self.precision)
-            for layer in graph.layers
-            if not is_view(layer)
-        }
-        self.residency: ResidencyPlan = plan_residency(
-            graph,
-            self.tilings,
-            self.clusters,
-            arch.sram.banks * arch.sram.bank_kib * 1024,
-            self.element_bytes,
-        )
+        self.tilings, self.residency = self._plan()
+
+    def _plan(self) -> tuple[dict[str, Tiling], ResidencyPlan]:
+        """Tile every layer and plan SRAM; when staging overflows SRAM, retry smaller tiles."""
+        budget = self.arch.mac_clusters.local_buffer_kib * 1024 // 2
+        overflow: SramOverflowError | None = None
+        while True:
+            try:
+                tilings = {
+                    layer.name: choose_tiling(layer, self.arch, self.precision, budget)
+                    for layer in self.graph.layers
+                    if not is_view(layer)
+                }
+            except MappingError:
+                if overflow is not None:  # smaller tiles no longer fit: SRAM is the limit
+                    raise overflow from None
+                raise
+            try:
+                residency = plan_residency(
+                    self.graph,
+                    tilings,
+                    self.clusters,
+                    self.arch.sram.total_bytes,
+                    self.element_bytes,
+                )
+            except SramOverflowError as error:
+                if budget <= MIN_TILE_BUDGET_BYTES:
+                    raise
+                overflow = error
+                budget //= 2
+                continue
+            return tilings, residency
 
     # -- small emitters -------------------------------------------------------------------
 
@@ -98,8 +122,15 @@ class ProgramBuilder:
         epoch: int | None = None,
     ) -> int:
         op = TransferOp(
-            self.program.next_id, layer, kind, src, dst, nbytes, stream,
-            tuple(d for d in deps if d >= 0), layer if epoch is None else epoch,
+            self.program.next_id,
+            layer,
+            kind,
+            src,
+            dst,
+            nbytes,
+            stream,
+            tuple(d for d in deps if d >= 0),
+            layer if epoch is None else epoch,
         )
         return self.program.add(queue, op)
 
@@ -133,15 +164,26 @@ class ProgramBuilder:
         for layer in self.graph.layers:
             if is_view(layer):
                 self.program.layers.append(
-                    LayerPlan(layer.index, layer.name, layer.op.value, 0, 0, 0, 0,
-                              all(self.residency.in_sram[s] for s in self._physical(layer)), 0, -1)
+                    LayerPlan(
+                        layer.index,
+                        layer.name,
+                        layer.op.value,
+                        0,
+                        0,
+                        0,
+                        0,
+                        all(self.residency.in_sram[s] for s in self._physical(layer)),
+                        0,
+                        -1,
+                    )
                 )
                 continue
             self._emit_layer(layer)
         program = self.program
         graph = self.graph
         finals = [
-            layer for layer in graph.layers
+            layer
+            for layer in graph.layers
             if not is_view(layer) and not graph.consumers(layer.name)
         ]
         program.compulsory_dram_bytes = (
@@ -155,7 +197,9 @@ class ProgramBuilder:
     def _physical(self, layer: Layer) -> list[str]:
         return [p for name in layer.inputs for p, _ in self._resolve(name, (0, 1 << 62))]
 
-    def _emit_weight_fetches(self, layer: Layer, tiling: Tiling, used: int) -> list[tuple[int, int]]:
+    def _emit_weight_fetches(
+        self, layer: Layer, tiling: Tiling, used: int
+    ) -> list[tuple[int, int]]:
         """Fetch each weight block of the layer into SRAM; returns (fetch op, bank) per block."""
         gate = -1
         prefetch = self.residency.prefetch[layer.index]
@@ -172,8 +216,15 @@ class ProgramBuilder:
             bank = home_bank(first_cluster, self.clusters, self.banks)
             nbytes = weight_bytes(layer, channels, self.element_bytes)
             fetch = self._transfer(
-                "dma.weights", layer.index, TransferKind.WEIGHT_FETCH, self._dram(),
-                Endpoint(EndpointKind.BANK, bank), nbytes, stream, [gate], epoch,
+                "dma.weights",
+                layer.index,
+                TransferKind.WEIGHT_FETCH,
+                self._dram(),
+                Endpoint(EndpointKind.BANK, bank),
+                nbytes,
+                stream,
+                [gate],
+                epoch,
             )
             blocks.append((fetch, bank))
         return blocks
@@ -192,7 +243,9 @@ class ProgramBuilder:
         )
         output_in_sram = self.residency.in_sram[layer.name]
         output_kind = (
-            TransferKind.OUTPUT_WRITE if not self.graph.consumers(layer.name) else TransferKind.SPILL
+            TransferKind.OUTPUT_WRITE
+            if not self.graph.consumers(layer.name)
+            else TransferKind.SPILL
         )
         layer_stores: list[int] = []
         tile_index = 0
@@ -207,10 +260,19 @@ class ProgramBuilder:
                     cluster = tile_index * used // tiling.tiles
                     tile_index += 1
                     weights = weight_blocks[block] if weight_blocks else None
-                    layer_stores.extend(self._emit_tile(
-                        layer, cluster, image, rows, channels, block, weights,
-                        output_in_sram, output_kind,
-                    ))
+                    layer_stores.extend(
+                        self._emit_tile(
+                            layer,
+                            cluster,
+                            image,
+                            rows,
+                            channels,
+                            block,
+                            weights,
+                            output_in_sram,
+                            output_kind,
+                        )
+                    )
         barrier = BarrierOp(self.program.next_id, layer.index, tuple(layer_stores))
         self.program.add("sync", barrier)
         self.barrier_of[layer.name] = barrier.id
@@ -218,9 +280,16 @@ class ProgramBuilder:
             self.weighted_barriers.append(barrier.id)
         self.program.layers.append(
             LayerPlan(
-                layer.index, layer.name, layer.op.value, layer.macs, tiling.shape.rows,
-                tiling.shape.channels, tiling.tiles, output_in_sram,
-                layer.weight_elements * self.element_bytes, barrier.id,
+                layer.index,
+                layer.name,
+                layer.op.value,
+                layer.macs,
+                tiling.shape.rows,
+                tiling.shape.channels,
+                tiling.tiles,
+                output_in_sram,
+                layer.weight_elements * self.element_bytes,
+                barrier.id,
             )
         )
 
@@ -255,36 +324,70 @@ class ProgramBuilder:
                 stream = self._stream(source, self.graph)
                 if self.residency.in_sram[source]:
                     for bank, share in bank_shares(shape, image, in_rows, nbytes, self.banks):
-                        loads.append(self._transfer(
-                            load_queue, layer.index, TransferKind.OPERAND_LOAD,
-                            Endpoint(EndpointKind.BANK, bank), me, share, stream, [ready, slot],
-                        ))
+                        loads.append(
+                            self._transfer(
+                                load_queue,
+                                layer.index,
+                                TransferKind.OPERAND_LOAD,
+                                Endpoint(EndpointKind.BANK, bank),
+                                me,
+                                share,
+                                stream,
+                                [ready, slot],
+                            )
+                        )
                 else:
                     fetch = self._transfer(
-                        load_queue, layer.index, TransferKind.INPUT_FETCH, self._dram(), home,
-                        nbytes, stream, [ready, slot],
+                        load_queue,
+                        layer.index,
+                        TransferKind.INPUT_FETCH,
+                        self._dram(),
+                        home,
+                        nbytes,
+                        stream,
+                        [ready, slot],
                     )
-                    loads.append(self._transfer(
-                        load_queue, layer.index, TransferKind.OPERAND_LOAD, home, me, nbytes,
-                        stream, [fetch],
-                    ))
+                    loads.append(
+                        self._transfer(
+                            load_queue,
+                            layer.index,
+                            TransferKind.OPERAND_LOAD,
+                            home,
+                            me,
+                            nbytes,
+                            stream,
+                            [fetch],
+                        )
+                    )
         if weights is not None and cursor.weight_block != (layer.index, block):
             fetch, bank = weights
-            loads.append(self._transfer(
-                load_queue, layer.index, TransferKind.OPERAND_LOAD,
-                Endpoint(EndpointKind.BANK, bank), me,
-                weight_bytes(layer, channels, self.element_bytes), 2 * layer.index + 1,
-                [fetch, slot],
-            ))
+            loads.append(
+                self._transfer(
+                    load_queue,
+                    layer.index,
+                    TransferKind.OPERAND_LOAD,
+                    Endpoint(EndpointKind.BANK, bank),
+                    me,
+                    weight_bytes(layer, channels, self.element_bytes),
+                    2 * layer.index + 1,
+                    [fetch, slot],
+                )
+            )
             cursor.weight_block = (layer.index, block)
 
         tile_rows = rows[1] - rows[0]
-        macs = tile_rows * layer.output_shape.width * (channels[1] - channels[0]) * (
-            layer.gemm.k if layer.gemm is not None else 0
+        macs = (
+            tile_rows
+            * layer.output_shape.width
+            * (channels[1] - channels[0])
+            * (layer.gemm.k if layer.gemm is not None else 0)
         )
         output_slot = cursor.tile_stores[-2] if len(cursor.tile_stores) >= 2 else []
         compute = ComputeOp(
-            self.program.next_id, layer.index, cluster, macs,
+            self.program.next_id,
+            layer.index,
+            cluster,
+            macs,
             tile_cycles(layer, self.arch, self.precision, tile_rows, channels[1] - channels[0]),
             (*loads, *output_slot),
         )
@@ -297,19 +400,41 @@ class ProgramBuilder:
         stores: list[int] = []
         if output_in_sram:
             for bank, share in bank_shares(out, image, rows, out_bytes, self.banks):
-                stores.append(self._transfer(
-                    store_queue, layer.index, TransferKind.RESULT_STORE, me,
-                    Endpoint(EndpointKind.BANK, bank), share, stream, [compute.id],
-                ))
+                stores.append(
+                    self._transfer(
+                        store_queue,
+                        layer.index,
+                        TransferKind.RESULT_STORE,
+                        me,
+                        Endpoint(EndpointKind.BANK, bank),
+                        share,
+                        stream,
+                        [compute.id],
+                    )
+                )
         else:
             staged = self._transfer(
-                store_queue, layer.index, TransferKind.RESULT_STORE, me, home, out_bytes,
-                stream, [compute.id],
+                store_queue,
+                layer.index,
+                TransferKind.RESULT_STORE,
+                me,
+                home,
+                out_bytes,
+                stream,
+                [compute.id],
             )
-            stores.append(self._transfer(
-                store_queue, layer.index, output_kind, home, self._dram(), out_bytes, stream,
-                [staged],
-            ))
+            stores.append(
+                self._transfer(
+                    store_queue,
+                    layer.index,
+                    output_kind,
+                    home,
+                    self._dram(),
+                    out_bytes,
+                    stream,
+                    [staged],
+                )
+            )
         cursor.tile_stores.append(stores)
         self.program.tiles.append(TileRecord(layer.index, cluster, image, rows, channels))
         return stores

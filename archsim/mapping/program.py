@@ -21,13 +21,13 @@ from archsim.domain import EndpointKind, TransferKind
 
 
 class Endpoint(NamedTuple):
-    """One end of a transfer: a cluster, an SRAM bank or a DRAM channel, by index."""
+    """One end of a transfer: a cluster, an SRAM bank or a DRAM channel, by number."""
 
     kind: EndpointKind
-    index: int
+    number: int
 
     def __str__(self) -> str:
-        return f"{self.kind.name.lower()}{self.index}"
+        return f"{self.kind.name.lower()}{self.number}"
 
 
 @dataclass(frozen=True, slots=True)

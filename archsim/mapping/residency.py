@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archsim.errors import MappingError
+from archsim.errors import MappingError, SramOverflowError
 from archsim.mapping.tiling import Tiling, is_view
 from archsim.workload.graph import WorkloadGraph
 
@@ -94,9 +94,10 @@ def plan_residency(
             break
     if any(b > sram_bytes for b in base):
         step = max(range(steps), key=lambda s: base[s])
-        raise MappingError(
+        raise SramOverflowError(
             f"layer {layers[step].name!r} needs {base[step]} bytes of SRAM for weights and "
-            f"DRAM staging alone, more than the {sram_bytes} bytes the arch has (sram)"
+            f"DRAM staging alone, more than the {sram_bytes} bytes the arch has (sram)",
+            layer=layers[step].name,
         )
     return ResidencyPlan(in_sram, usage, prefetch)
 
@@ -118,7 +119,8 @@ def _weight_reserve(
             layer = graph.layers[upcoming[0]]
             raise MappingError(
                 f"layer {layer.name!r} has {weights[upcoming[0]]} bytes of weights, more than "
-                f"the {sram_bytes} bytes of SRAM (sram); weight streaming is not modelled"
+                f"the {sram_bytes} bytes of SRAM (sram); weight streaming is not modelled",
+                layer=layer.name,
             )
         if len(upcoming) == 2 and current + ahead > sram_bytes // 2:
             prefetch[upcoming[1]] = False

@@ -48,7 +48,9 @@ class Tiling:
         return self.input_bytes + self.weight_bytes + self.output_bytes
 
 
-def tile_cycles(layer: Layer, arch: ArchConfig, precision: Precision, rows: int, channels: int) -> int:
+def tile_cycles(
+    layer: Layer, arch: ArchConfig, precision: Precision, rows: int, channels: int
+) -> int:
     """Closed-form cluster cycles of a tile of ``rows`` output rows and ``channels`` channels."""
     cfg = arch.mac_clusters
     out = layer.output_shape
@@ -98,10 +100,16 @@ def _channel_candidates(layer: Layer) -> list[int]:
     return _halvings(channels)
 
 
-def choose_tiling(layer: Layer, arch: ArchConfig, precision: Precision) -> Tiling:
-    """The tile shape for a layer, or a MappingError when not even the smallest tile fits."""
+def choose_tiling(
+    layer: Layer, arch: ArchConfig, precision: Precision, budget: int | None = None
+) -> Tiling:
+    """The tile shape for a layer, or a MappingError when not even the smallest tile fits.
+
+    ``budget`` caps a tile's working set; by default half the cluster's local buffer.
+    """
     element_bytes = precision.bytes
-    budget = arch.mac_clusters.local_buffer_kib * 1024 // 2
+    if budget is None:
+        budget = arch.mac_clusters.local_buffer_kib * 1024 // 2
     clusters = arch.mac_clusters.count
     out = layer.output_shape
     sram = arch.sram
@@ -118,13 +126,21 @@ def choose_tiling(layer: Layer, arch: ArchConfig, precision: Precision) -> Tilin
             row_blocks = ceil_div(out.height, rows)
             channel_blocks = ceil_div(out.channels, channels)
             tiles = row_blocks * channel_blocks * out.batch
-            makespan = ceil_div(tiles, clusters) * tile_cycles(layer, arch, precision, rows, channels)
+            makespan = ceil_div(tiles, clusters) * tile_cycles(
+                layer, arch, precision, rows, channels
+            )
             weight_loads = max(channel_blocks, min(tiles, clusters))
             traffic = tiles * (inputs + outputs) + weight_loads * weights
             transfer = traffic / sram_bytes_per_cycle
             cost = max(float(makespan), transfer)
             tiling = Tiling(
-                TileShape(rows, channels), row_blocks, channel_blocks, tiles, inputs, weights, outputs
+                TileShape(rows, channels),
+                row_blocks,
+                channel_blocks,
+                tiles,
+                inputs,
+                weights,
+                outputs,
             )
             if best is None or (cost, tiles) < (best[0], best[1]):
                 best = (cost, tiles, tiling)
@@ -132,7 +148,8 @@ def choose_tiling(layer: Layer, arch: ArchConfig, precision: Precision) -> Tilin
         raise MappingError(
             f"layer {layer.name!r} ({layer.op.value}, output {out}): the smallest tile needs "
             f"{smallest} bytes but half a cluster's local buffer holds {budget} bytes "
-            "(mac_clusters.local_buffer_kib); no tiling fits"
+            "(mac_clusters.local_buffer_kib); no tiling fits",
+            layer=layer.name,
         )
     return best[2]
 

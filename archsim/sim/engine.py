@@ -89,6 +89,11 @@ def run_program(program: Program, arch: ArchConfig, seed: int, recorder: Recorde
     for cluster in chip.clusters:
         cluster.finish_idle(latency)
     return RunOutcome(
-        chip, program, rt, latency, env.events_scheduled,
-        time.perf_counter() - wall_start, schedule,
+        chip,
+        program,
+        rt,
+        latency,
+        env.events_scheduled,
+        time.perf_counter() - wall_start,
+        schedule,
     )

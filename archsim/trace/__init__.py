@@ -4,9 +4,10 @@ The layout on disk is defined in `archsim.trace.schema` and documented in
 docs/TRACE_SCHEMA.md.
 """
 
+from archsim.domain import TransferKind
 from archsim.trace.reader import Trace, TraceFormatError, open_trace
 from archsim.trace.recorder import NullRecorder, Recorder, TraceData
-from archsim.trace.schema import SCHEMA_VERSION, TransferKind
+from archsim.trace.schema import SCHEMA_VERSION
 from archsim.trace.writer import write_trace
 
 __all__ = [

@@ -11,7 +11,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from archsim.domain import TransferKind, State
+from archsim.domain import State, TransferKind
 
 SCHEMA_VERSION = 1
 """Version of the on-disk layout. Bumped on any change to tables, columns, dtypes or meaning."""

@@ -70,7 +70,7 @@ class Interconnect(Component):
     def send(
         self, op: TransferOp, timing: TransferTiming, port_time_ps: PortTime
     ) -> Generator[simpy.Event, Any, None]:
-        """Move the op's bytes from its src to its dst, filling the interconnect phases of ``timing``."""
+        """Move the op's bytes from src to dst; fills the interconnect phases of ``timing``."""
         raise NotImplementedError
 
     def hops(self, src: Endpoint, dst: Endpoint) -> int:

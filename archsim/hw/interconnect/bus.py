@@ -10,11 +10,11 @@ from typing import Any
 import simpy
 
 from archsim.config import InterconnectConfig
-from archsim.domain import ComponentKind, InterconnectKind, State, StallCause
+from archsim.domain import ComponentKind, InterconnectKind, StallCause, State
 from archsim.hw.component import Component
 from archsim.hw.interconnect.base import Interconnect, PortTime
-from archsim.sim.resources import FifoResource
 from archsim.mapping.program import Endpoint, TransferOp
+from archsim.sim.resources import FifoResource
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
 
