@@ -207,9 +207,13 @@ def test_run_reports_a_missing_file(tmp_path: Path) -> None:
 
 
 def test_run_reports_a_workload_no_tiling_fits(tmp_path: Path) -> None:
+    # one output of a 3x3x64 conv needs 576 inputs and 576 weights: more than 512 B
     arch = edited_arch(tmp_path, "local_buffer_kib: 256", "local_buffer_kib: 1")
     out = tmp_path / "t.h5"
-    assert_user_error(invoke("run", arch, TINY_CNN, "--out", out), "local_buffer_kib")
+    result = invoke("run", arch, ROOT / "workloads" / "resnet50.yaml", "--out", out)
+    assert_user_error(
+        result, "resnet50.yaml:16:5: layers.3:", "'layer1.0.conv2'", "local_buffer_kib"
+    )
     assert not out.exists()
 
 

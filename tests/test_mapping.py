@@ -21,7 +21,7 @@ from archsim.mapping.tiling import choose_tiling, is_view
 from archsim.workload import TensorShape, build_graph
 
 
-@pytest.mark.parametrize("size", [224, 320])
+@pytest.mark.parametrize("size", [224, 1440])
 def test_tiles_partition_every_layer_output_exactly(arch_variant: Any, size: int) -> None:
     arch = arch_variant("edge_bus")
     graph = build_graph(load_workload(WORKLOAD_DIR / "resnet50.yaml"), width=size, height=size)
@@ -29,8 +29,8 @@ def test_tiles_partition_every_layer_output_exactly(arch_variant: Any, size: int
     covered: dict[int, int] = defaultdict(int)
     for tile in program.tiles:
         rows = tile.rows[1] - tile.rows[0]
-        channels = tile.channels[1] - tile.channels[0]
-        covered[tile.layer] += rows * graph.layers[tile.layer].output_shape.width * channels
+        cols = tile.cols[1] - tile.cols[0]
+        covered[tile.layer] += rows * cols * (tile.channels[1] - tile.channels[0])
     for layer in graph.layers:
         if not is_view(layer):
             assert covered[layer.index] == layer.output_shape.elements, layer.name

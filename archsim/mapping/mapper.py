@@ -34,12 +34,19 @@ from archsim.mapping.program import (
     TileRecord,
     TransferOp,
 )
-from archsim.mapping.regions import Span, input_region, region_bytes, weight_bytes
+from archsim.mapping.regions import Region, Span, input_region, weight_bytes
 from archsim.mapping.residency import NETWORK_INPUT, ResidencyPlan, plan_residency
 from archsim.mapping.tiling import Tiling, choose_tiling, is_view, tile_cycles
 from archsim.workload.graph import Layer, TensorShape, WorkloadGraph
 
 MIN_TILE_BUDGET_BYTES = 1024
+
+
+def _block(index: int, size: int, total: int) -> Span:
+    """The index-th block of ``size`` positions out of ``total`` (the last may be short)."""
+    return index * size, min(total, (index + 1) * size)
+
+
 """Smallest tile working set the mapper tries before it gives up on fitting SRAM."""
 
 
@@ -165,16 +172,19 @@ class ProgramBuilder:
             if is_view(layer):
                 self.program.layers.append(
                     LayerPlan(
-                        layer.index,
-                        layer.name,
-                        layer.op.value,
-                        0,
-                        0,
-                        0,
-                        0,
-                        all(self.residency.in_sram[s] for s in self._physical(layer)),
-                        0,
-                        -1,
+                        index=layer.index,
+                        name=layer.name,
+                        op=layer.op.value,
+                        macs=0,
+                        tile_rows=0,
+                        tile_cols=0,
+                        tile_channels=0,
+                        tiles=0,
+                        output_in_sram=all(
+                            self.residency.in_sram[s] for s in self._physical(layer)
+                        ),
+                        weight_bytes=0,
+                        barrier=-1,
                     )
                 )
                 continue
@@ -231,8 +241,7 @@ class ProgramBuilder:
 
     @staticmethod
     def _block_channels(layer: Layer, tiling: Tiling, block: int) -> Span:
-        size = tiling.shape.channels
-        return block * size, min(layer.output_shape.channels, (block + 1) * size)
+        return _block(block, tiling.shape.channels, layer.output_shape.channels)
 
     def _emit_layer(self, layer: Layer) -> None:
         tiling = self.tilings[layer.name]
@@ -249,30 +258,29 @@ class ProgramBuilder:
         )
         layer_stores: list[int] = []
         tile_index = 0
+        shape = tiling.shape
         for block in range(tiling.channel_blocks):
             channels = self._block_channels(layer, tiling, block)
+            weights = weight_blocks[block] if weight_blocks else None
             for image in range(out.batch):
                 for row_block in range(tiling.row_blocks):
-                    rows = (
-                        row_block * tiling.shape.rows,
-                        min(out.height, (row_block + 1) * tiling.shape.rows),
-                    )
-                    cluster = tile_index * used // tiling.tiles
-                    tile_index += 1
-                    weights = weight_blocks[block] if weight_blocks else None
-                    layer_stores.extend(
-                        self._emit_tile(
-                            layer,
-                            cluster,
-                            image,
-                            rows,
-                            channels,
-                            block,
-                            weights,
-                            output_in_sram,
-                            output_kind,
+                    rows = _block(row_block, shape.rows, out.height)
+                    for col_block in range(tiling.col_blocks):
+                        region = Region(rows, _block(col_block, shape.cols, out.width), channels)
+                        cluster = tile_index * used // tiling.tiles
+                        tile_index += 1
+                        layer_stores.extend(
+                            self._emit_tile(
+                                layer,
+                                cluster,
+                                image,
+                                region,
+                                block,
+                                weights,
+                                output_in_sram,
+                                output_kind,
+                            )
                         )
-                    )
         barrier = BarrierOp(self.program.next_id, layer.index, tuple(layer_stores))
         self.program.add("sync", barrier)
         self.barrier_of[layer.name] = barrier.id
@@ -285,6 +293,7 @@ class ProgramBuilder:
                 layer.op.value,
                 layer.macs,
                 tiling.shape.rows,
+                tiling.shape.cols,
                 tiling.shape.channels,
                 tiling.tiles,
                 output_in_sram,
@@ -298,8 +307,7 @@ class ProgramBuilder:
         layer: Layer,
         cluster: int,
         image: int,
-        rows: Span,
-        channels: Span,
+        region: Region,
         block: int,
         weights: tuple[int, int] | None,
         output_in_sram: bool,
@@ -314,10 +322,11 @@ class ProgramBuilder:
         slot = cursor.computes[-2] if len(cursor.computes) >= 2 else -1
         loads: list[int] = []
         for index, producer in enumerate(layer.inputs):
-            in_rows, in_channels = input_region(layer, index, rows, channels)
-            for source, source_channels in self._resolve(producer, in_channels):
+            needed = input_region(layer, index, region)
+            for source, source_channels in self._resolve(producer, needed.channels):
                 shape = self._shape_of(source)
-                nbytes = region_bytes(shape.width, in_rows, source_channels, self.element_bytes)
+                in_rows = needed.rows
+                nbytes = needed.with_channels(source_channels).nbytes(self.element_bytes)
                 if nbytes == 0:
                     continue
                 ready = self.barrier_of.get(source, -1)
@@ -368,38 +377,32 @@ class ProgramBuilder:
                     TransferKind.OPERAND_LOAD,
                     Endpoint(EndpointKind.BANK, bank),
                     me,
-                    weight_bytes(layer, channels, self.element_bytes),
+                    weight_bytes(layer, region.channels, self.element_bytes),
                     2 * layer.index + 1,
                     [fetch, slot],
                 )
             )
             cursor.weight_block = (layer.index, block)
 
-        tile_rows = rows[1] - rows[0]
-        macs = (
-            tile_rows
-            * layer.output_shape.width
-            * (channels[1] - channels[0])
-            * (layer.gemm.k if layer.gemm is not None else 0)
-        )
+        macs = region.elements() * (layer.gemm.k if layer.gemm is not None else 0)
         output_slot = cursor.tile_stores[-2] if len(cursor.tile_stores) >= 2 else []
         compute = ComputeOp(
             self.program.next_id,
             layer.index,
             cluster,
             macs,
-            tile_cycles(layer, self.arch, self.precision, tile_rows, channels[1] - channels[0]),
+            tile_cycles(layer, self.arch, self.precision, region),
             (*loads, *output_slot),
         )
         self.program.add(f"cluster{cluster}.compute", compute)
         cursor.computes.append(compute.id)
 
         out = layer.output_shape
-        out_bytes = region_bytes(out.width, rows, channels, self.element_bytes)
+        out_bytes = region.nbytes(self.element_bytes)
         stream = self._stream(layer.name, self.graph)
         stores: list[int] = []
         if output_in_sram:
-            for bank, share in bank_shares(out, image, rows, out_bytes, self.banks):
+            for bank, share in bank_shares(out, image, region.rows, out_bytes, self.banks):
                 stores.append(
                     self._transfer(
                         store_queue,
@@ -436,7 +439,9 @@ class ProgramBuilder:
                 )
             )
         cursor.tile_stores.append(stores)
-        self.program.tiles.append(TileRecord(layer.index, cluster, image, rows, channels))
+        self.program.tiles.append(
+            TileRecord(layer.index, cluster, image, region.rows, region.cols, region.channels)
+        )
         return stores
 
 

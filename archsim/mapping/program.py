@@ -82,6 +82,7 @@ class TileRecord:
     cluster: int
     image: int
     rows: tuple[int, int]
+    cols: tuple[int, int]
     channels: tuple[int, int]
 
 
@@ -94,6 +95,7 @@ class LayerPlan:
     op: str
     macs: int
     tile_rows: int
+    tile_cols: int
     tile_channels: int
     tiles: int
     output_in_sram: bool

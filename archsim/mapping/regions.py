@@ -1,40 +1,89 @@
 """Which part of each input tensor an output tile needs, per operator.
 
-An output tile covers rows [r0, r1) of one image (full width) and channels [c0, c1).
-All tensors are NHWC; rows and channels are half-open ranges.
+An output tile covers rows [r0, r1) x columns [x0, x1) of one image and channels
+[c0, c1). All tensors are NHWC; every span is half-open.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from archsim.workload.graph import Layer, OpKind
 
 Span = tuple[int, int]
 
 
-def input_region(layer: Layer, input_index: int, rows: Span, channels: Span) -> tuple[Span, Span]:
-    """Rows and channels of input ``input_index`` that the output tile (rows, channels) reads."""
+@dataclass(frozen=True)
+class Region:
+    """A box of one image of a tensor: rows x columns x channels."""
+
+    rows: Span
+    cols: Span
+    channels: Span
+
+    def elements(self) -> int:
+        """Elements in the box."""
+        return (
+            max(0, self.rows[1] - self.rows[0])
+            * max(0, self.cols[1] - self.cols[0])
+            * max(0, self.channels[1] - self.channels[0])
+        )
+
+    def nbytes(self, element_bytes: int) -> int:
+        """Bytes of the box."""
+        return self.elements() * element_bytes
+
+    def with_channels(self, channels: Span) -> Region:
+        """The same rows and columns over other channels."""
+        return Region(self.rows, self.cols, channels)
+
+
+def _window(span: Span, stride: int, pad: int, kernel: int, dilation: int, size: int) -> Span:
+    """Input positions a sliding window reads for output positions ``span``."""
+    first = max(0, span[0] * stride - pad)
+    last = min(size, (span[1] - 1) * stride - pad + (kernel - 1) * dilation + 1)
+    return first, max(first, last)
+
+
+def input_region(layer: Layer, input_index: int, out: Region) -> Region:
+    """The region of input ``input_index`` that the output tile ``out`` reads."""
     shape = layer.input_shapes[input_index]
     op = layer.op
-    r0, r1 = rows
-    c0, c1 = channels
     if op in (OpKind.CONV2D, OpKind.MAXPOOL, OpKind.AVGPOOL):
-        stride, pad, dilation = layer.stride[0], layer.padding[0], layer.dilation[0]
-        first = max(0, r0 * stride - pad)
-        last = min(shape.height, (r1 - 1) * stride - pad + (layer.kernel[0] - 1) * dilation + 1)
-        in_rows = (first, max(first, last))
-        if op is OpKind.CONV2D:
-            return in_rows, _conv_input_channels(layer, channels)
-        return in_rows, channels
+        rows = _window(
+            out.rows,
+            layer.stride[0],
+            layer.padding[0],
+            layer.kernel[0],
+            layer.dilation[0],
+            shape.height,
+        )
+        cols = _window(
+            out.cols,
+            layer.stride[1],
+            layer.padding[2],
+            layer.kernel[1],
+            layer.dilation[1],
+            shape.width,
+        )
+        channels = (
+            _conv_input_channels(layer, out.channels) if op is OpKind.CONV2D else out.channels
+        )
+        return Region(rows, cols, channels)
     if op is OpKind.FULLY_CONNECTED:
-        return (0, shape.height), (0, shape.channels)
+        return Region((0, shape.height), (0, shape.width), (0, shape.channels))
     if op is OpKind.MATMUL:
-        return rows, (0, shape.channels)
+        return out.with_channels((0, shape.channels))
     if op is OpKind.GLOBAL_AVGPOOL:
-        return (0, shape.height), channels
+        return Region((0, shape.height), (0, shape.width), out.channels)
     if op is OpKind.UPSAMPLE:
         scale = layer.output_shape.height // shape.height
-        return (r0 // scale, -(-r1 // scale)), channels
-    return rows, channels  # add: same region of every input
+        return Region(
+            (out.rows[0] // scale, -(-out.rows[1] // scale)),
+            (out.cols[0] // scale, -(-out.cols[1] // scale)),
+            out.channels,
+        )
+    return out  # add: the same region of every input
 
 
 def _conv_input_channels(layer: Layer, channels: Span) -> Span:
@@ -45,11 +94,6 @@ def _conv_input_channels(layer: Layer, channels: Span) -> Span:
     first_group = channels[0] // filters_per_group
     end_group = -(-channels[1] // filters_per_group)
     return first_group * channels_per_group, end_group * channels_per_group
-
-
-def region_bytes(width: int, rows: Span, channels: Span, element_bytes: int) -> int:
-    """Bytes of a (rows x full width x channels) region."""
-    return max(0, rows[1] - rows[0]) * width * max(0, channels[1] - channels[0]) * element_bytes
 
 
 def weight_bytes(layer: Layer, channels: Span, element_bytes: int) -> int:

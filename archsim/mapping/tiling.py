@@ -1,6 +1,7 @@
-"""Tile-shape choice: output row strips x output channel blocks that fit a cluster.
+"""Tile-shape choice: output boxes that fit a cluster's local buffer.
 
-A tile's inputs, weights and outputs must fit half of the cluster's local buffer (the
+Tiles are output boxes: row strips x column blocks x channel blocks. A tile's inputs,
+weights and outputs must fit half of the cluster's local buffer (the
 other half holds the next tile: double buffering). Among the shapes that fit, the mapper
 picks the one with the lowest estimated time: the larger of the compute makespan over
 the clusters and the SRAM-to-cluster traffic over the SRAM's aggregate port bandwidth.
@@ -17,16 +18,17 @@ from archsim.config import ArchConfig
 from archsim.domain import Precision
 from archsim.errors import MappingError
 from archsim.hw.systolic import scaled_cycles, systolic_cycles
-from archsim.mapping.regions import input_region, region_bytes, weight_bytes
+from archsim.mapping.regions import Region, Span, input_region, weight_bytes
 from archsim.units import ceil_div
 from archsim.workload.graph import Layer, OpKind
 
 
 @dataclass(frozen=True)
 class TileShape:
-    """Output rows and output channels one tile covers (the last tile of a dim may be short)."""
+    """Output rows, columns and channels one tile covers (the last tile of a dim may be short)."""
 
     rows: int
+    cols: int
     channels: int
 
 
@@ -36,6 +38,7 @@ class Tiling:
 
     shape: TileShape
     row_blocks: int
+    col_blocks: int
     channel_blocks: int
     tiles: int
     input_bytes: int
@@ -48,37 +51,41 @@ class Tiling:
         return self.input_bytes + self.weight_bytes + self.output_bytes
 
 
-def tile_cycles(
-    layer: Layer, arch: ArchConfig, precision: Precision, rows: int, channels: int
-) -> int:
-    """Closed-form cluster cycles of a tile of ``rows`` output rows and ``channels`` channels."""
+def tile_cycles(layer: Layer, arch: ArchConfig, precision: Precision, out: Region) -> int:
+    """Closed-form cluster cycles of the output tile ``out``."""
     cfg = arch.mac_clusters
-    out = layer.output_shape
+    shape = layer.output_shape
+    channels = out.channels[1] - out.channels[0]
     if layer.gemm is None:
-        share = rows * out.width * channels
-        per_element = layer.vector_ops / max(1, out.elements)
-        return ceil_div(round(share * per_element), cfg.vector_lanes)
-    m = rows * out.width
-    per_group = out.channels // layer.groups
+        per_element = layer.vector_ops / max(1, shape.elements)
+        return ceil_div(round(out.elements() * per_element), cfg.vector_lanes)
+    m = (out.rows[1] - out.rows[0]) * (out.cols[1] - out.cols[0])
+    per_group = shape.channels // layer.groups
     groups = max(1, channels // per_group) if layer.groups > 1 else 1
     n = min(channels, per_group) if layer.groups > 1 else channels
     cycles = groups * systolic_cycles(cfg.rows, cfg.cols, cfg.dataflow, m, n, layer.gemm.k)
     return scaled_cycles(cycles, cfg.mac_rate[precision])
 
 
-def tile_bytes(layer: Layer, rows: int, channels: int, element_bytes: int) -> tuple[int, int, int]:
+def _interior(size: int, block: int) -> Span:
+    start = max(0, (size - block) // 2)
+    return start, start + block
+
+
+def tile_bytes(layer: Layer, shape: TileShape, element_bytes: int) -> tuple[int, int, int]:
     """(input, weight, output) bytes of an interior tile with the given shape."""
-    out = layer.output_shape
-    mid = min(out.height - rows, max(0, (out.height - rows) // 2))
-    row_span = (mid, mid + rows)
-    channel_span = (0, channels)
-    inputs = 0
-    for index, shape in enumerate(layer.input_shapes):
-        in_rows, in_channels = input_region(layer, index, row_span, channel_span)
-        inputs += region_bytes(shape.width, in_rows, in_channels, element_bytes)
-    weights = weight_bytes(layer, channel_span, element_bytes) if layer.weight_elements else 0
-    outputs = region_bytes(out.width, row_span, channel_span, element_bytes)
-    return inputs, weights, outputs
+    out_shape = layer.output_shape
+    out = Region(
+        _interior(out_shape.height, shape.rows),
+        _interior(out_shape.width, shape.cols),
+        (0, shape.channels),
+    )
+    inputs = sum(
+        input_region(layer, index, out).nbytes(element_bytes)
+        for index in range(len(layer.input_shapes))
+    )
+    weights = weight_bytes(layer, out.channels, element_bytes) if layer.weight_elements else 0
+    return inputs, weights, out.nbytes(element_bytes)
 
 
 def _halvings(size: int) -> list[int]:
@@ -106,52 +113,66 @@ def choose_tiling(
     """The tile shape for a layer, or a MappingError when not even the smallest tile fits.
 
     ``budget`` caps a tile's working set; by default half the cluster's local buffer.
+    Tiles span the full width when any such shape fits; narrower column blocks are
+    tried only when none does (wide images at high resolution).
     """
     element_bytes = precision.bytes
     if budget is None:
         budget = arch.mac_clusters.local_buffer_kib * 1024 // 2
-    clusters = arch.mac_clusters.count
     out = layer.output_shape
+    smallest: int | None = None
+    for cols in _halvings(out.width):
+        best: tuple[float, int, Tiling] | None = None
+        for channels in _channel_candidates(layer):
+            for rows in _halvings(out.height):
+                shape = TileShape(rows, cols, channels)
+                inputs, weights, outputs = tile_bytes(layer, shape, element_bytes)
+                need = inputs + weights + outputs
+                smallest = need if smallest is None else min(smallest, need)
+                if need > budget:
+                    continue
+                tiling = Tiling(
+                    shape,
+                    ceil_div(out.height, rows),
+                    ceil_div(out.width, cols),
+                    ceil_div(out.channels, channels),
+                    ceil_div(out.height, rows)
+                    * ceil_div(out.width, cols)
+                    * ceil_div(out.channels, channels)
+                    * out.batch,
+                    inputs,
+                    weights,
+                    outputs,
+                )
+                cost = _estimated_cycles(layer, arch, precision, tiling)
+                if best is None or (cost, tiling.tiles) < (best[0], best[1]):
+                    best = (cost, tiling.tiles, tiling)
+        if best is not None:
+            return best[2]
+    raise MappingError(
+        f"layer {layer.name!r} ({layer.op.value}, output {out}): the smallest tile needs "
+        f"{smallest} bytes but half a cluster's local buffer holds {budget} bytes "
+        "(mac_clusters.local_buffer_kib); no tiling fits",
+        layer=layer.name,
+    )
+
+
+def _estimated_cycles(
+    layer: Layer, arch: ArchConfig, precision: Precision, tiling: Tiling
+) -> float:
+    """The larger of the compute makespan over clusters and SRAM-to-cluster traffic time."""
+    clusters = arch.mac_clusters.count
     sram = arch.sram
     sram_bytes_per_cycle = sram.banks * sram.ports_per_bank * sram.port_bytes_per_cycle
-    best: tuple[float, int, Tiling] | None = None
-    smallest: int | None = None
-    for channels in _channel_candidates(layer):
-        for rows in _halvings(out.height):
-            inputs, weights, outputs = tile_bytes(layer, rows, channels, element_bytes)
-            need = inputs + weights + outputs
-            smallest = need if smallest is None else min(smallest, need)
-            if need > budget:
-                continue
-            row_blocks = ceil_div(out.height, rows)
-            channel_blocks = ceil_div(out.channels, channels)
-            tiles = row_blocks * channel_blocks * out.batch
-            makespan = ceil_div(tiles, clusters) * tile_cycles(
-                layer, arch, precision, rows, channels
-            )
-            weight_loads = max(channel_blocks, min(tiles, clusters))
-            traffic = tiles * (inputs + outputs) + weight_loads * weights
-            transfer = traffic / sram_bytes_per_cycle
-            cost = max(float(makespan), transfer)
-            tiling = Tiling(
-                TileShape(rows, channels),
-                row_blocks,
-                channel_blocks,
-                tiles,
-                inputs,
-                weights,
-                outputs,
-            )
-            if best is None or (cost, tiles) < (best[0], best[1]):
-                best = (cost, tiles, tiling)
-    if best is None:
-        raise MappingError(
-            f"layer {layer.name!r} ({layer.op.value}, output {out}): the smallest tile needs "
-            f"{smallest} bytes but half a cluster's local buffer holds {budget} bytes "
-            "(mac_clusters.local_buffer_kib); no tiling fits",
-            layer=layer.name,
-        )
-    return best[2]
+    shape = tiling.shape
+    out = Region((0, shape.rows), (0, shape.cols), (0, shape.channels))
+    makespan = ceil_div(tiling.tiles, clusters) * tile_cycles(layer, arch, precision, out)
+    weight_loads = max(tiling.channel_blocks, min(tiling.tiles, clusters))
+    traffic = (
+        tiling.tiles * (tiling.input_bytes + tiling.output_bytes)
+        + weight_loads * tiling.weight_bytes
+    )
+    return max(float(makespan), traffic / sram_bytes_per_cycle)
 
 
 def is_view(layer: Layer) -> bool:
