@@ -78,20 +78,27 @@ class ProgramBuilder:
         self.tilings, self.residency = self._plan()
 
     def _plan(self) -> tuple[dict[str, Tiling], ResidencyPlan]:
-        """Tile every layer and plan SRAM; when staging overflows SRAM, retry smaller tiles."""
-        budget = self.arch.mac_clusters.local_buffer_kib * 1024 // 2
-        overflow: SramOverflowError | None = None
+        """Tile every layer and plan SRAM.
+
+        Layers found to read DRAM-resident tensors are re-tiled with that traffic in the
+        estimate until the set is stable; when a layer's DRAM staging overflows SRAM, that
+        layer's tiles get smaller until it fits (or no smaller tile exists).
+        """
+        full = self.arch.mac_clusters.local_buffer_kib * 1024 // 2
+        budgets: dict[str, int] = {}
+        reads_dram: set[str] = set()
         while True:
-            try:
-                tilings = {
-                    layer.name: choose_tiling(layer, self.arch, self.precision, budget)
-                    for layer in self.graph.layers
-                    if not is_view(layer)
-                }
-            except MappingError:
-                if overflow is not None:  # smaller tiles no longer fit: SRAM is the limit
-                    raise overflow from None
-                raise
+            tilings = {
+                layer.name: choose_tiling(
+                    layer,
+                    self.arch,
+                    self.precision,
+                    budgets.get(layer.name, full),
+                    layer.name in reads_dram,
+                )
+                for layer in self.graph.layers
+                if not is_view(layer)
+            }
             try:
                 residency = plan_residency(
                     self.graph,
@@ -101,12 +108,33 @@ class ProgramBuilder:
                     self.element_bytes,
                 )
             except SramOverflowError as error:
-                if budget <= MIN_TILE_BUDGET_BYTES:
+                layer = error.layer or ""
+                smaller = budgets.get(layer, full) // 2
+                if smaller < MIN_TILE_BUDGET_BYTES or not self._fits(layer, smaller):
                     raise
-                overflow = error
-                budget //= 2
+                budgets[layer] = smaller
                 continue
-            return tilings, residency
+            now_reading = self._layers_reading_dram(residency)
+            if now_reading <= reads_dram:
+                return tilings, residency
+            reads_dram |= now_reading
+
+    def _fits(self, name: str, budget: int) -> bool:
+        """Whether some tile of layer ``name`` fits ``budget`` bytes."""
+        try:
+            choose_tiling(self.graph.layer(name), self.arch, self.precision, budget)
+        except MappingError:
+            return False
+        return True
+
+    def _layers_reading_dram(self, residency: ResidencyPlan) -> set[str]:
+        """Executed layers with at least one input tensor outside SRAM."""
+        return {
+            layer.name
+            for layer in self.graph.layers
+            if not is_view(layer)
+            and any(not residency.in_sram[source] for source in self._physical(layer))
+        }
 
     # -- small emitters -------------------------------------------------------------------
 

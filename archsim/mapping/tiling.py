@@ -108,11 +108,17 @@ def _channel_candidates(layer: Layer) -> list[int]:
 
 
 def choose_tiling(
-    layer: Layer, arch: ArchConfig, precision: Precision, budget: int | None = None
+    layer: Layer,
+    arch: ArchConfig,
+    precision: Precision,
+    budget: int | None = None,
+    inputs_in_dram: bool = False,
 ) -> Tiling:
     """The tile shape for a layer, or a MappingError when not even the smallest tile fits.
 
     ``budget`` caps a tile's working set; by default half the cluster's local buffer.
+    With ``inputs_in_dram`` every tile's input is fetched from DRAM, so the estimate also
+    counts that traffic over the DRAM bandwidth (re-fetches of overlapping inputs cost).
     Tiles span the full width when any such shape fits; narrower column blocks are
     tried only when none does (wide images at high resolution).
     """
@@ -144,7 +150,7 @@ def choose_tiling(
                     weights,
                     outputs,
                 )
-                cost = _estimated_cycles(layer, arch, precision, tiling)
+                cost = _estimated_cycles(layer, arch, precision, tiling, inputs_in_dram)
                 if best is None or (cost, tiling.tiles) < (best[0], best[1]):
                     best = (cost, tiling.tiles, tiling)
         if best is not None:
@@ -158,9 +164,10 @@ def choose_tiling(
 
 
 def _estimated_cycles(
-    layer: Layer, arch: ArchConfig, precision: Precision, tiling: Tiling
+    layer: Layer, arch: ArchConfig, precision: Precision, tiling: Tiling, inputs_in_dram: bool
 ) -> float:
-    """The larger of the compute makespan over clusters and SRAM-to-cluster traffic time."""
+    """The largest of the compute makespan over clusters, the SRAM-to-cluster traffic time
+    and, for DRAM-resident inputs, the DRAM fetch time (cluster cycles)."""
     clusters = arch.mac_clusters.count
     sram = arch.sram
     sram_bytes_per_cycle = sram.banks * sram.ports_per_bank * sram.port_bytes_per_cycle
@@ -172,7 +179,14 @@ def _estimated_cycles(
         tiling.tiles * (tiling.input_bytes + tiling.output_bytes)
         + weight_loads * tiling.weight_bytes
     )
-    return max(float(makespan), traffic / sram_bytes_per_cycle)
+    estimate = max(float(makespan), traffic / sram_bytes_per_cycle)
+    if inputs_in_dram:
+        dram = arch.dram
+        dram_bytes_per_cycle = (
+            dram.channels * dram.peak_gb_per_s * 1e3 * dram.efficiency / arch.mac_clusters.clock_mhz
+        )
+        estimate = max(estimate, tiling.tiles * tiling.input_bytes / dram_bytes_per_cycle)
+    return estimate
 
 
 def is_view(layer: Layer) -> bool:
