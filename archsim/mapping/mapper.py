@@ -50,6 +50,36 @@ def _block(index: int, size: int, total: int) -> Span:
 """Smallest tile working set the mapper tries before it gives up on fitting SRAM."""
 
 
+def _bank(number: int) -> Endpoint:
+    return Endpoint(EndpointKind.BANK, number)
+
+
+@dataclass(frozen=True)
+class _Tile:
+    """One tile being emitted: its layer, cluster, image, output box and channel block."""
+
+    layer: Layer
+    cluster: int
+    image: int
+    region: Region
+    block: int
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """The cluster as a transfer endpoint."""
+        return Endpoint(EndpointKind.CLUSTER, self.cluster)
+
+    @property
+    def load_queue(self) -> str:
+        """Queue of the cluster's load DMA."""
+        return f"cluster{self.cluster}.load"
+
+    @property
+    def store_queue(self) -> str:
+        """Queue of the cluster's store DMA."""
+        return f"cluster{self.cluster}.store"
+
+
 @dataclass
 class _ClusterCursor:
     """What the builder remembers per cluster while emitting tiles in order."""
@@ -297,17 +327,9 @@ class ProgramBuilder:
                         region = Region(rows, _block(col_block, shape.cols, out.width), channels)
                         cluster = tile_index * used // tiling.tiles
                         tile_index += 1
+                        tile = _Tile(layer, cluster, image, region, block)
                         layer_stores.extend(
-                            self._emit_tile(
-                                layer,
-                                cluster,
-                                image,
-                                region,
-                                block,
-                                weights,
-                                output_in_sram,
-                                output_kind,
-                            )
+                            self._emit_tile(tile, weights, output_in_sram, output_kind)
                         )
         barrier = BarrierOp(self.program.next_id, layer.index, tuple(layer_stores))
         self.program.add("sync", barrier)
@@ -332,145 +354,116 @@ class ProgramBuilder:
 
     def _emit_tile(
         self,
-        layer: Layer,
-        cluster: int,
-        image: int,
-        region: Region,
-        block: int,
+        tile: _Tile,
         weights: tuple[int, int] | None,
         output_in_sram: bool,
         output_kind: TransferKind,
     ) -> list[int]:
         """Emit loads, compute and stores of one tile; returns the tile's final store ops."""
-        cursor = self.cursors[cluster]
-        load_queue = f"cluster{cluster}.load"
-        store_queue = f"cluster{cluster}.store"
-        me = Endpoint(EndpointKind.CLUSTER, cluster)
-        home = Endpoint(EndpointKind.BANK, home_bank(cluster, self.clusters, self.banks))
+        cursor = self.cursors[tile.cluster]
         slot = cursor.computes[-2] if len(cursor.computes) >= 2 else -1
-        loads: list[int] = []
-        for index, producer in enumerate(layer.inputs):
-            needed = input_region(layer, index, region)
-            for source, source_channels in self._resolve(producer, needed.channels):
-                shape = self._shape_of(source)
-                in_rows = needed.rows
-                nbytes = needed.with_channels(source_channels).nbytes(self.element_bytes)
-                if nbytes == 0:
-                    continue
-                ready = self.barrier_of.get(source, -1)
-                stream = self._stream(source, self.graph)
-                if self.residency.in_sram[source]:
-                    for bank, share in bank_shares(shape, image, in_rows, nbytes, self.banks):
-                        loads.append(
-                            self._transfer(
-                                load_queue,
-                                layer.index,
-                                TransferKind.OPERAND_LOAD,
-                                Endpoint(EndpointKind.BANK, bank),
-                                me,
-                                share,
-                                stream,
-                                [ready, slot],
-                            )
-                        )
-                else:
-                    fetch = self._transfer(
-                        load_queue,
-                        layer.index,
-                        TransferKind.INPUT_FETCH,
-                        self._dram(),
-                        home,
-                        nbytes,
-                        stream,
-                        [ready, slot],
-                    )
-                    loads.append(
-                        self._transfer(
-                            load_queue,
-                            layer.index,
-                            TransferKind.OPERAND_LOAD,
-                            home,
-                            me,
-                            nbytes,
-                            stream,
-                            [fetch],
-                        )
-                    )
-        if weights is not None and cursor.weight_block != (layer.index, block):
+        loads = self._emit_input_loads(tile, slot)
+        if weights is not None and cursor.weight_block != (tile.layer.index, tile.block):
             fetch, bank = weights
-            loads.append(
-                self._transfer(
-                    load_queue,
-                    layer.index,
-                    TransferKind.OPERAND_LOAD,
-                    Endpoint(EndpointKind.BANK, bank),
-                    me,
-                    weight_bytes(layer, region.channels, self.element_bytes),
-                    2 * layer.index + 1,
-                    [fetch, slot],
-                )
-            )
-            cursor.weight_block = (layer.index, block)
-
-        macs = region.elements() * (layer.gemm.k if layer.gemm is not None else 0)
+            nbytes = weight_bytes(tile.layer, tile.region.channels, self.element_bytes)
+            stream = 2 * tile.layer.index + 1
+            loads.append(self._load(tile, _bank(bank), nbytes, stream, [fetch, slot]))
+            cursor.weight_block = (tile.layer.index, tile.block)
         output_slot = cursor.tile_stores[-2] if len(cursor.tile_stores) >= 2 else []
+        layer = tile.layer
         compute = ComputeOp(
             self.program.next_id,
             layer.index,
-            cluster,
-            macs,
-            tile_cycles(layer, self.arch, self.precision, region),
+            tile.cluster,
+            tile.region.elements() * (layer.gemm.k if layer.gemm is not None else 0),
+            tile_cycles(layer, self.arch, self.precision, tile.region),
             (*loads, *output_slot),
         )
-        self.program.add(f"cluster{cluster}.compute", compute)
+        self.program.add(f"cluster{tile.cluster}.compute", compute)
         cursor.computes.append(compute.id)
-
-        out = layer.output_shape
-        out_bytes = region.nbytes(self.element_bytes)
-        stream = self._stream(layer.name, self.graph)
-        stores: list[int] = []
-        if output_in_sram:
-            for bank, share in bank_shares(out, image, region.rows, out_bytes, self.banks):
-                stores.append(
-                    self._transfer(
-                        store_queue,
-                        layer.index,
-                        TransferKind.RESULT_STORE,
-                        me,
-                        Endpoint(EndpointKind.BANK, bank),
-                        share,
-                        stream,
-                        [compute.id],
-                    )
-                )
-        else:
-            staged = self._transfer(
-                store_queue,
-                layer.index,
-                TransferKind.RESULT_STORE,
-                me,
-                home,
-                out_bytes,
-                stream,
-                [compute.id],
-            )
-            stores.append(
-                self._transfer(
-                    store_queue,
-                    layer.index,
-                    output_kind,
-                    home,
-                    self._dram(),
-                    out_bytes,
-                    stream,
-                    [staged],
-                )
-            )
+        stores = self._emit_stores(tile, compute.id, output_in_sram, output_kind)
         cursor.tile_stores.append(stores)
+        region = tile.region
         self.program.tiles.append(
-            TileRecord(layer.index, cluster, image, region.rows, region.cols, region.channels)
+            TileRecord(
+                layer.index, tile.cluster, tile.image, region.rows, region.cols, region.channels
+            )
         )
         return stores
+
+    def _emit_input_loads(self, tile: _Tile, slot: int) -> list[int]:
+        """Operand loads of every input region; DRAM-resident ones are staged first."""
+        layer = tile.layer
+        loads: list[int] = []
+        for index, producer in enumerate(layer.inputs):
+            needed = input_region(layer, index, tile.region)
+            for source, source_channels in self._resolve(producer, needed.channels):
+                nbytes = needed.with_channels(source_channels).nbytes(self.element_bytes)
+                if nbytes == 0:
+                    continue
+                deps = [self.barrier_of.get(source, -1), slot]
+                stream = self._stream(source, self.graph)
+                if self.residency.in_sram[source]:
+                    shape = self._shape_of(source)
+                    for bank, share in bank_shares(
+                        shape, tile.image, needed.rows, nbytes, self.banks
+                    ):
+                        loads.append(self._load(tile, _bank(bank), share, stream, deps))
+                else:
+                    fetch = self._transfer(
+                        tile.load_queue,
+                        layer.index,
+                        TransferKind.INPUT_FETCH,
+                        self._dram(),
+                        self._home(tile),
+                        nbytes,
+                        stream,
+                        deps,
+                    )
+                    loads.append(self._load(tile, self._home(tile), nbytes, stream, [fetch]))
+        return loads
+
+    def _emit_stores(
+        self, tile: _Tile, compute: int, output_in_sram: bool, output_kind: TransferKind
+    ) -> list[int]:
+        """Result stores into the output's banks, or via the home bank out to DRAM."""
+        layer = tile.layer
+        nbytes = tile.region.nbytes(self.element_bytes)
+        stream = self._stream(layer.name, self.graph)
+        me = tile.endpoint
+
+        def store(kind: TransferKind, src: Endpoint, dst: Endpoint, size: int, dep: int) -> int:
+            return self._transfer(
+                tile.store_queue, layer.index, kind, src, dst, size, stream, [dep]
+            )
+
+        if output_in_sram:
+            shares = bank_shares(
+                layer.output_shape, tile.image, tile.region.rows, nbytes, self.banks
+            )
+            return [
+                store(TransferKind.RESULT_STORE, me, _bank(bank), share, compute)
+                for bank, share in shares
+            ]
+        home = self._home(tile)
+        staged = store(TransferKind.RESULT_STORE, me, home, nbytes, compute)
+        return [store(output_kind, home, self._dram(), nbytes, staged)]
+
+    def _load(self, tile: _Tile, src: Endpoint, nbytes: int, stream: int, deps: list[int]) -> int:
+        """An operand load from an SRAM bank into the tile's cluster."""
+        return self._transfer(
+            tile.load_queue,
+            tile.layer.index,
+            TransferKind.OPERAND_LOAD,
+            src,
+            tile.endpoint,
+            nbytes,
+            stream,
+            deps,
+        )
+
+    def _home(self, tile: _Tile) -> Endpoint:
+        return _bank(home_bank(tile.cluster, self.clusters, self.banks))
 
 
 def map_workload(graph: WorkloadGraph, arch: ArchConfig) -> Program:

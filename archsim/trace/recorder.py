@@ -253,61 +253,10 @@ class NullRecorder(Recorder):
         self._next_id = component + 1
         return component
 
-    def state(
-        self, component: int, state: int, t_start_ps: int, t_end_ps: int, layer: int = -1
-    ) -> None:
+    def _ignore(self, *args: object, **kwargs: object) -> None:
         """Do nothing."""
 
-    def transfer(
-        self,
-        layer: int,
-        kind: int,
-        src: int,
-        dst: int,
-        nbytes: int,
-        hops: int,
-        t_request_ps: int,
-        t_grant_ps: int,
-        t_done_ps: int,
-        dram_wait_ps: int,
-        dram_ps: int,
-        sram_wait_ps: int,
-        sram_ps: int,
-        interconnect_wait_ps: int,
-        interconnect_ps: int,
-    ) -> None:
-        """Do nothing."""
-
-    def layer(
-        self,
-        index: int,
-        name: str,
-        op: str,
-        t_start_ps: int,
-        t_end_ps: int,
-        macs: int,
-        tiles: int,
-        dram_bytes_read: int,
-        dram_bytes_written: int,
-        sram_bytes: int,
-        interconnect_bytes: int,
-        mac_utilization: float,
-        stall_dram_ps: int,
-        stall_interconnect_ps: int,
-        stall_sram_ps: int,
-        stall_dependency_ps: int,
-        stall_backpressure_ps: int,
-    ) -> None:
-        """Do nothing."""
-
-    def link(
-        self,
-        component: int,
-        nbytes: int,
-        busy_ps: int,
-        reserved_ps: int = -1,
-    ) -> None:
-        """Do nothing."""
+    state = transfer = layer = link = _ignore
 
     def data(self) -> TraceData:
         """Empty tables."""

@@ -9,7 +9,7 @@ from typing import Any
 import simpy
 
 from archsim.config import InterconnectConfig
-from archsim.domain import InterconnectKind
+from archsim.domain import InterconnectKind, StallCause
 from archsim.hw.component import Component
 from archsim.mapping.program import Endpoint, TransferOp
 from archsim.sim.runtime import TransferTiming
@@ -76,6 +76,35 @@ class Interconnect(Component):
     def hops(self, src: Endpoint, dst: Endpoint) -> int:
         """Routers (or bus stages) a transfer from src to dst traverses."""
         raise NotImplementedError
+
+    @staticmethod
+    def account_hold(
+        timing: TransferTiming,
+        t_request: int,
+        t_grant: int,
+        network_ps: int,
+        port_ps: int,
+        contended: bool,
+    ) -> int:
+        """Record a wait from t_request to t_grant and a hold of max(network, port) time.
+
+        The hold is blamed on the SRAM port when the port, not the network, set its length.
+        ``contended``: the wait was for resources other flows hold (it counts as contention).
+        Returns the hold time.
+        """
+        hold = max(network_ps, port_ps)
+        wait = t_grant - t_request
+        timing.interconnect_wait += wait
+        if contended:
+            timing.contention += wait
+        timing.add_phase(t_request, t_grant, StallCause.INTERCONNECT)
+        if port_ps > network_ps:
+            timing.sram += hold
+            timing.add_phase(t_grant, t_grant + hold, StallCause.SRAM)
+        else:
+            timing.interconnect += hold
+            timing.add_phase(t_grant, t_grant + hold, StallCause.INTERCONNECT)
+        return hold
 
     def serialization_ps(self, nbytes: int) -> int:
         """Time nbytes take on one link at full width."""

@@ -20,7 +20,7 @@ from typing import Any
 import simpy
 
 from archsim.config import InterconnectConfig
-from archsim.domain import ComponentKind, InterconnectKind, StallCause
+from archsim.domain import ComponentKind, InterconnectKind
 from archsim.errors import SimulationError
 from archsim.hw.component import Component
 from archsim.hw.interconnect.base import Interconnect, PortTime
@@ -109,14 +109,7 @@ class DeterministicNoc(Interconnect):
         channel.release()
         timing.t_grant = t_grant
         self.flow_queue_ps += t_grant - t_request
-        timing.interconnect_wait += t_grant - t_request
-        timing.add_phase(t_request, t_grant, StallCause.INTERCONNECT)
-        if port_ps > network_ps:
-            timing.sram += hold
-            timing.add_phase(t_grant, t_grant + hold, StallCause.SRAM)
-        else:
-            timing.interconnect += hold
-            timing.add_phase(t_grant, t_grant + hold, StallCause.INTERCONNECT)
+        self.account_hold(timing, t_request, t_grant, network_ps, port_ps, contended=False)
         # Flows share a link in time slices, so per-link state intervals would overlap:
         # links keep totals only (busy = the cycles the bytes really occupy the link).
         link_busy_ps = self.serialization_ps(op.nbytes)

@@ -15,7 +15,7 @@ from typing import Any
 import simpy
 
 from archsim.config import InterconnectConfig
-from archsim.domain import ComponentKind, InterconnectKind, StallCause, State
+from archsim.domain import ComponentKind, InterconnectKind, State
 from archsim.hw.component import Component
 from archsim.hw.interconnect.base import Interconnect, PortTime
 from archsim.hw.interconnect.topology import MeshTopology
@@ -76,16 +76,7 @@ class Mesh(Interconnect):
                 resource.release()
             if timing.t_grant < 0:
                 timing.t_grant = t_grant
-            wait = t_grant - t_request
-            timing.interconnect_wait += wait
-            timing.contention += wait
-            timing.add_phase(t_request, t_grant, StallCause.INTERCONNECT)
-            if port_ps > network_ps:
-                timing.sram += hold
-                timing.add_phase(t_grant, t_grant + hold, StallCause.SRAM)
-            else:
-                timing.interconnect += hold
-                timing.add_phase(t_grant, t_grant + hold, StallCause.INTERCONNECT)
+            self.account_hold(timing, t_request, t_grant, network_ps, port_ps, contended=True)
             for link in route.links:
                 stats = self.links[link]
                 stats.busy_ps += hold
