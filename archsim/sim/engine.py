@@ -77,7 +77,7 @@ def run_program(program: Program, arch: ArchConfig, seed: int, recorder: Recorde
     rt = OpRuntime(env, program)
     for queue, op_ids in program.queues.items():
         _start_queue(chip, queue, op_ids, rt)
-    env.run()
+    env.run_counting()
     unfinished = rt.unfinished
     if unfinished:
         first = program.ops[unfinished[0]]
@@ -86,6 +86,7 @@ def run_program(program: Program, arch: ArchConfig, seed: int, recorder: Recorde
             f"(first: {first!r})"
         )
     latency = max(rt.t_done, default=0)
+    chip.interconnect.finish()
     for cluster in chip.clusters:
         cluster.finish_idle(latency)
     return RunOutcome(
@@ -93,7 +94,7 @@ def run_program(program: Program, arch: ArchConfig, seed: int, recorder: Recorde
         program,
         rt,
         latency,
-        env.events_scheduled,
+        env.events_processed,
         time.perf_counter() - wall_start,
         schedule,
     )

@@ -73,6 +73,9 @@ class Interconnect(Component):
         """Move the op's bytes from src to dst; fills the interconnect phases of ``timing``."""
         raise NotImplementedError
 
+    def finish(self) -> None:
+        """Complete per-link totals at the end of the run (kinds that defer them)."""
+
     def hops(self, src: Endpoint, dst: Endpoint) -> int:
         """Routers (or bus stages) a transfer from src to dst traverses."""
         raise NotImplementedError

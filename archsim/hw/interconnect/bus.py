@@ -46,6 +46,7 @@ class Bus(Interconnect):
         env = self.env
         stats = self.stats
         layer = op.layer
+        tracing = self.recorder.enabled
         remaining = op.nbytes
         timing.hops = 1
         while remaining > 0:
@@ -65,7 +66,8 @@ class Bus(Interconnect):
                 timing.t_grant = t_grant
             self.account_hold(timing, t_request, t_grant, network_ps, port_ps, contended=True)
             stats.busy_ps += hold
-            self.recorder.state(stats.component_id, State.BUSY, t_grant, t_grant + hold, layer)
+            if tracing:
+                self.recorder.state(stats.component_id, State.BUSY, t_grant, t_grant + hold, layer)
         stats.bytes += op.nbytes
         self.bytes_moved += op.nbytes
         self.byte_hops += op.nbytes

@@ -65,6 +65,8 @@ class DeterministicNoc(Interconnect):
         self.current = 0
         self.t_open_ps = 0
         self.flow_queue_ps = 0
+        self.flow_bytes = dict.fromkeys(self.flow_channels, 0)
+        self.flow_busy_ps = dict.fromkeys(self.flow_channels, 0)
         if self.epochs:
             self.gates[self.epochs[0]].succeed()
 
@@ -110,17 +112,22 @@ class DeterministicNoc(Interconnect):
         timing.t_grant = t_grant
         self.flow_queue_ps += t_grant - t_request
         self.account_hold(timing, t_request, t_grant, network_ps, port_ps, contended=False)
-        # Flows share a link in time slices, so per-link state intervals would overlap:
-        # links keep totals only (busy = the cycles the bytes really occupy the link).
-        link_busy_ps = self.serialization_ps(op.nbytes)
-        for link in route.links:
-            stats = self.links[link]
-            stats.busy_ps += link_busy_ps
-            stats.bytes += op.nbytes
+        # Flows share a link in time slices; links get their totals from the flows at the
+        # end of the run (busy = the cycles the bytes really occupy a link).
+        self.flow_bytes[flow] += op.nbytes
+        self.flow_busy_ps[flow] += self.serialization_ps(op.nbytes)
         self.bytes_moved += op.nbytes
         self.byte_hops += op.nbytes * route.hops
         self.remaining[op.epoch] -= 1
         self._advance()
+
+    def finish(self) -> None:
+        """Add every flow's bytes and busy time to the links of its route."""
+        for flow, nbytes in self.flow_bytes.items():
+            for link in self.topology.route(flow[0], flow[1]).links:
+                stats = self.links[link]
+                stats.bytes += nbytes
+                stats.busy_ps += self.flow_busy_ps[flow]
 
     def _advance(self) -> None:
         """Close drained epochs in order and put the next table in force."""

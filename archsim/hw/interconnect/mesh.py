@@ -54,6 +54,7 @@ class Mesh(Interconnect):
     ) -> Generator[simpy.Event, Any, None]:
         env = self.env
         layer = op.layer
+        tracing = self.recorder.enabled
         route = self.topology.route(op.src, op.dst)
         resources = [self.resources[i] for i in route.links]
         latency_ps = route.hops * self.hop_latency_ps
@@ -81,6 +82,9 @@ class Mesh(Interconnect):
                 stats = self.links[link]
                 stats.busy_ps += hold
                 stats.bytes += size
-                self.recorder.state(stats.component_id, State.BUSY, t_grant, t_grant + hold, layer)
+                if tracing:
+                    self.recorder.state(
+                        stats.component_id, State.BUSY, t_grant, t_grant + hold, layer
+                    )
         self.bytes_moved += op.nbytes
         self.byte_hops += op.nbytes * route.hops
