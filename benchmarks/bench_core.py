@@ -1,12 +1,12 @@
 """Speed benchmark of the core simulator (a script, not a test: it prints figures only).
 
 Runs ResNet-50 at batch 1 on the shipped edge architectures and reports, per run, the wall
-time, the number of SimPy events the run scheduled, the event rate, the simulated latency and
+time, the number of SimPy events the run processed, the event rate, the simulated latency and
 throughput, and how much slower per event archsim is than a bare SimPy timeout loop measured
 in the same process. A second table shows the cost of writing an HDF5 trace (224x224 runs).
 A size the architecture cannot map (a MappingError) is reported as such, not timed.
 
-    python benchmarks/bench_core.py             # 224, 1280 and 1440 square inputs (minutes)
+    python benchmarks/bench_core.py             # 224x224 and 1440x1440 (a few minutes)
     python benchmarks/bench_core.py --size 512  # other square input sizes (repeatable)
     python benchmarks/bench_core.py --quick     # 224x224 only (CI smoke)
     python benchmarks/bench_core.py --repeat 3  # best of 3 wall times
@@ -35,9 +35,7 @@ from archsim.errors import MappingError
 REPO = Path(__file__).resolve().parents[1]
 WORKLOAD = REPO / "workloads" / "resnet50.yaml"
 ARCHS = ("edge_bus", "edge_det", "edge_mesh")
-# 1280 is the largest round size whose every layer fits the edge archs' tiling (full-width
-# row strips in half of a 256 KiB local buffer); 1440 is kept to show where that ends.
-SIZES_FULL = (224, 1280, 1440)
+SIZES_FULL = (224, 1440)
 SIZES_QUICK = (224,)
 BARE_TIMEOUTS = 1_000_000
 
@@ -208,7 +206,7 @@ def print_tables(figures: dict[str, Any]) -> None:
     print()
     print(
         "wall s = whole simulate() call (mapping, run, summary; trace writing when on); "
-        "engine s = summary wall_s (elaboration and the SimPy run); "
+        "engine s = summary wall_s (NoC schedule, elaboration, SimPy run); "
         "events/s = events / engine s; vs bare = bare rate / archsim rate."
     )
 
