@@ -105,9 +105,10 @@ class ProgramBuilder:
         self.barrier_of: dict[str, int] = {}
         self.weighted_barriers: list[int] = []
         self.dram_turn = 0
-        self.tilings, self.residency = self._plan()
+        self.tilings, self.residency, self.reads_dram = self._plan()
+        self.staged: dict[tuple[object, ...], tuple[int, Endpoint]] = {}
 
-    def _plan(self) -> tuple[dict[str, Tiling], ResidencyPlan]:
+    def _plan(self) -> tuple[dict[str, Tiling], ResidencyPlan, set[str]]:
         """Tile every layer and plan SRAM.
 
         Layers found to read DRAM-resident tensors are re-tiled with that traffic in the
@@ -146,7 +147,7 @@ class ProgramBuilder:
                 continue
             now_reading = self._layers_reading_dram(residency)
             if now_reading <= reads_dram:
-                return tilings, residency
+                return tilings, residency, now_reading
             reads_dram |= now_reading
 
     def _fits(self, name: str, budget: int) -> bool:
@@ -280,8 +281,11 @@ class ProgramBuilder:
         stream = 2 * layer.index + 1
         for block in range(tiling.channel_blocks):
             channels = self._block_channels(layer, tiling, block)
-            first_cluster = block * per_block_tiles * used // tiling.tiles
-            bank = home_bank(first_cluster, self.clusters, self.banks)
+            if layer.name in self.reads_dram:  # every cluster uses every block: spread them
+                bank = block * self.banks // tiling.channel_blocks
+            else:  # the bank of the first cluster that uses the block
+                first_cluster = block * per_block_tiles * used // tiling.tiles
+                bank = home_bank(first_cluster, self.clusters, self.banks)
             nbytes = weight_bytes(layer, channels, self.element_bytes)
             fetch = self._transfer(
                 "dma.weights",
@@ -315,22 +319,20 @@ class ProgramBuilder:
             else TransferKind.SPILL
         )
         layer_stores: list[int] = []
-        tile_index = 0
         shape = tiling.shape
-        for block in range(tiling.channel_blocks):
-            channels = self._block_channels(layer, tiling, block)
+        self.staged.clear()
+        for tile_index, (block, image, row_block, col_block) in enumerate(
+            self._tile_order(layer, tiling)
+        ):
+            region = Region(
+                _block(row_block, shape.rows, out.height),
+                _block(col_block, shape.cols, out.width),
+                self._block_channels(layer, tiling, block),
+            )
+            cluster = tile_index * used // tiling.tiles
+            tile = _Tile(layer, cluster, image, region, block)
             weights = weight_blocks[block] if weight_blocks else None
-            for image in range(out.batch):
-                for row_block in range(tiling.row_blocks):
-                    rows = _block(row_block, shape.rows, out.height)
-                    for col_block in range(tiling.col_blocks):
-                        region = Region(rows, _block(col_block, shape.cols, out.width), channels)
-                        cluster = tile_index * used // tiling.tiles
-                        tile_index += 1
-                        tile = _Tile(layer, cluster, image, region, block)
-                        layer_stores.extend(
-                            self._emit_tile(tile, weights, output_in_sram, output_kind)
-                        )
+            layer_stores.extend(self._emit_tile(tile, weights, output_in_sram, output_kind))
         barrier = BarrierOp(self.program.next_id, layer.index, tuple(layer_stores))
         self.program.add("sync", barrier)
         self.barrier_of[layer.name] = barrier.id
@@ -391,8 +393,30 @@ class ProgramBuilder:
         )
         return stores
 
+    def _tile_order(self, layer: Layer, tiling: Tiling) -> list[tuple[int, int, int, int]]:
+        """(channel block, image, row block, column block) of every tile, in emit order.
+
+        Channel blocks outermost, so a cluster keeps one weight block for many tiles; but
+        when the layer reads DRAM-resident inputs, spatial blocks outermost, so that the
+        channel blocks of one spatial block share one staged copy of its input.
+        """
+        spatial = [
+            (image, row, col)
+            for image in range(layer.output_shape.batch)
+            for row in range(tiling.row_blocks)
+            for col in range(tiling.col_blocks)
+        ]
+        blocks = range(tiling.channel_blocks)
+        if layer.name in self.reads_dram:
+            return [(block, *where) for where in spatial for block in blocks]
+        return [(block, *where) for block in blocks for where in spatial]
+
     def _emit_input_loads(self, tile: _Tile, slot: int) -> list[int]:
-        """Operand loads of every input region; DRAM-resident ones are staged first."""
+        """Operand loads of every input region.
+
+        A DRAM-resident region is first fetched into the home bank of the first tile that
+        needs it; later tiles of the layer needing the same region load that staged copy.
+        """
         layer = tile.layer
         loads: list[int] = []
         for index, producer in enumerate(layer.inputs):
@@ -410,17 +434,24 @@ class ProgramBuilder:
                     ):
                         loads.append(self._load(tile, _bank(bank), share, stream, deps))
                 else:
-                    fetch = self._transfer(
-                        tile.load_queue,
-                        layer.index,
-                        TransferKind.INPUT_FETCH,
-                        self._dram(),
-                        self._home(tile),
-                        nbytes,
-                        stream,
-                        deps,
+                    key = (source, tile.image, needed.rows, needed.cols, source_channels)
+                    staged = self.staged.get(key)
+                    if staged is None:
+                        fetch = self._transfer(
+                            tile.load_queue,
+                            layer.index,
+                            TransferKind.INPUT_FETCH,
+                            self._dram(),
+                            self._home(tile),
+                            nbytes,
+                            stream,
+                            deps,
+                        )
+                        staged = self.staged[key] = (fetch, self._home(tile))
+                    staged_fetch, staged_bank = staged
+                    loads.append(
+                        self._load(tile, staged_bank, nbytes, stream, [staged_fetch, slot])
                     )
-                    loads.append(self._load(tile, self._home(tile), nbytes, stream, [fetch]))
         return loads
 
     def _emit_stores(

@@ -174,7 +174,10 @@ def _estimated_cycles(
     shape = tiling.shape
     out = Region((0, shape.rows), (0, shape.cols), (0, shape.channels))
     makespan = ceil_div(tiling.tiles, clusters) * tile_cycles(layer, arch, precision, out)
-    weight_loads = max(tiling.channel_blocks, min(tiling.tiles, clusters))
+    if inputs_in_dram and tiling.channel_blocks > 1:
+        weight_loads = tiling.tiles  # spatial blocks outermost: a weight block per tile
+    else:
+        weight_loads = max(tiling.channel_blocks, min(tiling.tiles, clusters))
     traffic = (
         tiling.tiles * (tiling.input_bytes + tiling.output_bytes)
         + weight_loads * tiling.weight_bytes
@@ -185,7 +188,9 @@ def _estimated_cycles(
         dram_bytes_per_cycle = (
             dram.channels * dram.peak_gb_per_s * 1e3 * dram.efficiency / arch.mac_clusters.clock_mhz
         )
-        estimate = max(estimate, tiling.tiles * tiling.input_bytes / dram_bytes_per_cycle)
+        # channel blocks of one spatial block share one staged copy of its input
+        fetches = tiling.tiles // tiling.channel_blocks
+        estimate = max(estimate, fetches * tiling.input_bytes / dram_bytes_per_cycle)
     return estimate
 
 
