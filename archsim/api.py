@@ -135,7 +135,7 @@ def simulate(
             "arch": arch_cfg.name,
             "workload": workload_cfg.name,
             "config_yaml": config_yaml,
-            "summary_json": json.dumps(summary, sort_keys=True),
+            "summary_json": json.dumps(summary),
         }
         path = write_trace(path, recorder.data(), attrs)
     return SimulationResult(summary, path, graph, program)

@@ -11,6 +11,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from archsim.cli import cli, main
+from archsim.config import load_workload
+from archsim.workload import build_graph
 
 ROOT = Path(__file__).resolve().parents[1]
 EDGE_BUS = ROOT / "arch" / "edge_bus.yaml"
@@ -192,10 +194,12 @@ def test_run_reports_arch_errors_with_location(
 
 def test_run_reports_a_missing_producer(tmp_path: Path) -> None:
     workload = tmp_path / "workload.yaml"
-    workload.write_text(TINY_CNN.read_text().replace("[pw, pool1]", "[pw, pool9]"))
+    text = TINY_CNN.read_text().replace("[pw, pool1]", "[pw, pool9]")
+    workload.write_text(text)
+    line = text.splitlines().index(next(row for row in text.splitlines() if "pool9" in row)) + 1
     out = tmp_path / "t.h5"
     result = invoke("run", EDGE_BUS, workload, "--out", out)
-    assert_user_error(result, "workload.yaml:14:", "layers.4.inputs.1:", "'pool9'")
+    assert_user_error(result, f"workload.yaml:{line}:", "layers.4.inputs.1:", "'pool9'")
     assert not out.exists()
 
 
@@ -277,7 +281,9 @@ def test_validate_accepts_every_shipped_config() -> None:
     lines = result.stdout.splitlines()
     assert len(lines) == len(files)
     assert all(line.startswith(f"{path}: ok (") for line, path in zip(lines, files, strict=True))
-    assert f"{TINY_CNN}: ok (workload tiny_cnn, 12 layers, 1,986,880 MACs)" in lines
+    tiny = build_graph(load_workload(TINY_CNN))
+    summary = f"{len(tiny.layers)} layers, {tiny.total_macs:,} MACs"
+    assert f"{TINY_CNN}: ok (workload tiny_cnn, {summary})" in lines
     assert f"{EDGE_BUS}: ok (arch edge_bus)" in lines
 
 

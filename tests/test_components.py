@@ -219,12 +219,12 @@ def test_mesh_route_is_xy_dimension_order() -> None:
     route = topology.route(BANK0, CLUSTER0)
     names = [topology.link_names[i] for i in route.links]
     assert names == [
-        "inject.bank0@0,0",
-        "(0,0)->(1,0)",
-        "(1,0)->(2,0)",
-        "(2,0)->(2,1)",
-        "(2,1)->(2,2)",
-        "eject.cluster0@2,2",
+        "inject.bank0(0,0)",
+        "link(0,0)->(1,0)",
+        "link(1,0)->(2,0)",
+        "link(2,0)->(2,1)",
+        "link(2,1)->(2,2)",
+        "eject.cluster0(2,2)",
     ]
 
 

@@ -129,3 +129,17 @@ def test_every_transfer_has_exactly_one_sram_bank(arch_variant: Any) -> None:
     }
     for op in program.ops:
         assert all(dep < op.id for dep in op.deps)  # a DAG in id order: no cycles possible
+
+
+def test_a_yolo_head_makes_its_producer_a_network_output(arch_variant: Any) -> None:
+    arch = arch_variant("edge_bus")
+    graph = build_graph(load_workload(WORKLOAD_DIR / "tiny_cnn.yaml"))
+    program = map_workload(graph, arch)
+    written = defaultdict(int)
+    for op in program.ops:
+        if isinstance(op, TransferOp) and op.kind is TransferKind.OUTPUT_WRITE:
+            written[graph.layers[op.layer].name] += op.nbytes
+    box, fc = graph.layer("box").output_shape, graph.layer("fc").output_shape
+    assert dict(written) == {"box": box.nbytes(Precision.INT8), "fc": fc.nbytes(Precision.INT8)}
+    assert graph.layer("detect").is_view and graph.layer("pick").is_view
+    assert graph.layer("detect").macs == graph.layer("pick").macs == 0

@@ -159,8 +159,8 @@ def test_mesh_bytes_in_equal_bytes_out(tmp_path: Path) -> None:
     )
     trace = archsim.open_trace(result.trace_path)
     names = trace.components["name"][trace.links["component"]]
-    injected = trace.links["bytes"][np.char.find(names.astype(str), ".linkinject.") >= 0].sum()
-    ejected = trace.links["bytes"][np.char.find(names.astype(str), ".linkeject.") >= 0].sum()
+    injected = trace.links["bytes"][np.char.find(names.astype(str), ".inject.") >= 0].sum()
+    ejected = trace.links["bytes"][np.char.find(names.astype(str), ".eject.") >= 0].sum()
     assert injected == ejected == result.summary["interconnect"]["bytes"] > 0
 
 

@@ -190,6 +190,20 @@ class ConcatConfig(_LayerBase):
     inputs: list[str] = Field(min_length=2, description="Producer layer names (two or more).")
 
 
+class RouteConfig(_LayerBase):
+    """Darknet route: one or more earlier tensors, concatenated along channels (a view)."""
+
+    op: Literal["route"] = Field(description="Operator.")
+    inputs: list[str] = Field(min_length=1, description="Producer layer names (one or more).")
+
+
+class YoloConfig(_LayerBase):
+    """Darknet yolo detection head: decodes boxes from its input; no MACs. Its input is a
+    network output (written to DRAM)."""
+
+    op: Literal["yolo"] = Field(description="Operator.")
+
+
 class UpsampleConfig(_LayerBase):
     """Nearest-neighbour upsampling of height and width by an integer factor."""
 
@@ -206,6 +220,8 @@ LayerConfig = Annotated[
     | GlobalAvgPoolConfig
     | AddConfig
     | ConcatConfig
+    | RouteConfig
+    | YoloConfig
     | UpsampleConfig,
     Field(discriminator="op"),
 ]

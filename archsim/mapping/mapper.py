@@ -35,7 +35,12 @@ from archsim.mapping.program import (
     TransferOp,
 )
 from archsim.mapping.regions import Region, Span, input_region, weight_bytes
-from archsim.mapping.residency import NETWORK_INPUT, ResidencyPlan, plan_residency
+from archsim.mapping.residency import (
+    NETWORK_INPUT,
+    ResidencyPlan,
+    network_outputs,
+    plan_residency,
+)
 from archsim.mapping.tiling import Tiling, choose_tiling, is_view, tile_cycles
 from archsim.workload.graph import Layer, TensorShape, WorkloadGraph
 
@@ -105,6 +110,7 @@ class ProgramBuilder:
         self.barrier_of: dict[str, int] = {}
         self.weighted_barriers: list[int] = []
         self.dram_turn = 0
+        self.outputs = network_outputs(graph)
         self.tilings, self.residency, self.reads_dram = self._plan()
         self.staged: dict[tuple[object, ...], tuple[int, Endpoint]] = {}
 
@@ -250,11 +256,7 @@ class ProgramBuilder:
             self._emit_layer(layer)
         program = self.program
         graph = self.graph
-        finals = [
-            layer
-            for layer in graph.layers
-            if not is_view(layer) and not graph.consumers(layer.name)
-        ]
+        finals = [graph.layer(name) for name in sorted(self.outputs)]
         program.compulsory_dram_bytes = (
             sum(layer.weight_elements for layer in graph.layers) * self.element_bytes
             + graph.input_shape.nbytes(self.precision)
@@ -314,9 +316,7 @@ class ProgramBuilder:
         )
         output_in_sram = self.residency.in_sram[layer.name]
         output_kind = (
-            TransferKind.OUTPUT_WRITE
-            if not self.graph.consumers(layer.name)
-            else TransferKind.SPILL
+            TransferKind.OUTPUT_WRITE if layer.name in self.outputs else TransferKind.SPILL
         )
         layer_stores: list[int] = []
         shape = tiling.shape

@@ -47,6 +47,17 @@ def physical_sources(graph: WorkloadGraph, name: str) -> list[str]:
     return sources
 
 
+def network_outputs(graph: WorkloadGraph) -> set[str]:
+    """Physical tensors that leave the chip: those behind every layer nothing consumes
+    (a view such as a yolo head or a final concat passes the role to its producers)."""
+    outputs: set[str] = set()
+    for layer in graph.layers:
+        if not graph.consumers(layer.name):
+            outputs.update(physical_sources(graph, layer.name))
+    outputs.discard(NETWORK_INPUT)
+    return outputs
+
+
 def plan_residency(
     graph: WorkloadGraph,
     tilings: dict[str, Tiling],
@@ -69,7 +80,7 @@ def plan_residency(
             for source in physical_sources(graph, producer):
                 if source != NETWORK_INPUT:
                     last_use[source] = max(last_use[source], layer.index)
-    final = {name for name in size if last_use[name] == produced[name]}
+    final = network_outputs(graph)
 
     weights = [layer.weight_elements * element_bytes for layer in layers]
     weighted = [layer.index for layer in layers if layer.weight_elements]

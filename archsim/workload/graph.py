@@ -26,6 +26,8 @@ class OpKind(StrEnum):
     GLOBAL_AVGPOOL = "global_avgpool"
     ADD = "add"
     CONCAT = "concat"
+    ROUTE = "route"
+    YOLO = "yolo"
     UPSAMPLE = "upsample"
 
 

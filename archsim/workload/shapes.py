@@ -19,7 +19,9 @@ from archsim.config.workload import (
     LayerConfig,
     MatmulConfig,
     MaxPoolConfig,
+    RouteConfig,
     UpsampleConfig,
+    YoloConfig,
 )
 from archsim.workload.graph import Gemm, Layer, OpKind, TensorShape
 
@@ -123,7 +125,7 @@ def spatial_extent(cfg: LayerConfig, axis: Axis, size: int) -> int:
             return size * cfg.scale
         case GlobalAvgPoolConfig() | FullyConnectedConfig():
             return 1
-        case MatmulConfig() | AddConfig() | ConcatConfig():
+        case MatmulConfig() | AddConfig() | ConcatConfig() | RouteConfig() | YoloConfig():
             return size
         case _:
             assert_never(cfg)
@@ -294,12 +296,12 @@ def _add(head: LayerHead) -> Layer:
     return Layer(*head, output_shape=output, vector_ops=output.elements * (len(head.inputs) - 1))
 
 
-def _concat(head: LayerHead) -> Layer:
+def _concat(head: LayerHead, op: str = "concat") -> Layer:
     first = head.input_shapes[0]
     spatial = (first.batch, first.height, first.width)
     if any((s.batch, s.height, s.width) != spatial for s in head.input_shapes):
         raise ShapeError(
-            f"concat needs inputs of identical height and width, got {_describe_inputs(head)}",
+            f"{op} needs inputs of identical height and width, got {_describe_inputs(head)}",
             "inputs",
         )
     channels = sum(shape.channels for shape in head.input_shapes)
@@ -335,6 +337,10 @@ def shape_layer(cfg: LayerConfig, head: LayerHead) -> Layer:
             return _add(head)
         case ConcatConfig():
             return _concat(head)
+        case RouteConfig():
+            return _concat(head, "route")
+        case YoloConfig():
+            return Layer(*head, output_shape=_single_input(head), is_view=True)
         case UpsampleConfig():
             return _upsample(cfg, head)
         case _:

@@ -53,7 +53,7 @@ class DeterministicNoc(Interconnect):
         flows = {flow for table in schedule.tables.values() for flow in table.slots}
         self.flow_channels = {flow: FifoResource(env, 1) for flow in sorted(flows)}
         for link_name in topology.link_names:
-            stats = self._add_link(f"{self.path}.link{link_name}", ComponentKind.LINK.value)
+            stats = self._add_link(f"{self.path}.{link_name}", ComponentKind.LINK.value)
             stats.reserved_ps = 0
         self.reserved_per_link = {
             epoch: table.reserved_slots_per_link(topology)

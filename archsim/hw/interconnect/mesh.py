@@ -43,7 +43,7 @@ class Mesh(Interconnect):
         self.topology = topology
         self.resources = [FifoResource(env, 1) for _ in topology.link_names]
         for link_name in topology.link_names:
-            self._add_link(f"{self.path}.link{link_name}", ComponentKind.LINK.value)
+            self._add_link(f"{self.path}.{link_name}", ComponentKind.LINK.value)
 
     def hops(self, src: Endpoint, dst: Endpoint) -> int:
         """Routers traversed on the XY route."""

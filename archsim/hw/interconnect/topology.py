@@ -10,7 +10,6 @@ Pure data: no simulation objects, so the mapper can use it to plan static schedu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 from archsim.domain import EndpointKind
 from archsim.mapping.program import Endpoint
@@ -50,23 +49,18 @@ class MeshTopology:
         self.link_names: list[str] = []
         self._link_index: dict[tuple[object, object], int] = {}
         for endpoint, xy in self.attach.items():
-            self._add_link(("inject", endpoint), f"inject.{endpoint}@{xy[0]},{xy[1]}")
-            self._add_link(("eject", endpoint), f"eject.{endpoint}@{xy[0]},{xy[1]}")
+            self._add_link(("inject", endpoint), f"inject.{endpoint}({xy[0]},{xy[1]})")
+            self._add_link(("eject", endpoint), f"eject.{endpoint}({xy[0]},{xy[1]})")
         for y in range(rows):
             for x in range(cols):
                 for nx, ny in ((x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)):
                     if 0 <= nx < cols and 0 <= ny < rows:
-                        self._add_link(((x, y), (nx, ny)), f"({x},{y})->({nx},{ny})")
+                        self._add_link(((x, y), (nx, ny)), f"link({x},{y})->({nx},{ny})")
         self._routes: dict[tuple[Endpoint, Endpoint], Route] = {}
 
     def _add_link(self, key: tuple[object, object], name: str) -> None:
         self._link_index[key] = len(self.link_names)
         self.link_names.append(name)
-
-    @cached_property
-    def router_links(self) -> int:
-        """Number of router-to-router links (both directions counted)."""
-        return sum(1 for name in self.link_names if name.startswith("("))
 
     def route(self, src: Endpoint, dst: Endpoint) -> Route:
         """The XY route from src to dst (cached)."""
