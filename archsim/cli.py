@@ -16,6 +16,7 @@ import click
 
 from archsim.analysis.report_text import format_summary
 from archsim.api import simulate
+from archsim.commands_trace import export, report
 from archsim.config import (
     ArchConfig,
     WorkloadConfig,
@@ -255,6 +256,10 @@ def _validate_file(path: Path) -> str:
 def schema(kind: str) -> None:
     """Print the JSON Schema of KIND files: arch or workload."""
     click.echo(json.dumps(_SCHEMAS[kind](), indent=2))
+
+
+cli.add_command(report)
+cli.add_command(export)
 
 
 def main(args: Sequence[str] | None = None) -> int:

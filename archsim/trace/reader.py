@@ -1,10 +1,18 @@
-"""Read an HDF5 trace eagerly into numpy arrays."""
+"""Read an HDF5 trace eagerly into numpy arrays, and select rows of it.
+
+`open_trace` reads every table into memory and closes the file. `Trace` holds the tables as
+dicts of numpy arrays (column name -> 1-D array) and offers row selections by component
+kind, component, layer, state or transfer kind and time window, plus `to_pandas` when
+pandas is installed. docs/TRACES.md shows them in use.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import IntEnum
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
@@ -12,8 +20,9 @@ from typing import Any
 
 import h5py
 import numpy as np
+import yaml
 
-from archsim.domain import ComponentKind
+from archsim.domain import ComponentKind, State, TransferKind
 from archsim.errors import Problem, UserError
 from archsim.trace.schema import (
     BIN_PS_ATTR,
@@ -30,6 +39,21 @@ from archsim.trace.schema import (
 )
 
 _KINDS = frozenset(kind.value for kind in ComponentKind)
+_TABLE_NAMES = tuple(table.name for table in TABLES)
+_ENUM_COLUMNS: dict[tuple[str, str], type[IntEnum]] = {
+    (table.name, column.name): column.enum
+    for table in TABLES
+    for column in table.columns
+    if column.enum is not None
+}
+_NAME_COLUMNS = {
+    "states": {"component": "component_name"},
+    "transfers": {"src": "src_name", "dst": "dst_name"},
+}
+_PANDAS_HINT = "pandas is not installed; Trace.to_pandas needs it: pip install pandas"
+
+Window = tuple[int, int]
+"""A time window [start_ps, end_ps): rows whose interval overlaps it are selected."""
 
 
 class TraceFormatError(UserError):
@@ -42,7 +66,11 @@ class TraceFormatError(UserError):
 
 @dataclass(frozen=True, eq=False)
 class Trace:
-    """A trace read into memory. Tables map column names to numpy arrays (strings as str)."""
+    """A trace read into memory. Tables map column names to numpy arrays (strings as str).
+
+    The `*_where` methods return the same kind of dict restricted to the selected rows
+    (copies); every filter is optional and filters combine with AND.
+    """
 
     path: Path
     attrs: dict[str, Any]
@@ -54,11 +82,57 @@ class Trace:
     utilization: dict[str, Any]
     """busy_fraction [n_components, n_bins], t_start_ps [n_bins], bin_ps, t_end_ps."""
 
+    # --- metadata ------------------------------------------------------------------------
+
     @property
     def summary(self) -> dict[str, Any]:
         """The run summary, parsed from the summary_json root attribute ({} if absent)."""
         summary: dict[str, Any] = self.attrs["summary"]
         return summary
+
+    @cached_property
+    def config(self) -> dict[str, Any]:
+        """The resolved configuration (keys arch, workload, run) parsed from config_yaml.
+
+        {} when the trace has no config_yaml; TraceFormatError when it is not YAML mapping.
+        """
+        text = self.attrs.get("config_yaml")
+        if text is None:
+            return {}
+        try:
+            config = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise TraceFormatError(self.path, "config_yaml attribute is not valid YAML") from None
+        if not isinstance(config, dict):
+            raise TraceFormatError(self.path, "config_yaml attribute is not a YAML mapping")
+        return config
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """Schema and archsim versions, seed, arch and workload names, input, batch, precision."""
+        run = self.config.get("run", {})
+        return {
+            "schema_version": self.attrs[SCHEMA_VERSION_ATTR],
+            "archsim_version": self.attrs.get("archsim_version"),
+            "seed": self.attrs.get("seed"),
+            "arch": self.attrs.get("arch", self.summary.get("arch")),
+            "workload": self.attrs.get("workload", self.summary.get("workload")),
+            "input": run.get("input", self.summary.get("input")),
+            "batch": run.get("batch", self.summary.get("batch")),
+            "precision": run.get("precision", self.summary.get("precision")),
+        }
+
+    @property
+    def run_end_ps(self) -> int:
+        """End of the run: the latest recorded time (end of the last utilization bin)."""
+        return int(self.utilization[RUN_END_ATTR])
+
+    @property
+    def latency_ps(self) -> int:
+        """The run's latency from the summary (the run end when the summary lacks it)."""
+        return int(self.summary.get("latency_ps", self.run_end_ps))
+
+    # --- components and layers -----------------------------------------------------------
 
     @property
     def component_names(self) -> tuple[str, ...]:
@@ -76,13 +150,156 @@ class Trace:
         except KeyError:
             raise KeyError(f"no component named {name!r} in {self.path}") from None
 
+    def component_ids(self, kind: str | Iterable[str] | None = None) -> np.ndarray:
+        """Ids of the components of `kind` (a ComponentKind value or several), or of all."""
+        if kind is None:
+            return self.components["id"].copy()
+        return np.flatnonzero(np.isin(self.components["kind"], _kinds(kind))).astype(np.uint32)
+
+    def layer_index(self, layer: int | str) -> int:
+        """The workload index of a layer given by name or index; KeyError if not in the trace."""
+        column = self.layers["name"] if isinstance(layer, str) else self.layers["index"]
+        rows = np.flatnonzero(column == layer)
+        if len(rows) == 0:
+            raise KeyError(f"no layer {layer!r} in {self.path}")
+        return int(self.layers["index"][rows[0]])
+
+    # --- selections ----------------------------------------------------------------------
+
     def states_of(self, kind: str) -> dict[str, np.ndarray]:
         """The state rows of every component of `kind` (a ComponentKind value)."""
-        if kind not in _KINDS:
-            raise ValueError(f"unknown component kind {kind!r}, expected one of {sorted(_KINDS)}")
-        ids = np.flatnonzero(self.components["kind"] == kind)
-        keep = np.isin(self.states["component"], ids)
-        return {name: values[keep] for name, values in self.states.items()}
+        return self.states_where(kind=kind)
+
+    def states_where(
+        self,
+        *,
+        kind: str | Iterable[str] | None = None,
+        component: int | str | None = None,
+        layer: int | str | None = None,
+        state: State | str | int | None = None,
+        window: Window | None = None,
+        clip: bool = False,
+    ) -> dict[str, np.ndarray]:
+        """State rows by component kind, component (id or name), layer (index or name),
+        state (State, its name or value) and time window. With `clip`, intervals are cut to
+        the window, so their durations add up to time spent inside it."""
+        rows = self.states
+        keep = np.ones(len(rows["component"]), bool)
+        if kind is not None:
+            keep &= np.isin(rows["component"], self.component_ids(kind))
+        if component is not None:
+            ident = self.component_id(component) if isinstance(component, str) else component
+            keep &= rows["component"] == ident
+        if layer is not None:
+            keep &= rows["layer"] == self.layer_index(layer)
+        if state is not None:
+            keep &= rows["state"] == _enum_value(State, state)
+        if window is not None:
+            keep &= _overlapping(rows["t_start_ps"], rows["t_end_ps"], window)
+        selected = {name: values[keep] for name, values in rows.items()}
+        if clip and window is not None:
+            selected["t_start_ps"] = np.maximum(selected["t_start_ps"], window[0])
+            selected["t_end_ps"] = np.minimum(selected["t_end_ps"], window[1])
+        return selected
+
+    def transfers_where(
+        self,
+        *,
+        kind: TransferKind | str | int | None = None,
+        layer: int | str | None = None,
+        src_kind: str | Iterable[str] | None = None,
+        dst_kind: str | Iterable[str] | None = None,
+        window: Window | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Transfer rows by transfer kind (TransferKind, its name or value), layer, the
+        component kind of source or destination, and window (over [t_request_ps, t_done_ps))."""
+        rows = self.transfers
+        keep = np.ones(len(rows["id"]), bool)
+        if kind is not None:
+            keep &= rows["kind"] == _enum_value(TransferKind, kind)
+        if layer is not None:
+            keep &= rows["layer"] == self.layer_index(layer)
+        if src_kind is not None:
+            keep &= np.isin(rows["src"], self.component_ids(src_kind))
+        if dst_kind is not None:
+            keep &= np.isin(rows["dst"], self.component_ids(dst_kind))
+        if window is not None:
+            keep &= _overlapping(rows["t_request_ps"], rows["t_done_ps"], window)
+        return {name: values[keep] for name, values in rows.items()}
+
+    def layers_where(
+        self, *, op: str | None = None, window: Window | None = None
+    ) -> dict[str, np.ndarray]:
+        """Layer rows by operator (e.g. conv2d) and window (over [t_start_ps, t_end_ps))."""
+        rows = self.layers
+        keep = np.ones(len(rows["index"]), bool)
+        if op is not None:
+            keep &= rows["op"] == op
+        if window is not None:
+            keep &= _overlapping(rows["t_start_ps"], rows["t_end_ps"], window)
+        return {name: values[keep] for name, values in rows.items()}
+
+    def utilization_where(
+        self, *, kind: str | Iterable[str] | None = None, window: Window | None = None
+    ) -> dict[str, np.ndarray]:
+        """Binned busy fractions of the components of `kind`, for the bins overlapping
+        `window`: component [n], t_start_ps [m], busy_fraction [n, m]."""
+        ids = self.component_ids(kind)
+        starts = self.utilization[BIN_START]
+        keep = np.ones(len(starts), bool)
+        if window is not None:
+            ends = np.minimum(starts + self.utilization[BIN_PS_ATTR], self.run_end_ps)
+            keep = _overlapping(starts, ends, window)
+        fraction = self.utilization[BUSY_FRACTION][np.ix_(ids, np.flatnonzero(keep))]
+        return {"component": ids, BIN_START: starts[keep], BUSY_FRACTION: fraction}
+
+    # --- pandas --------------------------------------------------------------------------
+
+    def to_pandas(self, table: str, **filters: Any) -> Any:
+        """A pandas DataFrame of `table` (components, states, transfers, layers, links or
+        utilization), its rows selected by the `*_where` filters of that table.
+
+        Enum columns hold member names (BUSY, WEIGHT_FETCH, ...); states get a
+        component_name column and transfers src_name and dst_name. utilization is wide: one
+        row per bin (indexed by t_start_ps), one column per component name. Needs pandas
+        (ImportError with the pip command if it is missing).
+        """
+        try:
+            import pandas
+        except ImportError:
+            raise ImportError(_PANDAS_HINT) from None
+        if table == "utilization":
+            rows = self.utilization_where(**filters)
+            names = self.components["name"][rows["component"]]
+            index = pandas.Index(rows[BIN_START], name=BIN_START)
+            return pandas.DataFrame(rows[BUSY_FRACTION].T, index=index, columns=names)
+        return pandas.DataFrame(self._decoded(table, self._rows(table, filters)))
+
+    def _rows(self, table: str, filters: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        if table == "states":
+            return self.states_where(**filters)
+        if table == "transfers":
+            return self.transfers_where(**filters)
+        if table == "layers":
+            return self.layers_where(**filters)
+        if table not in _TABLE_NAMES:
+            expected = [*_TABLE_NAMES, "utilization"]
+            raise ValueError(f"unknown table {table!r}, expected one of {expected}")
+        if filters:
+            raise TypeError(f"table {table!r} takes no filters, got {sorted(filters)}")
+        rows: dict[str, np.ndarray] = getattr(self, table)
+        return rows
+
+    def _decoded(self, table: str, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        decoded = dict(rows)
+        for (owner, column), enum in _ENUM_COLUMNS.items():
+            if owner == table:
+                decoded[column] = np.array([member.name for member in enum])[rows[column]]
+        for column, name_column in _NAME_COLUMNS.get(table, {}).items():
+            decoded[name_column] = self.components["name"][rows[column]]
+        return decoded
+
+    # --- context manager -----------------------------------------------------------------
 
     def close(self) -> None:
         """Nothing to release: the file was closed after reading. Kept for symmetry."""
@@ -103,6 +320,36 @@ class Trace:
             f"Trace({str(self.path)!r}, components={len(self.components['id'])}, "
             f"states={len(self.states['component'])}, transfers={len(self.transfers['id'])})"
         )
+
+
+def _kinds(kind: str | Iterable[str]) -> list[str]:
+    kinds = [kind] if isinstance(kind, str) else [str(k) for k in kind]
+    unknown = [k for k in kinds if k not in _KINDS]
+    if unknown:
+        raise ValueError(f"unknown component kind {unknown[0]!r}, expected one of {sorted(_KINDS)}")
+    return kinds
+
+
+def _enum_value(enum: type[IntEnum], value: IntEnum | str | int) -> int:
+    """The value of an enum member given as member, name (any case) or value."""
+    if isinstance(value, str):
+        try:
+            return int(enum[value.upper()])
+        except KeyError:
+            names = ", ".join(member.name for member in enum)
+            raise ValueError(
+                f"unknown {enum.__name__} {value!r}, expected one of {names}"
+            ) from None
+    return int(enum(value))
+
+
+def _overlapping(start: np.ndarray, end: np.ndarray, window: Window) -> np.ndarray:
+    """Rows whose [start, end) overlaps [window); zero-length rows count if inside it."""
+    t0, t1 = window
+    if t1 < t0:
+        raise ValueError(f"window ends before it starts: {t0}..{t1}")
+    inside_point = (start == end) & (start >= t0)
+    return np.asarray((start < t1) & ((end > t0) | inside_point), dtype=bool)
 
 
 def open_trace(path: str | os.PathLike[str]) -> Trace:
