@@ -7,7 +7,6 @@ prefixed with ``error:``, and exit with code 2; internal errors keep their trace
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,7 +15,9 @@ import click
 
 from archsim.analysis.report_text import format_summary
 from archsim.api import simulate
+from archsim.cli_options import workload_run_options
 from archsim.commands_trace import export, report
+from archsim.commands_workload_info import list_command, stats_command
 from archsim.config import (
     ArchConfig,
     WorkloadConfig,
@@ -26,7 +27,6 @@ from archsim.config import (
     load_yaml,
     workload_json_schema,
 )
-from archsim.domain import Precision
 from archsim.errors import ConfigError, Problem, UserError
 from archsim.version import __version__
 from archsim.workload import build_graph
@@ -34,7 +34,6 @@ from archsim.workload import build_graph
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
-_INPUT_SIZE = re.compile(r"([0-9]+)x([0-9]+)")
 _PREFIXES = ("arch", "workload")
 # Errors from writing the trace that are the user's to fix (bad --out path, no permission).
 _OUTPUT_ERRORS = (
@@ -66,17 +65,6 @@ class ArchsimGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("archsim: interrupted", err=True)
             ctx.exit(EXIT_INTERRUPTED)
-
-
-def parse_input_size(text: str) -> tuple[int, int]:
-    """``WIDTHxHEIGHT`` (e.g. ``1920x1088``) -> (width, height); both must be >= 1."""
-    match = _INPUT_SIZE.fullmatch(text)
-    size = (int(match[1]), int(match[2])) if match else (0, 0)
-    if min(size) < 1:
-        raise click.BadParameter(
-            f"expected WIDTHxHEIGHT with positive integers, e.g. 1920x1088; got {text!r}"
-        )
-    return size
 
 
 def split_overrides(overrides: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -112,12 +100,6 @@ def split_overrides(overrides: Sequence[str]) -> tuple[list[str], list[str]]:
     return routed["arch"], routed["workload"]
 
 
-def _input_size_option(
-    ctx: click.Context, param: click.Parameter, value: str | None
-) -> tuple[int, int] | None:
-    return None if value is None else parse_input_size(value)
-
-
 def _set_option(
     ctx: click.Context, param: click.Parameter, value: Sequence[str]
 ) -> tuple[list[str], list[str]]:
@@ -142,19 +124,7 @@ def cli() -> None:
 @cli.command()
 @click.argument("arch", type=click.Path(path_type=Path))
 @click.argument("workload", type=click.Path(path_type=Path))
-@click.option(
-    "--input",
-    "input_size",
-    metavar="WxH",
-    callback=_input_size_option,
-    help="Input width x height, e.g. 1920x1088 (default: the workload's).",
-)
-@click.option("--batch", type=click.IntRange(min=1), help="Batch size (default: the workload's).")
-@click.option(
-    "--precision",
-    type=click.Choice([p.value for p in Precision], case_sensitive=False),
-    help="Precision of weights and activations (default: the workload's).",
-)
+@workload_run_options
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="RNG seed.")
 @click.option(
     "--set",
@@ -260,6 +230,15 @@ def schema(kind: str) -> None:
 
 cli.add_command(report)
 cli.add_command(export)
+
+
+@cli.group()
+def workload() -> None:
+    """Inspect, list and import workloads."""
+
+
+workload.add_command(stats_command)
+workload.add_command(list_command)
 
 
 def main(args: Sequence[str] | None = None) -> int:

@@ -155,7 +155,12 @@ class _PoolBase(_LayerBase):
     stride: OptionalSize = Field(
         default=None, description="Stride: n or [height, width]; omitted = the kernel size."
     )
-    padding: Padding = Field(default=0, description="Padding on each side: n or [height, width].")
+    padding: ConvPadding = Field(
+        default=0,
+        description="Padding on each side: n, [height, width], 'same' (output = "
+        "ceil(input / stride), extra padding at bottom/right, as darknet's stride-1 2x2 "
+        "maxpool) or 'valid' (0).",
+    )
 
 
 class MaxPoolConfig(_PoolBase):

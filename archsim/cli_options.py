@@ -1,0 +1,56 @@
+"""Click options shared by several archsim commands (input size, batch, precision)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from archsim.domain import Precision
+
+_INPUT_SIZE = re.compile(r"([0-9]+)x([0-9]+)")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def parse_input_size(text: str) -> tuple[int, int]:
+    """``WIDTHxHEIGHT`` (e.g. ``1920x1088``) -> (width, height); both must be >= 1."""
+    match = _INPUT_SIZE.fullmatch(text)
+    size = (int(match[1]), int(match[2])) if match else (0, 0)
+    if min(size) < 1:
+        raise click.BadParameter(
+            f"expected WIDTHxHEIGHT with positive integers, e.g. 1920x1088; got {text!r}"
+        )
+    return size
+
+
+def _input_size_option(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[int, int] | None:
+    return None if value is None else parse_input_size(value)
+
+
+def workload_run_options(function: F) -> F:
+    """--input WxH, --batch N and --precision P, each overriding the workload file."""
+    options = [
+        click.option(
+            "--input",
+            "input_size",
+            metavar="WxH",
+            callback=_input_size_option,
+            help="Input width x height, e.g. 1920x1088 (default: the workload's).",
+        ),
+        click.option(
+            "--batch", type=click.IntRange(min=1), help="Batch size (default: the workload's)."
+        ),
+        click.option(
+            "--precision",
+            type=click.Choice([p.value for p in Precision], case_sensitive=False),
+            help="Precision of weights and activations (default: the workload's).",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
