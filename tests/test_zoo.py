@@ -13,13 +13,14 @@ from conftest import ARCH_DIR, WORKLOAD_DIR
 
 import archsim
 from archsim.cli import cli
-from archsim.config import load_workload
+from archsim.config import load_workload, load_workload_text
 from archsim.errors import ConfigError
-from archsim.workload import build_graph
+from archsim.workload import TensorShape, build_graph
 
 SHIPPED_ARCHS = sorted(ARCH_DIR.glob("*.yaml"))
 SHIPPED_WORKLOADS = sorted(WORKLOAD_DIR.glob("*.yaml"))
-SMALL_INPUT = {"tiny_cnn": 32, "resnet50": 64}  # others: 64 (multiples of 32)
+SMALL_INPUT = {"tiny_cnn": (32, 32), "resnet50": (64, 64), "bert_base": (16, 1)}
+"""Input (width, height) per workload for the all-archs run; others 64x64 (multiples of 32)."""
 
 
 def graph(
@@ -38,10 +39,11 @@ def graph(
         ("yolov3_tiny", 416, 2_782_480_896, 8_852_366),  # darknet: 5.571 BFLOPs
         ("mobilenet_v2", 224, 300_774_272, 3_504_872),
         ("resnet50", 224, 4_089_184_256, 25_557_032),
+        ("bert_base", 128, 11_173_625_856, 85_054_464),  # encoder layers, sequence 128
     ],
 )
 def test_published_macs_and_parameters(name: str, size: int, macs: int, params: int) -> None:
-    network = graph(name, size)
+    network = graph(name, size, 1 if name == "bert_base" else size)
     assert network.total_macs == macs
     assert network.total_params == params
 
@@ -155,7 +157,29 @@ def test_workload_list_describes_every_shipped_file() -> None:
 @pytest.mark.parametrize("arch", SHIPPED_ARCHS, ids=lambda p: p.stem)
 @pytest.mark.parametrize("workload", SHIPPED_WORKLOADS, ids=lambda p: p.stem)
 def test_every_shipped_workload_runs_on_every_shipped_arch(arch: Path, workload: Path) -> None:
-    size = SMALL_INPUT.get(workload.stem, 64)
-    summary = archsim.simulate(arch, workload, width=size, height=size, trace=False).summary
+    width, height = SMALL_INPUT.get(workload.stem, (64, 64))
+    summary = archsim.simulate(arch, workload, width=width, height=height, trace=False).summary
     assert summary["total_macs"] == summary["workload_macs"] > 0
     assert summary["latency_ps"] >= summary["roofline_bound_ps"]
+
+
+def test_bert_sequence_length_is_the_size_parameter() -> None:
+    for sequence in (128, 384):
+        network = graph("bert_base", sequence, 1)
+        scores = network.layer("encoder0.scores")
+        assert scores.output_shape == TensorShape(1, 12, sequence, sequence)
+        assert scores.macs == network.layer("encoder0.context").macs == 12 * sequence**2 * 64
+        projections = 4 * sequence * 768 * 768 + 2 * sequence * 768 * 3072
+        assert network.total_macs == 12 * (projections + 2 * scores.macs)
+
+
+def test_attention_heads_must_divide_the_channels() -> None:
+    text = (WORKLOAD_DIR / "bert_base.yaml").read_text().replace("heads: 12", "heads: 7", 1)
+    cfg = load_workload_text(text, file="bert.yaml")
+    with pytest.raises(ConfigError) as error:
+        build_graph(cfg)
+    problem = error.value.problems[0]
+    assert (problem.path, problem.message) == (
+        "layers.3.heads",
+        "heads = 7 does not divide the 768 channels",
+    )

@@ -195,6 +195,44 @@ class ConcatConfig(_LayerBase):
     inputs: list[str] = Field(min_length=2, description="Producer layer names (two or more).")
 
 
+class AttentionScoresConfig(_LayerBase):
+    """Scaled dot-product scores of multi-head attention: for each head, Q . K^T.
+
+    Inputs [queries, keys] are (B, 1, S, C) token tensors; the output is (B, heads, S, S).
+    """
+
+    op: Literal["attention_scores"] = Field(description="Operator.")
+    inputs: list[str] = Field(
+        min_length=2, max_length=2, description="Query and key tensors: [q, k]."
+    )
+    heads: PositiveInt = Field(description="Attention heads; must divide the channels.")
+
+
+class AttentionContextConfig(_LayerBase):
+    """Attention-weighted values: for each head, P . V.
+
+    Inputs [probabilities (B, heads, S, S), values (B, 1, S, C)]; output (B, 1, S, C).
+    """
+
+    op: Literal["attention_context"] = Field(description="Operator.")
+    inputs: list[str] = Field(
+        min_length=2, max_length=2, description="Probabilities and value tensors: [p, v]."
+    )
+    heads: PositiveInt = Field(description="Attention heads; must divide the channels.")
+
+
+class SoftmaxConfig(_LayerBase):
+    """Softmax over channels (vector unit: exponent, sum and divide per element)."""
+
+    op: Literal["softmax"] = Field(description="Operator.")
+
+
+class LayerNormConfig(_LayerBase):
+    """Layer normalization over channels with a learned scale and shift per channel."""
+
+    op: Literal["layernorm"] = Field(description="Operator.")
+
+
 class RouteConfig(_LayerBase):
     """Darknet route: one or more earlier tensors, concatenated along channels (a view)."""
 
@@ -227,6 +265,10 @@ LayerConfig = Annotated[
     | ConcatConfig
     | RouteConfig
     | YoloConfig
+    | AttentionScoresConfig
+    | AttentionContextConfig
+    | SoftmaxConfig
+    | LayerNormConfig
     | UpsampleConfig,
     Field(discriminator="op"),
 ]

@@ -76,6 +76,20 @@ def input_region(layer: Layer, input_index: int, out: Region) -> Region:
         return out.with_channels((0, shape.channels))
     if op is OpKind.GLOBAL_AVGPOOL:
         return Region((0, shape.height), (0, shape.width), out.channels)
+    if op is OpKind.ATTENTION_SCORES:  # out: heads x queries x keys
+        per_head = shape.channels // layer.groups
+        head_channels = (out.rows[0] * per_head, out.rows[1] * per_head)
+        positions = out.cols if input_index == 0 else out.channels
+        return Region((0, 1), positions, head_channels)
+    if op is OpKind.ATTENTION_CONTEXT:  # out: 1 x queries x value channels
+        per_head = layer.output_shape.channels // layer.groups
+        keys = layer.output_shape.width
+        if input_index == 0:  # probabilities of the heads the channels belong to
+            heads = (out.channels[0] // per_head, -(-out.channels[1] // per_head))
+            return Region(heads, out.cols, (0, keys))
+        return Region((0, 1), (0, keys), out.channels)
+    if op in (OpKind.SOFTMAX, OpKind.LAYERNORM):  # normalize over all channels
+        return out.with_channels((0, shape.channels))
     if op is OpKind.UPSAMPLE:
         scale = layer.output_shape.height // shape.height
         return Region(

@@ -59,7 +59,13 @@ def tile_cycles(layer: Layer, arch: ArchConfig, precision: Precision, out: Regio
     if layer.gemm is None:
         per_element = layer.vector_ops / max(1, shape.elements)
         return ceil_div(round(out.elements() * per_element), cfg.vector_lanes)
-    m = (out.rows[1] - out.rows[0]) * (out.cols[1] - out.cols[0])
+    rows, cols = out.rows[1] - out.rows[0], out.cols[1] - out.cols[0]
+    if layer.op is OpKind.ATTENTION_SCORES:  # one GEMM per head (row): queries x keys
+        cycles = rows * systolic_cycles(
+            cfg.rows, cfg.cols, cfg.dataflow, cols, channels, layer.gemm.k
+        )
+        return scaled_cycles(cycles, cfg.mac_rate[precision])
+    m = rows * cols
     per_group = shape.channels // layer.groups
     groups = max(1, channels // per_group) if layer.groups > 1 else 1
     n = min(channels, per_group) if layer.groups > 1 else channels
@@ -100,7 +106,8 @@ def _halvings(size: int) -> list[int]:
 
 def _channel_candidates(layer: Layer) -> list[int]:
     channels = layer.output_shape.channels
-    if layer.gemm is not None and layer.groups > 1:
+    grouped_channels = layer.op is not OpKind.ATTENTION_SCORES  # its groups are rows
+    if layer.gemm is not None and layer.groups > 1 and grouped_channels:
         per_group = channels // layer.groups
         whole_groups = [per_group * g for g in _halvings(layer.groups)]
         return whole_groups + [c for c in _halvings(per_group) if c < per_group]

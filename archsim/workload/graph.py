@@ -28,10 +28,22 @@ class OpKind(StrEnum):
     CONCAT = "concat"
     ROUTE = "route"
     YOLO = "yolo"
+    ATTENTION_SCORES = "attention_scores"
+    ATTENTION_CONTEXT = "attention_context"
+    SOFTMAX = "softmax"
+    LAYERNORM = "layernorm"
     UPSAMPLE = "upsample"
 
 
-MAC_OPS = frozenset({OpKind.CONV2D, OpKind.FULLY_CONNECTED, OpKind.MATMUL})
+MAC_OPS = frozenset(
+    {
+        OpKind.CONV2D,
+        OpKind.FULLY_CONNECTED,
+        OpKind.MATMUL,
+        OpKind.ATTENTION_SCORES,
+        OpKind.ATTENTION_CONTEXT,
+    }
+)
 """Operators that run on the MAC arrays (they carry a GEMM view)."""
 
 

@@ -11,15 +11,19 @@ from typing import Literal, NamedTuple, assert_never
 
 from archsim.config.workload import (
     AddConfig,
+    AttentionContextConfig,
+    AttentionScoresConfig,
     AvgPoolConfig,
     ConcatConfig,
     Conv2dConfig,
     FullyConnectedConfig,
     GlobalAvgPoolConfig,
     LayerConfig,
+    LayerNormConfig,
     MatmulConfig,
     MaxPoolConfig,
     RouteConfig,
+    SoftmaxConfig,
     UpsampleConfig,
     YoloConfig,
 )
@@ -125,8 +129,19 @@ def spatial_extent(cfg: LayerConfig, axis: Axis, size: int) -> int:
             return size * cfg.scale
         case GlobalAvgPoolConfig() | FullyConnectedConfig():
             return 1
-        case MatmulConfig() | AddConfig() | ConcatConfig() | RouteConfig() | YoloConfig():
+        case (
+            MatmulConfig()
+            | AddConfig()
+            | ConcatConfig()
+            | RouteConfig()
+            | YoloConfig()
+            | SoftmaxConfig()
+            | LayerNormConfig()
+            | AttentionContextConfig()
+        ):
             return size
+        case AttentionScoresConfig():
+            return cfg.heads if axis == "height" else size
         case _:
             assert_never(cfg)
 
@@ -255,6 +270,70 @@ def _matmul(cfg: MatmulConfig, head: LayerHead) -> Layer:
     )
 
 
+# Vector-unit operations per element (a model choice, documented in docs/MODEL.md).
+SOFTMAX_OPS_PER_ELEMENT = 3  # exponent, running sum, divide
+LAYERNORM_OPS_PER_ELEMENT = 4  # mean, variance, normalize, scale and shift
+
+
+def _tokens(head: LayerHead, index: int, what: str) -> TensorShape:
+    shape = head.input_shapes[index]
+    if shape.height != 1:
+        raise ShapeError(
+            f"{what} must be a token tensor of height 1 (B, 1, S, C), got {shape}", "inputs"
+        )
+    return shape
+
+
+def _heads(channels: int, heads: int) -> int:
+    if channels % heads:
+        raise ShapeError(f"heads = {heads} does not divide the {channels} channels", "heads")
+    return channels // heads
+
+
+def _attention_scores(cfg: AttentionScoresConfig, head: LayerHead) -> Layer:
+    q, k = _tokens(head, 0, "queries"), _tokens(head, 1, "keys")
+    if q != k:
+        raise ShapeError(f"queries and keys differ: {_describe_inputs(head)}", "inputs")
+    per_head = _heads(q.channels, cfg.heads)
+    gemm = Gemm(m=q.batch * q.width, n=k.width, k=per_head, groups=cfg.heads)
+    return Layer(
+        *head,
+        output_shape=TensorShape(q.batch, cfg.heads, q.width, k.width),
+        groups=cfg.heads,
+        gemm=gemm,
+        macs=gemm.macs,
+    )
+
+
+def _attention_context(cfg: AttentionContextConfig, head: LayerHead) -> Layer:
+    probs, v = head.input_shapes[0], _tokens(head, 1, "values")
+    expected = TensorShape(v.batch, cfg.heads, v.width, v.width)
+    if probs != expected:
+        raise ShapeError(
+            f"probabilities must be {expected} for values {v} and {cfg.heads} heads, got {probs}",
+            "inputs",
+        )
+    per_head = _heads(v.channels, cfg.heads)
+    gemm = Gemm(m=v.batch * v.width, n=per_head, k=v.width, groups=cfg.heads)
+    return Layer(*head, output_shape=v, groups=cfg.heads, gemm=gemm, macs=gemm.macs)
+
+
+def _softmax(head: LayerHead) -> Layer:
+    source = _single_input(head)
+    return Layer(*head, output_shape=source, vector_ops=source.elements * SOFTMAX_OPS_PER_ELEMENT)
+
+
+def _layernorm(head: LayerHead) -> Layer:
+    source = _single_input(head)
+    return Layer(
+        *head,
+        output_shape=source,
+        vector_ops=source.elements * LAYERNORM_OPS_PER_ELEMENT,
+        weight_elements=2 * source.channels,
+        params=2 * source.channels,
+    )
+
+
 def _pool(cfg: MaxPoolConfig | AvgPoolConfig, head: LayerHead) -> Layer:
     source = _single_input(head)
     window = _window(cfg, source)
@@ -341,6 +420,14 @@ def shape_layer(cfg: LayerConfig, head: LayerHead) -> Layer:
             return _concat(head, "route")
         case YoloConfig():
             return Layer(*head, output_shape=_single_input(head), is_view=True)
+        case AttentionScoresConfig():
+            return _attention_scores(cfg, head)
+        case AttentionContextConfig():
+            return _attention_context(cfg, head)
+        case SoftmaxConfig():
+            return _softmax(head)
+        case LayerNormConfig():
+            return _layernorm(head)
         case UpsampleConfig():
             return _upsample(cfg, head)
         case _:
