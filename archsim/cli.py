@@ -17,6 +17,7 @@ from archsim.analysis.report_text import format_summary
 from archsim.api import simulate
 from archsim.cli_options import workload_run_options
 from archsim.commands_trace import export, report
+from archsim.commands_workload import import_command, load_any_workload
 from archsim.commands_workload_info import list_command, stats_command
 from archsim.config import (
     ArchConfig,
@@ -160,7 +161,7 @@ def run(
     arch_sets, workload_sets = overrides
     problems: list[Problem] = []
     arch_cfg = _collect(lambda: load_arch(arch, arch_sets), problems)
-    workload_cfg = _collect(lambda: load_workload(workload, workload_sets), problems)
+    workload_cfg = _collect(lambda: load_any_workload(workload, workload_sets), problems)
     if arch_cfg is None or workload_cfg is None:
         raise UserError(problems)
     width, height = input_size if input_size is not None else (None, None)
@@ -239,6 +240,7 @@ def workload() -> None:
 
 workload.add_command(stats_command)
 workload.add_command(list_command)
+workload.add_command(import_command)
 
 
 def main(args: Sequence[str] | None = None) -> int:

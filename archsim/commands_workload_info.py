@@ -12,6 +12,7 @@ from archsim.cli_options import workload_run_options
 from archsim.config import load_workload
 from archsim.errors import UserError
 from archsim.workload import build_graph
+from archsim.workload.importers import load_any_workload
 from archsim.workload.stats import LayerStat, WorkloadStats, layer_stats, workload_stats
 
 SHIPPED_WORKLOADS = Path(__file__).resolve().parents[1] / "workloads"
@@ -106,7 +107,7 @@ def stats_command(
     """Parameters, MACs, weight bytes and activation sizes of WORKLOAD."""
     width, height = input_size if input_size else (None, None)
     graph = build_graph(
-        load_workload(workload), width=width, height=height, batch=batch, precision=precision
+        load_any_workload(workload), width=width, height=height, batch=batch, precision=precision
     )
     stats = workload_stats(graph)
     rows = layer_stats(graph) if show_layers else None

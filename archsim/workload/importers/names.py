@@ -1,4 +1,5 @@
-"""Layer names for imported models: sanitized to the workload name pattern and made unique."""
+"""Layer names for imported models (sanitized to the workload name pattern, unique) and the
+n-or-[height, width] size values of the workload YAML."""
 
 from __future__ import annotations
 
@@ -33,3 +34,8 @@ class LayerNamer:
             name = f"{base}_{counter}"
         self._taken.add(name)
         return name
+
+
+def size_value(height: int, width: int) -> int | list[int]:
+    """`n` when both sides are equal, else [height, width] (the workload YAML forms)."""
+    return height if height == width else [height, width]

@@ -7,10 +7,11 @@ their schema default are left out, and every string is checked to read back as i
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from archsim.analysis.files import write_atomic
 from archsim.config.workload import WorkloadConfig
@@ -33,12 +34,15 @@ def export_yaml(cfg: WorkloadConfig, *, source: str | None = None) -> str:
     if cfg.description:
         lines.append(f"description: {_scalar(cfg.description)}")
     lines += [
-        f"input: {_flow(cfg.input.model_dump(exclude_defaults=True) | _input_size(cfg))}",
+        f"input: {_flow(_input_size(cfg) | cfg.input.model_dump(exclude_defaults=True))}",
         f"batch: {cfg.batch}",
         f"precision: {cfg.precision.value}",
         "layers:",
     ]
-    lines += [f"  - {_flow(_layer_items(layer.model_dump(exclude_defaults=True)))}" for layer in cfg.layers]
+    lines += [
+        f"  - {_flow(_layer_items(layer.model_dump(exclude_defaults=True)))}"
+        for layer in cfg.layers
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -103,6 +107,22 @@ def _scalar(text: str) -> str:
     """`text` plain if it reads back as itself inside a flow mapping, else double-quoted."""
     try:
         plain_ok = parse_value(f"{{key: {text}}}") == {"key": text}
-    except Exception:  # any YAML error means the plain form is not safe
+    except yaml.YAMLError:
         plain_ok = False
-    return text if plain_ok and text == text.strip() else json.dumps(text)
+    return text if plain_ok else _double_quoted(text)
+
+
+def _double_quoted(text: str) -> str:
+    """A YAML double-quoted scalar: printable ASCII as is, everything else escaped."""
+    parts = []
+    for char in text:
+        code = ord(char)
+        if char in '"\\':
+            parts.append("\\" + char)
+        elif 0x20 <= code < 0x7F:
+            parts.append(char)
+        elif code <= 0xFFFF:
+            parts.append(f"\\u{code:04x}")
+        else:
+            parts.append(f"\\U{code:08x}")
+    return '"' + "".join(parts) + '"'
