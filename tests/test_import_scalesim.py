@@ -13,7 +13,7 @@ from archsim.cli import ArchsimGroup
 from archsim.commands_workload import import_command, load_any_workload
 from archsim.config import load_workload, load_workload_text
 from archsim.errors import ConfigError
-from archsim.workload import build_graph
+from archsim.workload import TensorShape, build_graph
 from archsim.workload.importers import import_scalesim_csv
 
 CONV_HEADER = (
@@ -158,24 +158,27 @@ def test_bad_rows_are_all_reported_at_their_lines(tmp_path: Path) -> None:
     ]
 
 
-def test_rows_that_do_not_connect_are_errors(tmp_path: Path) -> None:
-    # SCALE-Sim's Resnet18.csv: the maxpool after Conv1 is not in the file.
+def test_rows_that_do_not_connect_read_their_own_input(tmp_path: Path) -> None:
+    # As in SCALE-Sim's ResNet files: the maxpool after Conv1 is not listed, and each row
+    # states an IFMAP that SCALE-Sim reads from memory.
     rows = [
         "Conv1,224,224,7,7,3,64,2,",
         "Conv2_1a,56,56,3,3,64,64,1,",
         "Conv2_1b,56,56,3,3,64,64,1,",
     ]
-    path = write(tmp_path, CONV_HEADER + "\n".join(rows) + "\n")
-    with pytest.raises(ConfigError) as excinfo:
-        import_scalesim_csv(path)
-    problems = excinfo.value.problems
-    assert [problem.line for problem in problems] == [3, 4, None]
-    assert problems[0].message == (
-        "layer 'Conv2_1a': its IFMAP 56x56x64 (height x width x channels) is neither the "
-        "network input nor the output of an earlier row (the row before outputs 110x110x64 "
-        "(height x width x channels))"
-    )
-    assert problems[2].message.startswith("archsim simulates one connected network")
+    cfg = import_scalesim_csv(write(tmp_path, CONV_HEADER + "\n".join(rows) + "\n"))
+    assert [layer.name for layer in cfg.layers] == [
+        "Conv1",
+        "Conv2_1a.ifmap",
+        "Conv2_1a",
+        "Conv2_1b",
+    ]
+    graph = build_graph(cfg)
+    assert graph.layer("Conv2_1a.ifmap").output_shape == TensorShape(1, 56, 56, 64)
+    assert graph.layer("Conv2_1a").inputs == ("Conv2_1a.ifmap",)
+    assert graph.layer("Conv2_1b").inputs == ("Conv2_1a.ifmap",)  # same IFMAP: shared
+    # SCALE-Sim's MACs per row: output pixels (rounded up) x filters x window x channels
+    assert graph.total_macs == 110 * 110 * 64 * 7 * 7 * 3 + 2 * 54 * 54 * 64 * 3 * 3 * 64
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ import pytest
 from conftest import WORKLOAD_DIR
 
 import archsim
-from archsim.config import load_workload
+from archsim.config import load_workload, load_workload_text
 from archsim.domain import Precision, TransferKind
-from archsim.errors import MappingError
+from archsim.errors import ConfigError, MappingError
 from archsim.mapping.mapper import map_workload
 from archsim.mapping.placement import bank_shares
 from archsim.mapping.program import ComputeOp, TransferOp
@@ -143,3 +143,46 @@ def test_a_yolo_head_makes_its_producer_a_network_output(arch_variant: Any) -> N
     assert dict(written) == {"box": box.nbytes(Precision.INT8), "fc": fc.nbytes(Precision.INT8)}
     assert graph.layer("detect").is_view and graph.layer("pick").is_view
     assert graph.layer("detect").macs == graph.layer("pick").macs == 0
+
+
+TWO_INPUTS = """
+name: two_inputs
+input: {width: 16, height: 16, channels: 8}
+layers:
+  - {name: a, op: conv2d, filters: 8, kernel: 3, padding: 1}
+  - {name: side, op: input, width: 8, height: 8, channels: 32}
+  - {name: b, op: conv2d, filters: 16, kernel: 1, inputs: [side]}
+"""
+
+
+def test_an_input_layer_is_an_extra_tensor_read_from_dram(arch_variant: Any) -> None:
+    arch = arch_variant("edge_mesh")
+    graph = build_graph(load_workload_text(TWO_INPUTS), batch=2)
+    side = graph.layer("side")
+    assert side.output_shape == TensorShape(2, 8, 8, 32) and side.macs == 0
+    program = map_workload(graph, arch)
+    fetched = sum(
+        op.nbytes
+        for op in program.ops
+        if isinstance(op, TransferOp)
+        and op.kind is TransferKind.INPUT_FETCH
+        and graph.layers[op.layer].name == "b"
+    )
+    assert fetched == side.output_shape.nbytes(Precision.INT8)  # 1x1 conv: read once
+    weights = sum(layer.weight_elements for layer in graph.layers)
+    tensors = [
+        graph.input_shape,
+        side.output_shape,
+        graph.layer("a").output_shape,
+        graph.layer("b").output_shape,
+    ]
+    assert program.compulsory_dram_bytes == weights + sum(t.nbytes(Precision.INT8) for t in tensors)
+    summary = archsim.simulate(arch, load_workload_text(TWO_INPUTS), trace=False).summary
+    assert summary["total_macs"] == summary["workload_macs"] == 8 * 16 * 16 * 72 + 16 * 8 * 8 * 32
+
+
+def test_an_input_layer_takes_no_producers() -> None:
+    text = TWO_INPUTS.replace("channels: 32}", "channels: 32, inputs: [a]}")
+    with pytest.raises(ConfigError) as error:
+        load_workload_text(text, file="two.yaml")
+    assert error.value.problems[0].path == "layers.1.inputs"

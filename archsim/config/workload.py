@@ -233,6 +233,17 @@ class LayerNormConfig(_LayerBase):
     op: Literal["layernorm"] = Field(description="Operator.")
 
 
+class InputTensorConfig(_LayerBase):
+    """An extra input tensor read from DRAM, e.g. the IFMAP of a layer that SCALE-Sim
+    simulates on its own. It has no producers, does no work and has the network's batch."""
+
+    op: Literal["input"] = Field(description="Operator.")
+    inputs: None = Field(default=None, description="Not allowed: an input has no producers.")
+    width: PositiveInt = Field(description="Width of the tensor.")
+    height: PositiveInt = Field(description="Height of the tensor.")
+    channels: PositiveInt = Field(description="Channels of the tensor.")
+
+
 class RouteConfig(_LayerBase):
     """Darknet route: one or more earlier tensors, concatenated along channels (a view)."""
 
@@ -265,6 +276,7 @@ LayerConfig = Annotated[
     | ConcatConfig
     | RouteConfig
     | YoloConfig
+    | InputTensorConfig
     | AttentionScoresConfig
     | AttentionContextConfig
     | SoftmaxConfig

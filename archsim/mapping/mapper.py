@@ -38,10 +38,11 @@ from archsim.mapping.regions import Region, Span, input_region, weight_bytes
 from archsim.mapping.residency import (
     NETWORK_INPUT,
     ResidencyPlan,
+    dram_inputs,
     network_outputs,
     plan_residency,
 )
-from archsim.mapping.tiling import Tiling, choose_tiling, is_view, tile_cycles
+from archsim.mapping.tiling import Tiling, choose_tiling, executes, is_view, tile_cycles
 from archsim.workload.graph import Layer, TensorShape, WorkloadGraph
 
 MIN_TILE_BUDGET_BYTES = 1024
@@ -134,7 +135,7 @@ class ProgramBuilder:
                     layer.name in reads_dram,
                 )
                 for layer in self.graph.layers
-                if not is_view(layer)
+                if executes(layer)
             }
             try:
                 residency = plan_residency(
@@ -169,7 +170,7 @@ class ProgramBuilder:
         return {
             layer.name
             for layer in self.graph.layers
-            if not is_view(layer)
+            if executes(layer)
             and any(not residency.in_sram[source] for source in self._physical(layer))
         }
 
@@ -234,7 +235,7 @@ class ProgramBuilder:
     def build(self) -> Program:
         """Emit every layer and return the finished program."""
         for layer in self.graph.layers:
-            if is_view(layer):
+            if not executes(layer):  # views and extra inputs: no ops
                 self.program.layers.append(
                     LayerPlan(
                         index=layer.index,
@@ -245,9 +246,8 @@ class ProgramBuilder:
                         tile_cols=0,
                         tile_channels=0,
                         tiles=0,
-                        output_in_sram=all(
-                            self.residency.in_sram[s] for s in self._physical(layer)
-                        ),
+                        output_in_sram=all(self.residency.in_sram[s] for s in self._physical(layer))
+                        and not layer.is_input,
                         weight_bytes=0,
                         barrier=-1,
                     )
@@ -259,7 +259,7 @@ class ProgramBuilder:
         finals = [graph.layer(name) for name in sorted(self.outputs)]
         program.compulsory_dram_bytes = (
             sum(layer.weight_elements for layer in graph.layers) * self.element_bytes
-            + graph.input_shape.nbytes(self.precision)
+            + sum(self._shape_of(name).nbytes(self.precision) for name in dram_inputs(graph))
             + sum(layer.output_shape.nbytes(self.precision) for layer in finals)
         )
         program.sram_peak_bytes = self.residency.peak_bytes

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archsim.errors import MappingError, SramOverflowError
-from archsim.mapping.tiling import Tiling, is_view
+from archsim.mapping.tiling import Tiling, executes, is_view
 from archsim.workload.graph import WorkloadGraph
 
 NETWORK_INPUT = "input"
@@ -54,8 +54,12 @@ def network_outputs(graph: WorkloadGraph) -> set[str]:
     for layer in graph.layers:
         if not graph.consumers(layer.name):
             outputs.update(physical_sources(graph, layer.name))
-    outputs.discard(NETWORK_INPUT)
-    return outputs
+    return {name for name in outputs if name != NETWORK_INPUT and executes(graph.layer(name))}
+
+
+def dram_inputs(graph: WorkloadGraph) -> list[str]:
+    """Tensors that start in DRAM: the network input and every extra input layer."""
+    return [NETWORK_INPUT] + [layer.name for layer in graph.layers if layer.is_input]
 
 
 def plan_residency(
@@ -72,13 +76,13 @@ def plan_residency(
     produced: dict[str, int] = {}
     last_use: dict[str, int] = {}
     for layer in layers:
-        if not is_view(layer):
+        if executes(layer):
             size[layer.name] = layer.output_shape.nbytes(graph.precision)
             produced[layer.name] = layer.index
             last_use[layer.name] = layer.index
         for producer in layer.inputs:
             for source in physical_sources(graph, producer):
-                if source != NETWORK_INPUT:
+                if source in last_use:
                     last_use[source] = max(last_use[source], layer.index)
     final = network_outputs(graph)
 
@@ -86,7 +90,7 @@ def plan_residency(
     weighted = [layer.index for layer in layers if layer.weight_elements]
     weight_reserve, prefetch = _weight_reserve(graph, weights, weighted, sram_bytes)
 
-    in_sram = {NETWORK_INPUT: False} | {name: name not in final for name in size}
+    in_sram = dict.fromkeys(dram_inputs(graph), False) | {name: name not in final for name in size}
     while True:
         staging = _staging(graph, tilings, in_sram, clusters)
         base = [weight_reserve[s] + staging[s] for s in range(steps)]

@@ -204,3 +204,8 @@ def _estimated_cycles(
 def is_view(layer: Layer) -> bool:
     """Layers that move no data and do no work (concat: producers write in place)."""
     return layer.is_view or layer.op is OpKind.CONCAT
+
+
+def executes(layer: Layer) -> bool:
+    """Layers that run on the clusters: neither views nor extra input tensors."""
+    return not (is_view(layer) or layer.is_input)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from archsim.config.source import KeyPath
 from archsim.config.validation import problem_for
-from archsim.config.workload import INPUT_NAME, LayerConfig, WorkloadConfig
+from archsim.config.workload import INPUT_NAME, InputTensorConfig, LayerConfig, WorkloadConfig
 from archsim.domain import Precision
 from archsim.errors import ConfigError, Problem
 from archsim.workload.graph import NETWORK_INPUT, Layer, OpKind, TensorShape, WorkloadGraph
@@ -151,6 +151,8 @@ def _check_names(layers: Sequence[LayerConfig]) -> list[_Issue]:
 
 def _producers(layers: Sequence[LayerConfig], index: int) -> tuple[str, ...]:
     """Producer names of layer `index`; omitted inputs mean the previous layer."""
+    if isinstance(layers[index], InputTensorConfig):
+        return ()
     explicit = layers[index].inputs
     if explicit is not None:
         return tuple(explicit)
@@ -184,6 +186,11 @@ def _walk(
             continue
         producers = tuple(NETWORK_INPUT if name == INPUT_NAME else name for name in names)
         head = LayerHead(len(built), cfg.name, OpKind(cfg.op), producers, tuple(resolved))
+        if isinstance(cfg, InputTensorConfig):
+            shape = TensorShape(input_shape.batch, cfg.height, cfg.width, cfg.channels)
+            built.append(Layer(*head, output_shape=shape))
+            shapes[cfg.name] = shape
+            continue
         try:
             layer = shape_layer(cfg, head)
         except OutputTooSmallError as error:

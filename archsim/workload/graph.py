@@ -27,6 +27,7 @@ class OpKind(StrEnum):
     ADD = "add"
     CONCAT = "concat"
     ROUTE = "route"
+    INPUT = "input"
     YOLO = "yolo"
     ATTENTION_SCORES = "attention_scores"
     ATTENTION_CONTEXT = "attention_context"
@@ -118,6 +119,11 @@ class Layer:
     """Element operations of non-MAC layers (pooling, add, upsample)."""
     is_view: bool = False
     """True for concat: producers write in place, no compute and no data movement."""
+
+    @property
+    def is_input(self) -> bool:
+        """An extra input tensor (read from DRAM; no work)."""
+        return self.op is OpKind.INPUT
 
     @property
     def is_mac_layer(self) -> bool:

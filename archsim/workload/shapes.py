@@ -18,6 +18,7 @@ from archsim.config.workload import (
     Conv2dConfig,
     FullyConnectedConfig,
     GlobalAvgPoolConfig,
+    InputTensorConfig,
     LayerConfig,
     LayerNormConfig,
     MatmulConfig,
@@ -142,6 +143,8 @@ def spatial_extent(cfg: LayerConfig, axis: Axis, size: int) -> int:
             return size
         case AttentionScoresConfig():
             return cfg.heads if axis == "height" else size
+        case InputTensorConfig():
+            return cfg.height if axis == "height" else cfg.width
         case _:
             assert_never(cfg)
 
@@ -428,6 +431,8 @@ def shape_layer(cfg: LayerConfig, head: LayerHead) -> Layer:
             return _softmax(head)
         case LayerNormConfig():
             return _layernorm(head)
+        case InputTensorConfig():
+            raise AssertionError("input layers are built by the graph walk, not by a rule")
         case UpsampleConfig():
             return _upsample(cfg, head)
         case _:

@@ -68,6 +68,10 @@ def _is_view(layer: Layer) -> bool:
     return layer.is_view
 
 
+def _executes(layer: Layer) -> bool:
+    return not (layer.is_view or layer.is_input)
+
+
 def _physical(graph: WorkloadGraph, name: str) -> list[str]:
     """Tensors that hold data behind a name (views are looked through)."""
     if name == NETWORK_INPUT:
@@ -85,7 +89,7 @@ def _shape(graph: WorkloadGraph, name: str) -> TensorShape:
 def workload_stats(graph: WorkloadGraph) -> WorkloadStats:
     """Statistics of a built graph (see module docstring)."""
     precision = graph.precision
-    executed = [layer for layer in graph.layers if not _is_view(layer)]
+    executed = [layer for layer in graph.layers if _executes(layer)]
     largest = max(executed, key=lambda layer: layer.output_shape.elements)
     last_use: dict[str, int] = {NETWORK_INPUT: 0}
     for layer in graph.layers:
@@ -93,6 +97,9 @@ def workload_stats(graph: WorkloadGraph) -> WorkloadStats:
             for source in _physical(graph, producer):
                 last_use[source] = max(last_use.get(source, 0), layer.index)
     live: dict[str, int] = {NETWORK_INPUT: graph.input_shape.nbytes(precision)}
+    live |= {
+        layer.name: layer.output_shape.nbytes(precision) for layer in graph.layers if layer.is_input
+    }
     peak, peak_at = 0, NETWORK_INPUT
     traffic = 0
     for layer in executed:

@@ -22,12 +22,13 @@ SCALE-Sim's output size, so every row has exactly SCALE-Sim's output size and MA
 gemm row becomes a matmul (units N, no bias) over an input of M positions (height M,
 width 1) of K channels: its GEMM is SCALE-Sim's M x K x N.
 
-archsim simulates one connected network with one input, so rows are connected by shape:
-the first row's IFMAP is the network input, and each row reads the most recent earlier
-tensor (an earlier row's output or the network input) whose height, width and channels
-equal its IFMAP; two rows reading the same tensor are branches. A row whose IFMAP matches
-no earlier tensor is an error: SCALE-Sim topologies often omit pooling layers and padding
-(e.g. its ResNet files), and inventing the missing layers would change the workload.
+Rows are connected by shape: the first row's IFMAP is the network input, and each row
+reads the most recent earlier tensor (an earlier row's output or an input) whose height,
+width and channels equal its IFMAP; two rows reading the same tensor are branches. A row
+whose IFMAP matches no earlier tensor reads it from DRAM, as SCALE-Sim simulates every row
+on its own: the importer adds an `input` layer (``NAME.ifmap``) with that shape before it.
+SCALE-Sim topologies often leave out pooling layers, padding and shortcuts, so most of
+their rows chain, and the rest get their own input.
 """
 
 from __future__ import annotations
@@ -235,36 +236,34 @@ def _filter_problems(values: Sequence[int]) -> list[str]:
 def _layers(
     rows: Sequence[_Row], layout: Layout, file: str
 ) -> tuple[_Tensor, list[dict[str, Any]]]:
-    """The network input and the layers, each reading the latest tensor of its IFMAP shape."""
+    """The network input and the layers, each reading the latest tensor of its IFMAP shape
+    (or, when there is none, an input layer of its own)."""
     namer = LayerNamer()
     network_input = _ifmap(rows[0], layout)
     tensors: list[tuple[_Tensor, str]] = [(network_input, INPUT_NAME)]
     layers: list[dict[str, Any]] = []
-    problems: list[Problem] = []
     for index, row in enumerate(rows):
         ifmap = _ifmap(row, layout)
-        producer = next((name for shape, name in reversed(tensors) if shape == ifmap), None)
-        if producer is None:
-            problems.append(_unconnected(row, ifmap, tensors[-1][0], layout, file))
-            producer = tensors[-1][1]
-        layer, output = _conv_layer(row) if layout == "conv" else _gemm_layer(row)
         name = namer.claim(row.name, f"layer{index}")
+        producer = next((label for shape, label in reversed(tensors) if shape == ifmap), None)
+        if producer is None:
+            producer = namer.claim(f"{name}.ifmap", f"layer{index}.ifmap")
+            height, width, channels = ifmap
+            layers.append(
+                {
+                    "name": producer,
+                    "op": "input",
+                    "width": width,
+                    "height": height,
+                    "channels": channels,
+                }
+            )
+            tensors.append((ifmap, producer))
+        layer, output = _conv_layer(row) if layout == "conv" else _gemm_layer(row)
         previous = layers[-1]["name"] if layers else INPUT_NAME
         inputs = {} if producer == previous else {"inputs": [producer]}
         layers.append({"name": name, **layer, **inputs})
         tensors.append((output, name))
-    if problems:
-        problems.append(
-            Problem(
-                "archsim simulates one connected network with one input, so each row must "
-                "read the network input (the first row's IFMAP) or an earlier row's output; "
-                "SCALE-Sim simulates rows independently, and its topologies often leave out "
-                "pooling layers and padding. Fix the IFMAP sizes, or import the model from "
-                "ONNX instead",
-                file,
-            )
-        )
-        raise ConfigError(problems)
     return network_input, layers
 
 
@@ -281,19 +280,6 @@ def _describe(tensor: _Tensor, layout: Layout) -> str:
     if layout == "gemm":
         return f"{height}x{channels} (rows x columns)"
     return f"{height}x{width}x{channels} (height x width x channels)"
-
-
-def _unconnected(
-    row: _Row, ifmap: _Tensor, previous: _Tensor, layout: Layout, file: str
-) -> Problem:
-    what = "input" if layout == "gemm" else "IFMAP"
-    return Problem(
-        f"layer {row.name!r}: its {what} {_describe(ifmap, layout)} is neither the network "
-        f"input nor the output of an earlier row (the row before outputs "
-        f"{_describe(previous, layout)})",
-        file,
-        row.line,
-    )
 
 
 def _scalesim_padding(size: int, kernel: int, stride: int) -> int:
