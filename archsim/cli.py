@@ -16,6 +16,7 @@ import click
 from archsim.analysis.report_text import format_summary
 from archsim.api import simulate
 from archsim.cli_options import workload_run_options
+from archsim.commands_sweep import sweep, sweep_report
 from archsim.commands_trace import export, report
 from archsim.commands_workload import import_command, load_any_workload
 from archsim.commands_workload_info import list_command, stats_command
@@ -29,6 +30,7 @@ from archsim.config import (
     workload_json_schema,
 )
 from archsim.errors import ConfigError, Problem, UserError
+from archsim.sweep.spec import sweep_json_schema
 from archsim.version import __version__
 from archsim.workload import build_graph
 
@@ -47,6 +49,7 @@ _OUTPUT_ERRORS = (
 _SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
     "arch": arch_json_schema,
     "workload": workload_json_schema,
+    "sweep": sweep_json_schema,
 }
 
 T = TypeVar("T")
@@ -225,12 +228,14 @@ def _validate_file(path: Path) -> str:
 @cli.command()
 @click.argument("kind", metavar="KIND", type=click.Choice(list(_SCHEMAS)))
 def schema(kind: str) -> None:
-    """Print the JSON Schema of KIND files: arch or workload."""
+    """Print the JSON Schema of KIND files: arch, workload or sweep."""
     click.echo(json.dumps(_SCHEMAS[kind](), indent=2))
 
 
 cli.add_command(report)
 cli.add_command(export)
+cli.add_command(sweep)
+cli.add_command(sweep_report)
 
 
 @cli.group()
