@@ -10,12 +10,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from click.testing import CliRunner, Result
+from conftest import invoke_trace_command, tiny_trace
 
-import archsim
 from archsim.analysis.report import CAUSES
-from archsim.cli import ArchsimGroup
-from archsim.commands_trace import export, parse_time_ps, parse_window, report
+from archsim.commands_trace import parse_time_ps, parse_window
 from archsim.domain import State
 from archsim.trace import Recorder, Trace, open_trace, write_trace
 from archsim.trace.perfetto import PerfettoExport, TraceExportWarning, export_perfetto
@@ -24,18 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 REQUIRED = ("ph", "ts", "pid", "tid", "name")
 
 
-def invoke(*args: str | Path) -> Result:
-    group = ArchsimGroup(commands=[report, export])
-    return CliRunner().invoke(group, [str(arg) for arg in args])
+invoke = invoke_trace_command
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Trace:
-    path = tmp_path_factory.mktemp("perfetto") / "tiny.h5"
-    archsim.simulate(
-        ROOT / "arch/edge_mesh.yaml", ROOT / "workloads/tiny_cnn.yaml", trace_path=path
-    )
-    return open_trace(path)
+    return tiny_trace(tmp_path_factory.mktemp("perfetto"), "edge_mesh")
 
 
 def load(path: Path) -> list[dict[str, Any]]:

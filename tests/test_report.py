@@ -9,7 +9,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from click.testing import CliRunner, Result
+from conftest import invoke_trace_command, tiny_trace
 from matplotlib.image import imread
 
 import archsim
@@ -17,24 +17,18 @@ from archsim.analysis.plots import FIGURES, png_bytes, roofline_figure
 from archsim.analysis.report import CAUSES, build_report, format_report, roofs_from_config
 from archsim.analysis.report_output import HTML_NAME, TEXT_NAME, write_report
 from archsim.analysis.timeline import GAP, attribute_layers, bin_edges, spread_over_bins
-from archsim.cli import ArchsimGroup
-from archsim.commands_trace import export, report
 from archsim.trace import Recorder, Trace, open_trace, write_trace
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def invoke(*args: str | Path) -> Result:
-    group = ArchsimGroup(commands=[report, export])
-    return CliRunner().invoke(group, [str(arg) for arg in args])
+invoke = invoke_trace_command
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Trace:
-    path = tmp_path_factory.mktemp("report") / "tiny.h5"
-    archsim.simulate(ROOT / "arch/edge_bus.yaml", ROOT / "workloads/tiny_cnn.yaml", trace_path=path)
-    return open_trace(path)
+    return tiny_trace(tmp_path_factory.mktemp("report"), "edge_bus")
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +158,7 @@ def test_report_command_prints_and_writes_next_to_the_trace(tiny: Trace) -> None
     result = invoke("report", tiny.path)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("tiny_cnn on edge_bus")
-    folder = tiny.path.with_name("tiny-report")
+    folder = tiny.path.with_name(f"{tiny.path.stem}-report")
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         [TEXT_NAME, *(f"{stem}.png" for stem in FIGURES)]
     )
