@@ -42,8 +42,17 @@ class InterconnectKind(StrEnum):
     """How clusters, SRAM banks and DRAM ports are connected."""
 
     BUS = "bus"
+    CROSSBAR = "crossbar"
     MESH = "mesh"
     DETERMINISTIC = "deterministic"
+
+
+class Arbitration(StrEnum):
+    """Who gets a shared bus next when several requesters wait."""
+
+    FIFO = "fifo"  # first come, first served
+    ROUND_ROBIN = "round_robin"  # requesters (source endpoints) take turns
+    FIXED_PRIORITY = "fixed_priority"  # lowest requester first (clusters, banks, DRAM)
 
 
 class ComponentKind(StrEnum):

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Self
 from pydantic import ConfigDict, Field, Strict, model_validator
 
 from archsim.config.base import (
+    ArbitrationField,
     CrossChecks,
     DataflowField,
     InterconnectKindField,
@@ -18,7 +19,7 @@ from archsim.config.base import (
 )
 from archsim.config.dram_presets import DRAM_PRESETS, DramPreset, DramPresetName
 from archsim.config.validation import load_model, load_model_text
-from archsim.domain import Dataflow, InterconnectKind, Precision
+from archsim.domain import Arbitration, Dataflow, InterconnectKind, Precision
 
 Coordinate = tuple[int, int]
 """A router position on the mesh: (x, y), x = column, y = row, both from 0."""
@@ -189,8 +190,15 @@ class InterconnectConfig(StrictModel):
     """How clusters, SRAM banks and DRAM ports exchange data."""
 
     kind: InterconnectKindField = Field(
-        description="bus: one shared arbitrated medium; mesh: 2D mesh with XY routing "
-        "(blocking); deterministic: mesh with a static slot schedule computed before time 0.",
+        description="bus: one shared arbitrated medium; crossbar: one port per destination "
+        "(blocking at the destination); mesh: 2D mesh with XY routing (blocking); "
+        "deterministic: mesh with a static slot schedule computed before time 0.",
+    )
+    arbitration: ArbitrationField = Field(
+        default=Arbitration.FIFO,
+        description="How a bus or crossbar port picks the next of several waiting transfers: "
+        "fifo (first come, first served), round_robin (source endpoints take turns) or "
+        "fixed_priority (clusters before SRAM banks before DRAM ports, lower index first).",
     )
     link_bytes_per_cycle: int = Field(
         ge=1, description="Width of the bus, or of each mesh link, in bytes per cycle."
@@ -202,7 +210,8 @@ class InterconnectConfig(StrictModel):
     max_packet_bytes: int = Field(
         default=8192,
         ge=64,
-        description="Mesh kinds split transfers into packets of at most this many bytes.",
+        description="Transfers are split into packets of at most this many bytes, so several "
+        "transfers interleave on a bus, a crossbar port or a mesh route.",
     )
     mesh: MeshConfig | None = Field(
         default=None, description="Mesh size; required for kinds mesh and deterministic."
@@ -216,6 +225,12 @@ class InterconnectConfig(StrictModel):
     def _check_topology(self) -> Self:
         checks = CrossChecks()
         uses_mesh = self.kind in _MESH_KINDS
+        if self.arbitration is not Arbitration.FIFO and self.kind in _MESH_KINDS:
+            checks.add(
+                ("arbitration",),
+                f"arbitration applies to a bus or a crossbar; kind {self.kind} routes "
+                "packets link by link (first come, first served)",
+            )
         if uses_mesh and self.mesh is None:
             checks.add(("mesh",), f"mesh is required for kind {self.kind}")
         if not uses_mesh and self.mesh is not None:

@@ -13,6 +13,7 @@ from archsim.hw.dma import DmaEngine
 from archsim.hw.dram import DramChannel
 from archsim.hw.interconnect.base import Interconnect
 from archsim.hw.interconnect.bus import Bus
+from archsim.hw.interconnect.crossbar import Crossbar
 from archsim.hw.interconnect.deterministic import DeterministicNoc
 from archsim.hw.interconnect.mesh import Mesh
 from archsim.hw.interconnect.topology import MeshTopology
@@ -28,7 +29,7 @@ from archsim.trace import Recorder
 def mesh_topology(arch: ArchConfig) -> MeshTopology | None:
     """The mesh topology of a mesh or deterministic interconnect (None for a bus)."""
     mesh = arch.interconnect.mesh
-    if arch.interconnect.kind is InterconnectKind.BUS or mesh is None:
+    if arch.interconnect.kind in (InterconnectKind.BUS, InterconnectKind.CROSSBAR) or mesh is None:
         return None
     clusters, banks, dram_ports = endpoint_coordinates(arch)
     return MeshTopology(mesh.cols, mesh.rows, clusters, banks, dram_ports)
@@ -87,6 +88,17 @@ class Chip(Component):
         cfg = arch.interconnect
         if cfg.kind is InterconnectKind.BUS:
             return Bus(self, "bus", cfg, self.env, self.recorder)
+        if cfg.kind is InterconnectKind.CROSSBAR:
+            endpoints = [
+                Endpoint(kind, number)
+                for kind, count in (
+                    (EndpointKind.CLUSTER, arch.mac_clusters.count),
+                    (EndpointKind.BANK, arch.sram.banks),
+                    (EndpointKind.DRAM, arch.dram.channels),
+                )
+                for number in range(count)
+            ]
+            return Crossbar(self, "xbar", cfg, self.env, self.recorder, endpoints)
         assert self.topology is not None
         if cfg.kind is InterconnectKind.MESH:
             return Mesh(self, "noc", cfg, self.env, self.recorder, self.topology)

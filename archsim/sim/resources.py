@@ -17,8 +17,11 @@ Usage inside a process::
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 import simpy
+
+from archsim.domain import Arbitration
 
 
 class FifoResource:
@@ -54,3 +57,55 @@ class FifoResource:
     def in_use(self) -> int:
         """Slots currently held."""
         return self.capacity - self.free
+
+
+class ArbitratedResource(FifoResource):
+    """A FifoResource whose hand-over follows an arbitration policy over requester keys.
+
+    Requesters name themselves with a sortable key (e.g. an Endpoint). ``fifo`` keeps
+    arrival order; ``round_robin`` serves the waiting requester whose key follows the last
+    one granted (cyclically); ``fixed_priority`` serves the smallest key.
+    """
+
+    __slots__ = ("policy", "keys", "last_key")
+
+    def __init__(self, env: simpy.Environment, capacity: int, policy: Arbitration) -> None:
+        super().__init__(env, capacity)
+        self.policy = policy
+        self.keys: deque[Any] = deque()
+        self.last_key: Any = None
+
+    def acquire_as(self, key: Any) -> simpy.Event | None:
+        """Take a slot now (None) or wait for one, as requester ``key``."""
+        if self.free and not self.waiters:
+            self.free -= 1
+            self.last_key = key
+            return None
+        event = simpy.Event(self.env)
+        self.waiters.append(event)
+        self.keys.append(key)
+        return event
+
+    def release(self) -> None:
+        """Give a slot back, handing it to the waiter the policy picks."""
+        if not self.waiters:
+            self.free += 1
+            return
+        index = self._pick()
+        key = self.keys[index]
+        event = self.waiters[index]
+        del self.keys[index]
+        del self.waiters[index]
+        self.last_key = key
+        event.succeed()
+
+    def _pick(self) -> int:
+        if self.policy is Arbitration.FIFO or len(self.keys) == 1:
+            return 0
+        if self.policy is Arbitration.FIXED_PRIORITY:
+            return min(range(len(self.keys)), key=lambda i: self.keys[i])
+        # round robin: the smallest key after the last granted one, else the smallest key
+        last = self.last_key
+        later = [] if last is None else [i for i, key in enumerate(self.keys) if key > last]
+        candidates = later or range(len(self.keys))
+        return min(candidates, key=lambda i: (self.keys[i], i))

@@ -1,6 +1,7 @@
 """Shared bus: one arbitrated medium. A packet holds the whole bus for
-ceil(bytes / width) + hop_latency cycles; waiting requesters are served first come,
-first served, so long transfers interleave packet by packet."""
+ceil(bytes / width) + hop_latency cycles; waiting requesters (source endpoints) are served
+by the configured arbitration (first come first served, round robin or fixed priority),
+so long transfers interleave packet by packet."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from archsim.domain import ComponentKind, InterconnectKind, State
 from archsim.hw.component import Component
 from archsim.hw.interconnect.base import Interconnect, PortTime
 from archsim.mapping.program import Endpoint, TransferOp
-from archsim.sim.resources import FifoResource
+from archsim.sim.resources import ArbitratedResource
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
 
@@ -33,7 +34,7 @@ class Bus(Interconnect):
         recorder: Recorder,
     ) -> None:
         super().__init__(parent, name, cfg, env, recorder)
-        self.medium = FifoResource(env, 1)
+        self.medium = ArbitratedResource(env, 1, cfg.arbitration)
         self.stats = self._add_link(self.path, ComponentKind.INTERCONNECT.value)
 
     def hops(self, src: Endpoint, dst: Endpoint) -> int:
@@ -53,7 +54,7 @@ class Bus(Interconnect):
             size = min(remaining, self.max_packet_bytes)
             remaining -= size
             t_request = int(env.now)
-            waiting = self.medium.acquire()
+            waiting = self.medium.acquire_as(op.src)
             if waiting is not None:
                 yield waiting
             t_grant = int(env.now)
