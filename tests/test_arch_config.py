@@ -212,7 +212,11 @@ def test_several_errors_sorted_by_line() -> None:
     assert problems_of(text) == [
         (1, "name", "String should have at least 1 character (got '')"),
         (8, "sram.banks", "Input should be a valid integer (got 'four')"),
-        (14, "interconnect.kind", "Input should be 'bus', 'crossbar', 'mesh' or 'deterministic' (got 'ring')"),
+        (
+            14,
+            "interconnect.kind",
+            "Input should be 'bus', 'crossbar', 'mesh' or 'deterministic' (got 'ring')",
+        ),
     ]
 
 
