@@ -18,8 +18,12 @@ from archsim.mapping.mapper import map_workload
 from archsim.mapping.program import Program
 from archsim.sim.engine import RunOutcome, run_program
 from archsim.trace import NullRecorder, Recorder, write_trace
+from archsim.units import PS_PER_MS
 from archsim.version import __version__
 from archsim.workload import WorkloadGraph, build_graph
+
+DEFAULT_WATCHDOG_MS = 1000.0
+"""Simulated time without any completed operation after which a run is declared stuck."""
 
 
 @dataclass(frozen=True)
@@ -89,13 +93,15 @@ def simulate(
     seed: int = 0,
     trace: bool = True,
     trace_path: str | Path | None = None,
+    watchdog_ms: float | None = DEFAULT_WATCHDOG_MS,
 ) -> SimulationResult:
     """Simulate one inference of ``workload`` on ``arch``.
 
     ``width``/``height``/``batch``/``precision`` override the workload file's values.
     With ``trace`` on, an HDF5 trace is written atomically to ``trace_path`` (default:
     under ``traces/``). Same inputs and seed give the same summary (``wall_s`` aside)
-    and the same trace datasets.
+    and the same trace datasets. The run stops with a DeadlockError when no operation
+    completes for ``watchdog_ms`` of simulated time (None: only when no event is left).
     """
     arch_cfg = _arch(arch)
     workload_cfg = _workload(workload)
@@ -103,7 +109,8 @@ def simulate(
     check_precision_supported(arch_cfg, graph.precision)
     program = map_located(graph, arch_cfg, workload_cfg)
     recorder: Recorder = Recorder() if trace else NullRecorder()
-    outcome = run_program(program, arch_cfg, seed, recorder)
+    watchdog_ps = None if watchdog_ms is None else max(1, round(watchdog_ms * PS_PER_MS))
+    outcome = run_program(program, arch_cfg, seed, recorder, watchdog_ps)
     summary = build_summary(
         outcome,
         graph,

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from archsim.analysis.report_text import format_summary
-from archsim.api import simulate
+from archsim.api import DEFAULT_WATCHDOG_MS, simulate
 from archsim.cli_options import workload_run_options
 from archsim.commands_sweep import sweep, sweep_report
 from archsim.commands_trace import export, report
@@ -146,6 +146,13 @@ def cli() -> None:
 )
 @click.option("--no-trace", is_flag=True, help="Write no trace file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option(
+    "--watchdog-ms",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_WATCHDOG_MS,
+    show_default=True,
+    help="Stop with a deadlock report when no operation completes for this much simulated time.",
+)
 def run(
     arch: Path,
     workload: Path,
@@ -157,6 +164,7 @@ def run(
     out: Path | None,
     no_trace: bool,
     as_json: bool,
+    watchdog_ms: float,
 ) -> None:
     """Simulate WORKLOAD (a workload YAML) on ARCH (an architecture YAML)."""
     if out is not None and no_trace:
@@ -179,6 +187,7 @@ def run(
             seed=seed,
             trace=not no_trace,
             trace_path=out,
+            watchdog_ms=watchdog_ms,
         )
     except _OUTPUT_ERRORS as exc:
         target = str(out if out is not None else exc.filename)

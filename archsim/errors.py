@@ -61,5 +61,10 @@ class SramOverflowError(MappingError):
     """Weights, staging and activations of one step do not fit SRAM (smaller tiles may help)."""
 
 
+class DeadlockError(UserError):
+    """The run stopped making progress: ops wait on each other (or on nothing that will
+    ever happen). The problems describe what is stuck, on what."""
+
+
 class SimulationError(ArchsimError):
     """An internal invariant of the simulation was violated (a bug, not user input)."""

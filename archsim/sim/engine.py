@@ -2,7 +2,7 @@
 
 Each queue of the program becomes one long-lived process of the component that owns it
 (cluster compute, cluster load/store DMA, weight DMA); each layer barrier is a tiny
-process of its own. A run that ends with unfinished ops is a deadlock and raises.
+process of its own. A run that gets stuck raises DeadlockError (see ``watchdog``).
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ import simpy
 
 from archsim.config import ArchConfig
 from archsim.domain import InterconnectKind
-from archsim.errors import SimulationError
+from archsim.errors import DeadlockError, SimulationError
 from archsim.hw.chip import Chip, mesh_topology
 from archsim.mapping.noc_schedule import NocSchedule, build_noc_schedule
 from archsim.mapping.program import Program
 from archsim.sim.environment import SimEnvironment
 from archsim.sim.runtime import OpRuntime
+from archsim.sim.watchdog import stuck_report, watchdog
 from archsim.trace import Recorder
 
 
@@ -64,8 +65,18 @@ def _start_queue(chip: Chip, queue: str, op_ids: list[int], rt: OpRuntime) -> No
         raise SimulationError(f"program has a queue no component owns: {queue}")
 
 
-def run_program(program: Program, arch: ArchConfig, seed: int, recorder: Recorder) -> RunOutcome:
-    """Elaborate the chip, run the program to completion and return the outcome."""
+def run_program(
+    program: Program,
+    arch: ArchConfig,
+    seed: int,
+    recorder: Recorder,
+    watchdog_ps: int | None = None,
+) -> RunOutcome:
+    """Elaborate the chip, run the program to completion and return the outcome.
+
+    A run that gets stuck raises DeadlockError with a report: when no event is left while
+    ops remain, or (with ``watchdog_ps``) when no op completes for that long.
+    """
     wall_start = time.perf_counter()
     env = SimEnvironment(seed)
     schedule = None
@@ -77,14 +88,11 @@ def run_program(program: Program, arch: ArchConfig, seed: int, recorder: Recorde
     rt = OpRuntime(env, program)
     for queue, op_ids in program.queues.items():
         _start_queue(chip, queue, op_ids, rt)
+    if watchdog_ps is not None:
+        env.process(watchdog(rt, watchdog_ps))
     env.run_counting()
-    unfinished = rt.unfinished
-    if unfinished:
-        first = program.ops[unfinished[0]]
-        raise SimulationError(
-            f"deadlock: {len(unfinished)} of {len(program.ops)} ops never completed "
-            f"(first: {first!r})"
-        )
+    if rt.unfinished:
+        raise DeadlockError(stuck_report(rt, "every remaining operation waits on another"))
     latency = max(rt.t_done, default=0)
     chip.interconnect.finish()
     for cluster in chip.clusters:

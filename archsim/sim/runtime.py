@@ -74,6 +74,8 @@ class OpRuntime:
         self.t_done: list[int] = [-1] * count
         self.blocker: list[int] = [-1] * count
         self.timing: list[TransferTiming | None] = [None] * count
+        self.started = 0  # ops whose dependencies were met (executing or done)
+        self.completed = 0
 
     def wait_ready(self, op_id: int, previous: int) -> Generator[simpy.Event, Any, None]:
         """Wait for the queue predecessor and every dependency; remember which came last."""
@@ -92,11 +94,18 @@ class OpRuntime:
                 latest = t_done[dep]
                 blocker = dep
         self.blocker[op_id] = blocker
+        self.started += 1
 
     def finish(self, op_id: int) -> None:
         """Mark an op done now."""
         self.t_done[op_id] = int(self.env.now)
         self.done[op_id].succeed()
+        self.completed += 1
+
+    @property
+    def running(self) -> int:
+        """Ops executing now (dependencies met, not finished)."""
+        return self.started - self.completed
 
     @property
     def unfinished(self) -> list[int]:
