@@ -168,4 +168,6 @@ def _record_tables(
             *(row.stall_ps[cause] for cause in STALL_CAUSES),
         )
     for link in outcome.chip.interconnect.links:
-        recorder.link(link.component_id, link.bytes, link.busy_ps, link.reserved_ps)
+        recorder.link(
+            link.component_id, link.bytes, link.busy_ps, link.reserved_ps, link.blocked_ps
+        )

@@ -296,3 +296,21 @@ def test_crossbar_blocks_only_at_a_shared_destination(arch_variant: Any) -> None
     # different destinations in parallel; the second transfer to cluster0 waits 100 cycles
     assert [t.contention for t in timings] == [0, 0, 100_000]
     assert env.now == 200_000
+
+
+def test_mesh_records_links_held_while_blocked(arch_variant: Any) -> None:
+    arch = arch_variant("edge_mesh", "interconnect.hop_latency_cycles=0")
+    # banks at (1,0) and (0,0) both send to the cluster at (2,0): they share (1,0)->(2,0)
+    topology = MeshTopology(3, 1, clusters=[(2, 0)], banks=[(1, 0), (0, 0)], dram_ports=[(0, 0)])
+    env = simpy.Environment()
+    mesh = Mesh(Component(None, "chip"), "noc", arch.interconnect, env, NullRecorder(), topology)
+    first, second = TransferTiming(0), TransferTiming(0)
+    env.process(mesh.send(load(6400, BANK0), first, no_port))
+    env.process(mesh.send(load(6400, Endpoint(EndpointKind.BANK, 1)), second, no_port))
+    env.run()
+    link = {s.name.rsplit(".", 1)[-1]: s for s in mesh.links}
+    # the second packet took inject and (0,0)->(1,0) at once, then waited 100 cycles
+    assert second.contention == 100_000
+    assert link["link(0,0)->(1,0)"].blocked_ps == 100_000
+    assert link["link(1,0)->(2,0)"].blocked_ps == 0
+    assert link["link(1,0)->(2,0)"].busy_ps == 200_000

@@ -211,9 +211,10 @@ class Recorder:
         nbytes: int,
         busy_ps: int,
         reserved_ps: int = -1,
+        blocked_ps: int = 0,
     ) -> None:
         """Record an interconnect resource's totals (reserved_ps is -1 without a schedule)."""
-        self._links.append(component, nbytes, busy_ps, reserved_ps)
+        self._links.append(component, nbytes, busy_ps, reserved_ps, blocked_ps)
 
     def data(self) -> TraceData:
         """Copy everything recorded so far into numpy arrays; recording may continue."""

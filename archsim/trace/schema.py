@@ -151,6 +151,7 @@ LINKS = Table(
         Column("bytes", _I8, "bytes", "Bytes carried."),
         Column("busy_ps", _I8, "ps", "Time the resource was held."),
         _ps("reserved_ps", "Link time reserved for flows by a static schedule; -1 without one."),
+        _ps("blocked_ps", "Time held while its packet waited for links further along (mesh)."),
     ),
 )
 

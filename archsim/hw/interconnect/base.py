@@ -27,6 +27,7 @@ class LinkStats:
     name: str
     bytes: int = 0
     busy_ps: int = 0
+    blocked_ps: int = 0  # held while waiting for the rest of a route (mesh head-of-line)
     reserved_ps: int = -1  # link time reserved by a static schedule; -1 without one
 
 

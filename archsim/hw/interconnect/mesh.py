@@ -4,7 +4,8 @@ Transfers are split into packets of at most ``max_packet_bytes``. A packet acqui
 links of its route in order (injection, router links, ejection), holding those it already
 has while it waits for the next one (head-of-line blocking), then holds all of them for
 hops x hop latency + ceil(bytes / width) cycles. Zero-load latency is therefore exactly
-hops x router delay + size / link bandwidth.
+hops x router delay + size / link bandwidth. A link held while its packet waits for a link
+further along is recorded as blocked (state STALL_INTERCONNECT on the link).
 """
 
 from __future__ import annotations
@@ -64,10 +65,12 @@ class Mesh(Interconnect):
             size = min(remaining, self.max_packet_bytes)
             remaining -= size
             t_request = int(env.now)
+            taken: list[int] = []  # when each link of the route was taken
             for resource in resources:  # in route order, holding what is already taken
                 waiting = resource.acquire()
                 if waiting is not None:
                     yield waiting
+                taken.append(int(env.now))
             t_grant = int(env.now)
             network_ps = latency_ps + self.serialization_ps(size)
             port_ps = port_time_ps(size)
@@ -78,13 +81,15 @@ class Mesh(Interconnect):
             if timing.t_grant < 0:
                 timing.t_grant = t_grant
             self.account_hold(timing, t_request, t_grant, network_ps, port_ps, contended=True)
-            for link in route.links:
+            for link, t_taken in zip(route.links, taken, strict=True):
                 stats = self.links[link]
                 stats.busy_ps += hold
+                stats.blocked_ps += t_grant - t_taken
                 stats.bytes += size
                 if tracing:
-                    self.recorder.state(
-                        stats.component_id, State.BUSY, t_grant, t_grant + hold, layer
-                    )
+                    # held while the packet waited for links further along: blocked
+                    record = self.recorder.state
+                    record(stats.component_id, State.STALL_INTERCONNECT, t_taken, t_grant, layer)
+                    record(stats.component_id, State.BUSY, t_grant, t_grant + hold, layer)
         self.bytes_moved += op.nbytes
         self.byte_hops += op.nbytes * route.hops
