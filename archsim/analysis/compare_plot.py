@@ -21,6 +21,8 @@ B_COLOR = "#17becf"
 _B_HATCH = "////"
 _LOG_RANGE = 30
 """Per-layer times are drawn on a log scale when the longest exceeds this x the median."""
+_CLIP_RANGE = 2.0
+"""Stall bars above this x the 95th percentile are cut (if any) and labelled."""
 _BAR = 0.4
 """Width of one run's bar; the pair takes 0.8 of a layer slot."""
 
@@ -107,11 +109,22 @@ def _ratio_panel(axes: Axes, data: Aligned, labels: tuple[str, str]) -> None:
     axes.grid(axis="y", which="both", alpha=0.3)
 
 
+def _clip_height(totals: np.ndarray) -> float:
+    """Where to cut the stall axis: the highest bar, unless a few outliers exceed
+    1.5 x the cut, ``_CLIP_RANGE`` x the 95th percentile."""
+    peak = float(totals.max(initial=0))
+    if len(totals) < 20:
+        return peak
+    cut = float(np.percentile(totals, 95)) * _CLIP_RANGE
+    return cut if 0 < 1.5 * cut < peak else peak
+
+
 def _stall_panel(axes: Axes, data: Aligned, labels: tuple[str, str]) -> None:
     x = np.arange(len(data.index))
     stacked = [np.sum([stalls[c] for c in CAUSES], axis=0) for stalls in data.stall_ps]
     peak = max(int(total.max(initial=0)) for total in stacked)
-    scale, unit = time_scale(float(peak))
+    top = _clip_height(np.concatenate(stacked))
+    scale, unit = time_scale(top)
     for side, offset in enumerate((-_BAR / 2, _BAR / 2)):
         bottom = np.zeros(len(x))
         for cause in CAUSES:
@@ -142,9 +155,25 @@ def _stall_panel(axes: Axes, data: Aligned, labels: tuple[str, str]) -> None:
     axes.legend(
         handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False
     )
-    axes.set_ylim(0, 1.05 * peak / scale if peak > 0 else 1)
+    title = f"Stall time per layer by cause — left {labels[0]}, right (hatched) {labels[1]}"
+    if top < peak:
+        title += f"; bars above {top / scale:,.3g} {unit} cut, their height written on top"
+        for side, offset in enumerate((-_BAR / 2, _BAR / 2)):
+            for i in np.flatnonzero(stacked[side] > top):
+                axes.annotate(
+                    f"{stacked[side][i] / scale:,.0f}",
+                    (x[i] + offset, top / scale),
+                    xytext=(0, -3),
+                    textcoords="offset points",
+                    ha="center",
+                    va="top",
+                    rotation=90,
+                    fontsize=6,
+                    bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 0.5},
+                )
+    axes.set_ylim(0, (1.0 if top < peak else 1.05) * top / scale if top > 0 else 1)
     axes.set_ylabel(f"stall time ({unit}, summed over clusters)")
-    axes.set_title(f"Stall time per layer by cause — left {labels[0]}, right (hatched) {labels[1]}")
+    axes.set_title(title)
     axes.grid(axis="y", alpha=0.3)
 
 
