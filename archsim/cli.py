@@ -17,6 +17,7 @@ from archsim.analysis.report_text import format_summary
 from archsim.api import DEFAULT_WATCHDOG_MS, simulate
 from archsim.cli_options import workload_run_options
 from archsim.commands_compare import compare_command
+from archsim.commands_noc import noc_command
 from archsim.commands_sweep import sweep, sweep_report
 from archsim.commands_trace import export, report
 from archsim.commands_workload import import_command, load_any_workload
@@ -247,6 +248,7 @@ cli.add_command(export)
 cli.add_command(sweep)
 cli.add_command(sweep_report)
 cli.add_command(compare_command)
+cli.add_command(noc_command)
 
 
 @cli.group()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -115,9 +116,7 @@ def _write(path: Path, write: Callable[[], object]) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="HDF5 trace of link totals and the curve; the plot goes next to it (.png).",
 )
-@click.option(
-    "--plot", type=click.Path(dir_okay=False, path_type=Path), help="PNG of the curve."
-)
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="PNG of the curve.")
 @click.option("--json", "as_json", is_flag=True, help="Print the curve as one JSON object.")
 def noc_command(
     arch: Path,
@@ -146,10 +145,11 @@ def noc_command(
     options = RunOptions(packet_flits, cycles, warmup, drain, in_flight, seed)
     results = run_curve(spec, pattern, loads, options)
     points = [point for point, _ in results]
-    context = {
+    context: dict[str, Any] = {
         "arch": arch_cfg.name,
         "interconnect": arch_cfg.interconnect.kind.value,
         "nodes": spec.grid.nodes,
+        "active_nodes": len(pattern.active_nodes()),
         "grid": [spec.grid.cols, spec.grid.rows],
         "traffic": traffic,
         "packet_flits": packet_flits,

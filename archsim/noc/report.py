@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter, ScalarFormatter
@@ -25,6 +24,7 @@ _HEADER = (
     "lat avg",
     "lat p99",
     "net lat",
+    "route wait",
     "max link",
     "packets",
     "saturated",
@@ -44,6 +44,7 @@ def format_table(points: Sequence[CurvePoint]) -> str:
             _cycles(p.latency_avg),
             _cycles(p.latency_p99),
             _cycles(p.network_latency_avg),
+            _cycles(p.route_wait_avg),
             f"{100 * p.max_link_utilization:.1f}%",
             f"{p.delivered}/{p.packets}",
             "yes" if p.saturated else "",
@@ -78,6 +79,7 @@ def curve_figure(points: Sequence[CurvePoint], title: str) -> Figure:
         ("latency_avg", "packet latency (avg)", "o-"),
         ("latency_p99", "packet latency (p99)", "^--"),
         ("network_latency_avg", "network latency (avg)", "s:"),
+        ("route_wait_avg", "route wait (avg)", "d-."),
     ):
         xs = [p.offered for p in points if getattr(p, attribute) is not None]
         ys = [getattr(p, attribute) for p in points if getattr(p, attribute) is not None]
@@ -125,7 +127,13 @@ def trace_data(runs: Sequence[SyntheticRun]) -> TraceData:
         reserved = run.reserved_ps()
         for stats, reserved_ps in zip(run.net.links, reserved, strict=True):
             component = recorder.add_component(f"load{run.rate:g}.{stats.name}", kind.value)
-            recorder.link(component, stats.bytes, stats.busy_ps, int(reserved_ps))
+            recorder.link(
+                component,
+                stats.bytes,
+                stats.busy_ps,
+                int(reserved_ps),
+                stats.blocked_ps,  # held during mesh head-of-line blocking
+            )
     return recorder.data()
 
 

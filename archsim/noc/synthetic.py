@@ -18,7 +18,8 @@ Packets generated in [warmup, warmup + cycles) are measured. Generation continue
 the window so that measured packets see steady load; the run stops when every measured
 packet is delivered, or ``drain`` cycles after the window (then the point is saturated).
 Latency = delivery - generation (includes source queueing); network latency = delivery
-- grant of the first link.
+- grant (the transfer holds its whole route, or its flow's slots); route wait = grant -
+leaving the source queue (on a mesh: head-of-line blocking while acquiring the route).
 """
 
 from __future__ import annotations
@@ -81,7 +82,11 @@ class NetworkSpec:
 
     @classmethod
     def from_arch(cls, arch: ArchConfig, nodes: int | None = None) -> NetworkSpec:
-        """One node per router on a mesh; ``nodes`` (default: MAC clusters) on a bus."""
+        """One node per router on a mesh; ``nodes`` (default: MAC clusters) on a bus.
+
+        Only the interconnect section is used; ``interconnect.attach`` is ignored (the
+        traffic nodes replace the arch's clusters, banks and DRAM ports).
+        """
         mesh = arch.interconnect.mesh
         if arch.interconnect.kind is InterconnectKind.BUS or mesh is None:
             grid = Grid.for_bus(nodes if nodes is not None else arch.mac_clusters.count)
@@ -147,7 +152,8 @@ class Packets:
     src: np.ndarray
     dst: np.ndarray
     t_gen: np.ndarray  # ps
-    t_grant: np.ndarray  # ps, -1 until granted
+    t_send: np.ndarray  # ps, -1 until the packet leaves its source queue
+    t_grant: np.ndarray  # ps, -1 until granted (every link of the route held)
     t_done: np.ndarray  # ps, -1 until delivered
     contention: np.ndarray  # ps waited for other flows
     queues: list[np.ndarray] = field(default_factory=list)  # packet indices per queue
@@ -163,13 +169,13 @@ def generate(
 ) -> Packets:
     """Bernoulli arrivals for ``horizon`` cycles, seeded by (seed, rate); deterministic."""
     probability = rate / options.packet_flits
-    key = round(rate * 1_000_000)
-    rng = np.random.default_rng(np.random.SeedSequence(options.seed, spawn_key=(key,)))
+    # one stream per (seed, rate, node): a point does not depend on the other rates run
+    load = np.random.SeedSequence(options.seed, spawn_key=(round(rate * 1_000_000),))
     srcs, dsts, times = [], [], []
-    for node in range(traffic.grid.nodes):
-        node_rng = np.random.default_rng(rng.integers(0, 2**63))
+    for node, node_seed in enumerate(load.spawn(traffic.grid.nodes)):
         if not traffic.active(node):
             continue
+        node_rng = np.random.default_rng(node_seed)
         cycles = np.flatnonzero(node_rng.random(horizon) < probability)
         srcs.append(np.full(len(cycles), node, np.int64))
         dsts.append(traffic.destinations(node, len(cycles), node_rng))
@@ -180,6 +186,7 @@ def generate(
         src=src,
         dst=np.concatenate(dsts) if dsts else np.zeros(0, np.int64),
         t_gen=np.concatenate(times) if times else np.zeros(0, np.int64),
+        t_send=np.full(count, -1, np.int64),
         t_grant=np.full(count, -1, np.int64),
         t_done=np.full(count, -1, np.int64),
         contention=np.zeros(count, np.int64),
@@ -274,6 +281,7 @@ class SyntheticRun:
             if wait > 0:
                 yield env.timeout(wait)
             op = self._op(int(src[i]), int(dst[i]))
+            packets.t_send[i] = int(env.now)
             timing = TransferTiming(int(env.now))
             admission = net.admission(op)
             if admission is not None:
@@ -343,6 +351,7 @@ class CurvePoint:
     latency_avg: float | None  # cycles, generation -> delivery; None: nothing delivered
     latency_p99: float | None
     network_latency_avg: float | None  # cycles, grant -> delivery
+    route_wait_avg: float | None  # cycles, leaving the source queue -> grant (blocking)
     max_link_utilization: float  # busiest link's busy share of the window
     packets: int  # measured packets
     delivered: int  # measured packets delivered before the drain limit
@@ -365,6 +374,7 @@ def measure(run: SyntheticRun) -> CurvePoint:
     in_window = (packets.t_done >= start) & (packets.t_done < end)
     latency = (packets.t_done[done] - packets.t_gen[done]) / period
     network = (packets.t_done[done] - packets.t_grant[done]) / period
+    route_wait = (packets.t_grant[done] - packets.t_send[done]) / period
     links = run.links
     utilization = 0.0
     if links.start is not None and links.end is not None and end > start:
@@ -382,6 +392,7 @@ def measure(run: SyntheticRun) -> CurvePoint:
         latency_avg=float(latency.mean()) if len(latency) else None,
         latency_p99=float(np.percentile(latency, 99)) if len(latency) else None,
         network_latency_avg=float(network.mean()) if len(network) else None,
+        route_wait_avg=float(route_wait.mean()) if len(route_wait) else None,
         max_link_utilization=utilization,
         packets=int(measured.sum()),
         delivered=int(done.sum()),
