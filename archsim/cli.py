@@ -15,7 +15,7 @@ import click
 
 from archsim.analysis.report_text import format_summary
 from archsim.api import DEFAULT_WATCHDOG_MS, simulate
-from archsim.cli_options import workload_run_options
+from archsim.cli_options import seed_option, workload_run_options
 from archsim.commands_compare import compare_command
 from archsim.commands_noc import noc_command
 from archsim.commands_sweep import sweep, sweep_report
@@ -131,7 +131,7 @@ def cli() -> None:
 @click.argument("arch", type=click.Path(path_type=Path))
 @click.argument("workload", type=click.Path(path_type=Path))
 @workload_run_options
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="RNG seed.")
+@seed_option
 @click.option(
     "--set",
     "overrides",

@@ -54,3 +54,9 @@ def workload_run_options(function: F) -> F:
     for option in reversed(options):
         function = option(function)
     return function
+
+
+seed_option = click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="RNG seed."
+)
+"""--seed N: the run's seed (same inputs and seed give the same results)."""

@@ -27,7 +27,7 @@ from archsim.analysis.compare_plot import compare_figure
 from archsim.analysis.files import write_atomic
 from archsim.analysis.plots import png_bytes
 from archsim.api import simulate
-from archsim.cli_options import workload_run_options
+from archsim.cli_options import seed_option, workload_run_options
 from archsim.config import ArchConfig, WorkloadConfig, load_arch
 from archsim.errors import Problem, UserError
 from archsim.workload.importers import load_any_workload
@@ -93,7 +93,7 @@ def _writing_error(exc: OSError, target: Path) -> UserError:
 @click.argument("arch_b", metavar="B", type=click.Path(path_type=Path))
 @click.argument("workload", type=click.Path(path_type=Path))
 @workload_run_options
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="RNG seed.")
+@seed_option
 @click.option(
     "--set",
     "overrides",

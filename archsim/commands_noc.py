@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from archsim.cli_options import seed_option
 from archsim.config import load_arch
 from archsim.domain import InterconnectKind
 from archsim.errors import Problem, UserError
@@ -103,7 +104,7 @@ def _write(path: Path, write: Callable[[], object]) -> None:
     type=click.IntRange(min=2),
     help="Traffic nodes on a bus (default: mac_clusters.count); a mesh has one per router.",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="RNG seed.")
+@seed_option
 @click.option(
     "--set",
     "overrides",

@@ -8,22 +8,19 @@ so several sources interleave at a busy destination.
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import Any
-
 import simpy
 
 from archsim.config import InterconnectConfig
-from archsim.domain import ComponentKind, InterconnectKind, State
+from archsim.domain import ComponentKind, InterconnectKind
 from archsim.hw.component import Component
-from archsim.hw.interconnect.base import Interconnect, PortTime
+from archsim.hw.interconnect.base import LinkStats
+from archsim.hw.interconnect.single_stage import SingleStageInterconnect
 from archsim.mapping.program import Endpoint, TransferOp
 from archsim.sim.resources import ArbitratedResource
-from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
 
 
-class Crossbar(Interconnect):
+class Crossbar(SingleStageInterconnect):
     """A blocking crossbar with one port per destination endpoint."""
 
     kind = InterconnectKind.CROSSBAR
@@ -46,40 +43,6 @@ class Crossbar(Interconnect):
             for endpoint in endpoints
         }
 
-    def hops(self, src: Endpoint, dst: Endpoint) -> int:
-        """One switch stage between any two endpoints."""
-        return 1
-
-    def send(
-        self, op: TransferOp, timing: TransferTiming, port_time_ps: PortTime
-    ) -> Generator[simpy.Event, Any, None]:
-        env = self.env
-        port = self.ports[op.dst]
-        stats = self.port_stats[op.dst]
-        tracing = self.recorder.enabled
-        remaining = op.nbytes
-        timing.hops = 1
-        while remaining > 0:
-            size = min(remaining, self.max_packet_bytes)
-            remaining -= size
-            t_request = int(env.now)
-            waiting = port.acquire_as(op.src)
-            if waiting is not None:
-                yield waiting
-            t_grant = int(env.now)
-            network_ps = self.serialization_ps(size) + self.hop_latency_ps
-            port_ps = port_time_ps(size)
-            hold = max(network_ps, port_ps)
-            yield env.timeout(hold)
-            port.release()
-            if timing.t_grant < 0:
-                timing.t_grant = t_grant
-            self.account_hold(timing, t_request, t_grant, network_ps, port_ps, contended=True)
-            stats.busy_ps += hold
-            stats.bytes += size
-            if tracing:
-                self.recorder.state(
-                    stats.component_id, State.BUSY, t_grant, t_grant + hold, op.layer
-                )
-        self.bytes_moved += op.nbytes
-        self.byte_hops += op.nbytes
+    def stage(self, op: TransferOp) -> tuple[ArbitratedResource, LinkStats]:
+        """A transfer crosses its destination's port."""
+        return self.ports[op.dst], self.port_stats[op.dst]
