@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from archsim.analysis.cost import cost_summary
 from archsim.analysis.roofline import peak_macs_per_s, roofline_bound
 from archsim.config import ArchConfig
 from archsim.domain import InterconnectKind, StallCause, TransferKind
@@ -120,6 +121,7 @@ def build_summary(
         "busy_ps": sum(c.busy_ps for c in chip.clusters),
         "stall_ps": stall,
         "interconnect": interconnect_summary(outcome, arch),
+        **cost_summary(outcome, graph, arch),
         "tiles": len(outcome.program.tiles),
         "transfers": counters.transfers,
         "events": outcome.events,

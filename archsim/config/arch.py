@@ -17,6 +17,7 @@ from archsim.config.base import (
     StrictModel,
     raise_cross_checks,
 )
+from archsim.config.cost import AreaConfig, EnergyConfig
 from archsim.config.dram_presets import DRAM_PRESETS, DramPreset, DramPresetName
 from archsim.config.validation import load_model, load_model_text
 from archsim.domain import Arbitration, Dataflow, InterconnectKind, Precision
@@ -269,6 +270,14 @@ class ArchConfig(StrictModel):
     dram: DramConfig = Field(description="The off-chip DRAM channels.")
     interconnect: InterconnectConfig = Field(
         description="The bus or network linking clusters, SRAM banks and DRAM ports."
+    )
+    energy: EnergyConfig = Field(
+        default_factory=EnergyConfig,
+        description="Energy per action and static power (defaults: edge-class placeholders).",
+    )
+    area: AreaConfig = Field(
+        default_factory=AreaConfig,
+        description="Area per component and a die-cost proxy (defaults: placeholders).",
     )
 
     @model_validator(mode="after")
