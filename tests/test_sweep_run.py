@@ -206,8 +206,9 @@ def test_sweep_command_runs_serial_and_reports(tmp_path: Path) -> None:
     assert latencies == sorted(latencies, reverse=True)
     plots = sorted(path.name for path in (tmp_path / "plots").glob("*.png"))
     assert plots == [
+        "pareto_fps_vs_area.png",
         "pareto_fps_vs_dram_bytes.png",
-        "pareto_fps_vs_peak_tops.png",
+        "pareto_fps_vs_energy.png",
         "throughput_fps_vs_sram.banks_by_interconnect.kind.png",
     ]
     assert all((tmp_path / "plots" / name).stat().st_size > 10_000 for name in plots)

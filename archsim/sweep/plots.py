@@ -1,10 +1,10 @@
 """PNG plots of a sweep's results (matplotlib, object API, no pyplot state).
 
-- ``pareto_fps_vs_peak_tops.png``: throughput against peak TOPS, a stand-in for area and
-  cost (area is not modelled yet); the Pareto front (no other point is both cheaper and
-  faster) is drawn as a step line.
-- ``pareto_fps_vs_dram_bytes.png``: throughput against DRAM traffic (bytes read + written),
-  a stand-in for memory energy.
+- ``pareto_fps_vs_area.png``: throughput against silicon area (the summary's area_mm2);
+  the Pareto front (no other point is both smaller and faster) is drawn as a step line.
+- ``pareto_fps_vs_energy.png``: throughput against energy per inference (mJ; its inverse
+  is inferences/s/W, so this is the efficiency-vs-speed front).
+- ``pareto_fps_vs_dram_bytes.png``: throughput against DRAM traffic (bytes read + written).
 - ``Y_vs_X_by_GROUP.png``: a metric against one factor, one line per value of another;
   where other factors vary too, the line is their mean and the band their min-max.
 
@@ -28,7 +28,8 @@ from archsim.sweep.report import short_name, varying_factors
 from archsim.sweep.table import POINT, STATUS, Cell, ResultsTable
 
 FPS = "throughput_fps"
-PEAK_TOPS = "peak_tops"
+AREA = "area_mm2"
+ENERGY = "energy_mj_per_inference"
 DRAM_READ = "dram_bytes_read"
 DRAM_WRITTEN = "dram_bytes_written"
 _SCENARIO_PREFIXES = ("run.workload", "run.input", "run.batch", "run.precision", "workload.")
@@ -75,12 +76,21 @@ def plot_all(
     paths = [
         _pareto(
             rows,
-            folder / "pareto_fps_vs_peak_tops.png",
+            folder / "pareto_fps_vs_area.png",
             scenarios,
             group,
-            Axis(PEAK_TOPS, "peak TOPS (proxy for area/cost; lower is cheaper)"),
+            Axis(AREA, "silicon area (mm2; lower is cheaper)"),
             fps,
-            "Throughput vs peak compute",
+            "Throughput vs area",
+        ),
+        _pareto(
+            rows,
+            folder / "pareto_fps_vs_energy.png",
+            scenarios,
+            group,
+            Axis(ENERGY, "energy per inference (mJ; lower is better)"),
+            fps,
+            "Throughput vs energy per inference",
         ),
         _pareto(
             rows,

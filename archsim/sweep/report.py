@@ -14,7 +14,8 @@ DEFAULT_COLUMNS = (
     "latency_ms",
     "throughput_fps",
     "mac_utilization",
-    "peak_tops",
+    "area_mm2",
+    "energy_mj_per_inference",
     "dram_bytes_read",
     "interconnect.contention_ps",
 )
