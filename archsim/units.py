@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 PS_PER_NS = 1_000
 PS_PER_US = 1_000_000
 PS_PER_MS = 1_000_000_000
@@ -28,8 +26,3 @@ def ns_to_ps(ns: float) -> int:
 def ceil_div(numerator: int, denominator: int) -> int:
     """Integer ceiling division for non-negative numerator and positive denominator."""
     return -(-numerator // denominator)
-
-
-def bytes_duration_ps(nbytes: int, bytes_per_s: float) -> int:
-    """Time to move nbytes at bytes_per_s, rounded up to a whole picosecond."""
-    return math.ceil(nbytes * PS_PER_S / bytes_per_s)

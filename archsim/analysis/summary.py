@@ -117,7 +117,7 @@ def build_summary(
         "dram_bandwidth_utilization": dram_busy / (latency * len(chip.dram)) if latency else 0.0,
         "sram_bytes_from_dram": counters.sram_bytes_from_dram,
         "sram_peak_bytes": outcome.program.sram_peak_bytes,
-        "sram_capacity_bytes": arch.sram.banks * arch.sram.bank_kib * 1024,
+        "sram_capacity_bytes": arch.sram.total_bytes,
         "busy_ps": sum(c.busy_ps for c in chip.clusters),
         "stall_ps": stall,
         "interconnect": interconnect_summary(outcome, arch),

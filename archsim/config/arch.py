@@ -21,6 +21,7 @@ from archsim.config.cost import AreaConfig, EnergyConfig
 from archsim.config.dram_presets import DRAM_PRESETS, DramPreset, DramPresetName
 from archsim.config.validation import load_model, load_model_text
 from archsim.domain import Arbitration, Dataflow, InterconnectKind, Precision
+from archsim.units import KIB
 
 Coordinate = tuple[int, int]
 """A router position on the mesh: (x, y), x = column, y = row, both from 0."""
@@ -92,7 +93,7 @@ class SramConfig(StrictModel):
     @property
     def total_bytes(self) -> int:
         """Capacity of all banks in bytes."""
-        return self.banks * self.bank_kib * 1024
+        return self.banks * self.bank_kib * KIB
 
 
 _PRESET_FIELDS = list(DramPreset.__dataclass_fields__)

@@ -41,7 +41,6 @@ class DramChannel(Component):
         self.env = env
         self.recorder = recorder
         self.bytes_per_s = cfg.peak_gb_per_s * 1e9 * cfg.efficiency
-        self.peak_bytes_per_s = cfg.peak_gb_per_s * 1e9
         self.row_hit_ps = ns_to_ps(cfg.row_hit_latency_ns)
         self.row_miss_ps = ns_to_ps(cfg.row_miss_latency_ns)
         self.trefi_ps = ns_to_ps(cfg.trefi_ns)
@@ -53,7 +52,6 @@ class DramChannel(Component):
         self.bytes_read = 0
         self.bytes_written = 0
         self.busy_ps = 0
-        self.refresh_ps = 0
 
     def data_time_ps(self, nbytes: int) -> int:
         """Time the data of nbytes occupies the channel, refresh aside."""
@@ -94,7 +92,6 @@ class DramChannel(Component):
         t_data_end = self.data_end_ps(t_grant, data_ps)
         yield env.timeout(t_data_end - t_grant)
         self.queue.release()
-        self.refresh_ps += t_data_end - t_grant - data_ps
         self.busy_ps += t_data_end - t_grant
         self.recorder.state(self.component_id, State.BUSY, t_grant, t_data_end, layer)
         if write:

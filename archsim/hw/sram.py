@@ -30,7 +30,6 @@ class SramBank(Component):
         self.recorder = recorder
         self.port_bytes_per_cycle = cfg.port_bytes_per_cycle
         self.period_ps = clock_period_ps(cfg.clock_mhz)
-        self.capacity_bytes = cfg.bank_kib * 1024
         self.ports = FifoResource(env, cfg.ports_per_bank)
         self.component_id = recorder.add_component(
             self.path, ComponentKind.SRAM_BANK.value, cfg.ports_per_bank

@@ -42,7 +42,14 @@ from archsim.mapping.residency import (
     network_outputs,
     plan_residency,
 )
-from archsim.mapping.tiling import Tiling, choose_tiling, executes, is_view, tile_cycles
+from archsim.mapping.tiling import (
+    Tiling,
+    choose_tiling,
+    default_tile_budget,
+    executes,
+    is_view,
+    tile_cycles,
+)
 from archsim.workload.graph import Layer, TensorShape, WorkloadGraph
 
 MIN_TILE_BUDGET_BYTES = 1024
@@ -122,7 +129,7 @@ class ProgramBuilder:
         estimate until the set is stable; when a layer's DRAM staging overflows SRAM, that
         layer's tiles get smaller until it fits (or no smaller tile exists).
         """
-        full = self.arch.mac_clusters.local_buffer_kib * 1024 // 2
+        full = default_tile_budget(self.arch)
         budgets: dict[str, int] = {}
         reads_dram: set[str] = set()
         while True:

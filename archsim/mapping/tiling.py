@@ -19,7 +19,7 @@ from archsim.domain import Precision
 from archsim.errors import MappingError
 from archsim.hw.systolic import scaled_cycles, systolic_cycles
 from archsim.mapping.regions import Region, Span, input_region, weight_bytes
-from archsim.units import ceil_div
+from archsim.units import KIB, ceil_div
 from archsim.workload.graph import Layer, OpKind
 
 
@@ -114,6 +114,12 @@ def _channel_candidates(layer: Layer) -> list[int]:
     return _halvings(channels)
 
 
+def default_tile_budget(arch: ArchConfig) -> int:
+    """Bytes a tile may occupy: half the cluster's local buffer (the other half holds the
+    next tile)."""
+    return arch.mac_clusters.local_buffer_kib * KIB // 2
+
+
 def choose_tiling(
     layer: Layer,
     arch: ArchConfig,
@@ -131,7 +137,7 @@ def choose_tiling(
     """
     element_bytes = precision.bytes
     if budget is None:
-        budget = arch.mac_clusters.local_buffer_kib * 1024 // 2
+        budget = default_tile_budget(arch)
     out = layer.output_shape
     smallest: int | None = None
     for cols in _halvings(out.width):

@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 
 from archsim.sweep.report import short_name, varying_factors
 from archsim.sweep.table import POINT, STATUS, Cell, ResultsTable
+from archsim.units import MIB
 
 FPS = "throughput_fps"
 AREA = "area_mm2"
@@ -35,7 +36,6 @@ DRAM_WRITTEN = "dram_bytes_written"
 _SCENARIO_PREFIXES = ("run.workload", "run.input", "run.batch", "run.precision", "workload.")
 _PANEL_SIZE = (5.6, 4.2)
 _MAX_PANEL_COLUMNS = 3
-_MIB = 1024 * 1024
 
 Row = dict[str, Cell]
 
@@ -97,7 +97,7 @@ def plot_all(
             folder / "pareto_fps_vs_dram_bytes.png",
             scenarios,
             group,
-            Axis("dram_bytes", "DRAM traffic, read + written (MiB; lower is better)", _MIB),
+            Axis("dram_bytes", "DRAM traffic, read + written (MiB; lower is better)", MIB),
             fps,
             "Throughput vs DRAM traffic",
         ),
