@@ -270,6 +270,7 @@ class ProgramBuilder:
             + sum(layer.output_shape.nbytes(self.precision) for layer in finals)
         )
         program.sram_peak_bytes = self.residency.peak_bytes
+        program.sram_usage_bytes = list(self.residency.usage_bytes)
         return program
 
     def _physical(self, layer: Layer) -> list[str]:

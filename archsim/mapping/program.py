@@ -113,6 +113,7 @@ class Program:
     tiles: list[TileRecord] = field(default_factory=list)
     compulsory_dram_bytes: int = 0
     sram_peak_bytes: int = 0
+    sram_usage_bytes: list[int] = field(default_factory=list)  # planned SRAM per layer step
 
     def add(self, queue: str, op: Op) -> int:
         """Append an op (whose id must be the next index) to a queue; returns its id."""
