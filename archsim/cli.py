@@ -14,9 +14,12 @@ from typing import Any, TypeVar
 import click
 
 from archsim.analysis.report_text import format_summary
-from archsim.api import DEFAULT_WATCHDOG_MS, simulate
+from archsim.api import DEFAULT_WATCHDOG_MS, FUSION_MODES, simulate
 from archsim.cli_options import seed_option, workload_run_options
+from archsim.cli_scenario import scenario_options
 from archsim.commands_compare import compare_command
+from archsim.commands_dram import dram_command
+from archsim.commands_map import map_command
 from archsim.commands_noc import noc_command
 from archsim.commands_sweep import sweep, sweep_report
 from archsim.commands_trace import export, report
@@ -32,6 +35,7 @@ from archsim.config import (
     workload_json_schema,
 )
 from archsim.errors import ConfigError, Problem, UserError
+from archsim.scenario import ScenarioFlags, resolve_scenario
 from archsim.sweep.spec import sweep_json_schema
 from archsim.version import __version__
 from archsim.workload import build_graph
@@ -132,6 +136,7 @@ def cli() -> None:
 @click.argument("workload", type=click.Path(path_type=Path))
 @workload_run_options
 @seed_option
+@scenario_options
 @click.option(
     "--set",
     "overrides",
@@ -145,6 +150,12 @@ def cli() -> None:
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Trace file to write (default: traces/WORKLOAD-ARCH-WxH-bN-PRECISION.h5).",
+)
+@click.option(
+    "--fusion",
+    type=click.Choice(FUSION_MODES),
+    help="Layer fusion: none, or auto (fuse chains whose activations would go to DRAM). "
+    "Default: the workload file's fusion block (none).",
 )
 @click.option("--no-trace", is_flag=True, help="Write no trace file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
@@ -167,8 +178,11 @@ def run(
     no_trace: bool,
     as_json: bool,
     watchdog_ms: float,
+    fusion: str | None,
+    scenario_flags: ScenarioFlags,
 ) -> None:
-    """Simulate WORKLOAD (a workload YAML) on ARCH (an architecture YAML)."""
+    """Simulate WORKLOAD (a workload YAML) on ARCH (an architecture YAML): one inference,
+    or the frames of a scenario (--scenario, or the workload file's scenario block)."""
     if out is not None and no_trace:
         raise click.UsageError("--out and --no-trace cannot be used together")
     arch_sets, workload_sets = overrides
@@ -178,6 +192,7 @@ def run(
     if arch_cfg is None or workload_cfg is None:
         raise UserError(problems)
     width, height = input_size if input_size is not None else (None, None)
+    scenario = resolve_scenario(workload_cfg.scenario, scenario_flags)
     try:
         result = simulate(
             arch_cfg,
@@ -190,6 +205,8 @@ def run(
             trace=not no_trace,
             trace_path=out,
             watchdog_ms=watchdog_ms,
+            fusion=fusion,
+            scenario=scenario,
         )
     except _OUTPUT_ERRORS as exc:
         target = str(out if out is not None else exc.filename)
@@ -248,7 +265,9 @@ cli.add_command(export)
 cli.add_command(sweep)
 cli.add_command(sweep_report)
 cli.add_command(compare_command)
+cli.add_command(map_command)
 cli.add_command(noc_command)
+cli.add_command(dram_command)
 
 
 @cli.group()

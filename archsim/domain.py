@@ -125,3 +125,13 @@ class EndpointKind(IntEnum):
     CLUSTER = 0
     BANK = 1
     DRAM = 2
+
+
+class ScenarioKind(StrEnum):
+    """How frames arrive at the accelerator (MLPerf inference scenarios plus a sensor stream)."""
+
+    SINGLE_STREAM = "single-stream"  # one frame at a time, the next when the last is done
+    STREAM = "stream"  # a sensor at a fixed frame rate, with optional jitter
+    MULTI_STREAM = "multi-stream"  # N sensors in lock-step: N frames every interval
+    SERVER = "server"  # Poisson arrivals at a mean rate
+    OFFLINE = "offline"  # every frame available at time 0

@@ -227,7 +227,8 @@ def test_override_problems_name_set() -> None:
             None,
             "sram.bank",
             "unknown key 'bank'; did you mean 'banks'? "
-            "(allowed: banks, bank_kib, ports_per_bank, port_bytes_per_cycle, clock_mhz)",
+            "(allowed: banks, bank_kib, ports_per_bank, port_bytes_per_cycle, clock_mhz, "
+            "write_granule_bytes)",
         ),
     ]
     arch = load_arch_text(BUS, overrides=("sram.banks=8", "mac_clusters.dataflow=os"))
@@ -243,14 +244,18 @@ def test_preset_fills_unset_fields_and_explicit_keys_win() -> None:
     )
     dram = arch.dram
     assert (dram.channels, dram.efficiency, dram.peak_gb_per_s) == (2, 0.8, 25.6)
-    assert (dram.row_hit_latency_ns, dram.row_miss_latency_ns) == (18.0, 42.0)
+    assert (dram.banks, dram.bank_groups, dram.trcd_ns) == (16, 4, 13.75)
+    # derived: tCL + burst (64 B at 25.6 GB/s x 0.8 = 3.125 ns); miss adds tRP + tRCD
+    assert dram.row_hit_latency_ns == pytest.approx(13.75 + 3.125)
+    assert dram.row_miss_latency_ns == pytest.approx(3 * 13.75 + 3.125)
     assert (dram.trefi_ns, dram.trfc_ns) == (7800.0, 350.0)
 
 
 @pytest.mark.parametrize("name", list(DRAM_PRESETS))
 def test_every_preset_loads(name: str) -> None:
     arch = load_arch_text(BUS.replace("ddr4-3200", name))
-    assert arch.dram.model_dump(exclude={"preset", "channels"}) == DRAM_PRESETS[name].fields()
+    dump = arch.dram.model_dump(exclude={"preset", "channels", "interleave_bytes", "efficiency"})
+    assert dump == DRAM_PRESETS[name].fields()
 
 
 def test_preset_table_matches_schema_literal() -> None:
@@ -262,7 +267,20 @@ def test_no_preset_requires_every_field() -> None:
     text = with_line(BUS, 12, "  channels: 2\n  peak_gb_per_s: 10\n  efficiency: 0.9")
     assert problems_of(text) == [
         (11, f"dram.{key}", f"missing required key '{key}'")
-        for key in ("row_hit_latency_ns", "row_miss_latency_ns", "trefi_ns", "trfc_ns")
+        for key in (
+            "burst_bytes",
+            "banks",
+            "bank_groups",
+            "row_bytes",
+            "tcl_ns",
+            "trcd_ns",
+            "trp_ns",
+            "tras_ns",
+            "trrd_ns",
+            "tfaw_ns",
+            "trefi_ns",
+            "trfc_ns",
+        )
     ]
 
 
@@ -277,9 +295,9 @@ def test_unknown_preset() -> None:
 
 
 def test_dram_timing_cross_checks() -> None:
-    text = with_line(BUS, 12, "  preset: ddr4-3200\n  row_miss_latency_ns: 10\n  trfc_ns: 7800")
+    text = with_line(BUS, 12, "  preset: ddr4-3200\n  bank_groups: 3\n  trfc_ns: 7800")
     assert problems_of(text) == [
-        (13, "dram.row_miss_latency_ns", "must be at least row_hit_latency_ns (18)"),
+        (13, "dram.bank_groups", "must divide banks (16)"),
         (14, "dram.trfc_ns", "must be less than trefi_ns (7800)"),
     ]
 

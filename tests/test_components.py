@@ -104,54 +104,59 @@ def test_one_dram_transfer_takes_latency_plus_bytes_over_bandwidth(arch_variant:
         "dram.peak_gb_per_s=10",
         "dram.efficiency=0.8",
         "dram.trfc_ns=0",
-        "dram.row_miss_latency_ns=50",
-        "dram.row_hit_latency_ns=20",
+        "dram.tcl_ns=15",
+        "dram.trcd_ns=20",
+        "dram.trp_ns=10",
     )
+    assert channel.timing.burst == 8_000  # 64 B at 8 GB/s
     timing = _access(env, channel, 64_000, stream=7)
-    # 64,000 B at 8 GB/s = 8 us, plus a 50 ns row miss
-    assert env.now == 8_000_000 + 50_000
-    assert timing.dram == 8_050_000 and timing.dram_wait == 0
+    # first access opens a closed bank (tRCD), 1000 bursts of 8 ns, then tCL; the other
+    # banks' activates, and the next row sweep's, hide behind the data
+    assert env.now == 20_000 + 8_000_000 + 15_000
+    assert timing.dram == env.now and timing.dram_wait == 0
     start = env.now
-    _access(env, channel, 64_000, stream=7)  # same stream: row hit
-    assert env.now - start == 8_000_000 + 20_000
+    _access(env, channel, 64_000, stream=7)  # the stream continues in open rows
+    assert env.now - start == 8_000_000 + 15_000
+    start = env.now
+    _access(env, channel, 64, stream=8)  # a new stream: another row of an open bank
+    assert env.now - start == 10_000 + 20_000 + 15_000 + 8_000 == channel.timing.row_miss
 
 
 def test_dram_refresh_blocks_the_channel(arch_variant: Any) -> None:
     env, channel = _dram(
         arch_variant,
         "dram.peak_gb_per_s=1",
-        "dram.efficiency=1.0",
         "dram.trefi_ns=1000",
         "dram.trfc_ns=100",
-        "dram.row_miss_latency_ns=0",
-        "dram.row_hit_latency_ns=0",
+        "dram.trcd_ns=20",
     )
     offset = channel.refresh_offset_ps
     assert 0 <= offset < 1_000_000
-    # 5,000 bytes at 1 GB/s = 5 us of data: crosses 5 refresh windows of 100 ns each
+    # 5 us of data crosses 5 refreshes: each blocks 100 ns, then the row reopens (20 ns)
     end = channel.data_end_ps(offset + 100_000, 5_000_000)
-    assert end == offset + 100_000 + 5_000_000 + 5 * 100_000
-    # starting inside a refresh window waits for it to end
-    assert channel.data_end_ps(offset + 10_000, 1_000) == offset + 100_000 + 1_000
+    assert end == offset + 100_000 + 5_000_000 + 5 * (100_000 + 20_000)
+    # starting inside a refresh waits for it to end and for the row to reopen
+    assert channel.data_end_ps(offset + 10_000, 1_000) == offset + 100_000 + 20_000 + 1_000
 
 
 def test_dram_requests_queue_in_order(arch_variant: Any) -> None:
     env, channel = _dram(
         arch_variant,
         "dram.peak_gb_per_s=1",
-        "dram.efficiency=1.0",
         "dram.trfc_ns=0",
-        "dram.row_miss_latency_ns=10",
-        "dram.row_hit_latency_ns=10",
+        "dram.tcl_ns=10",
+        "dram.trcd_ns=5",
+        "dram.trrd_ns=7.5",
     )
     timings = [TransferTiming(0) for _ in range(2)]
     for timing in timings:
-        env.process(channel.access(1000, 1, False, timing, 0))
+        env.process(channel.access(1024, 1, False, timing, 0))
     env.run()
-    # second waits 1 us for the first's data, not for its latency (latency is outside the lock)
-    assert timings[0].dram == 1_000_000 + 10_000
-    assert timings[1].dram_wait == 1_000_000
-    assert env.now == 2_000_000 + 10_000
+    # activates at 0 and 7.5 ns (tRRD); the first moves 16 bursts of 64 ns from 5 ns; the
+    # second waits for its data, not its latency (tCL is outside the lock)
+    assert timings[0].dram == 5_000 + 1_024_000 + 10_000
+    assert timings[1].dram_wait == 5_000 + 1_024_000 - 12_500
+    assert env.now == 5_000 + 2 * 1_024_000 + 10_000
 
 
 # -- interconnects ---------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import archsim.api
 from archsim.cli import cli
 from archsim.config import load_workload
 from archsim.domain import State, TransferKind
-from archsim.trace import Trace, TraceData, TraceFormatError, open_trace
+from archsim.trace import SCHEMA_VERSION, Trace, TraceData, TraceFormatError, open_trace
 
 ROOT = Path(__file__).resolve().parents[1]
 EDGE_BUS = ROOT / "arch" / "edge_bus.yaml"
@@ -100,7 +100,7 @@ def test_summary_in_the_file_equals_the_printed_one(run: Run, trace: Trace) -> N
 
 def test_metadata_and_config(trace: Trace) -> None:
     assert trace.metadata == {
-        "schema_version": 1,
+        "schema_version": SCHEMA_VERSION,
         "archsim_version": archsim.__version__,
         "seed": 0,
         "arch": "edge_bus",

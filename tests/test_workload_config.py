@@ -262,7 +262,8 @@ def test_load_from_text() -> None:
 def test_json_schema_describes_every_field() -> None:
     schema = workload_json_schema()
     models = [schema, *(d for d in schema["$defs"].values() if d.get("type") == "object")]
-    assert len(models) == 2 + len(OpKind)  # workload, input and one model per layer kind
+    # workload, input, fusion, scenario and one model per layer kind
+    assert len(models) == 4 + len(OpKind)
     for model in models:
         for name, field in model["properties"].items():
             assert field.get("description"), f"{model['title']}.{name} has no description"

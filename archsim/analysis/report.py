@@ -112,7 +112,7 @@ def roofs_from_config(config: Mapping[str, Any]) -> Roofs:
     return Roofs(
         peak_macs_per_s=peak_macs_per_s(arch, precision),
         peak_dram_bytes_per_s=peak_dram_bytes_per_s(arch),
-        dram_efficiency=arch.dram.efficiency,
+        dram_efficiency=arch.dram.streaming_efficiency,
     )
 
 

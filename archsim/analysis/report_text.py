@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from archsim.analysis.report_scenario import scenario_rows
 from archsim.units import PS_PER_MS, PS_PER_NS, PS_PER_S, PS_PER_US
 
 _LABEL_WIDTH = 18
@@ -32,6 +33,21 @@ def _percent(fraction: float) -> str:
     return f"{100 * fraction:.1f} %"
 
 
+def _fusion_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """A line on fusion when groups were formed or fell back."""
+    groups = summary.get("fusion_groups", [])
+    fallbacks = summary.get("fusion_fallbacks", [])
+    if not groups and not fallbacks:
+        return []
+    text = (
+        f"{len(groups)} groups, {sum(len(g['layers']) for g in groups)} layers; "
+        f"{format_bytes(summary['dram_bytes_saved_by_fusion'])} of DRAM traffic saved"
+    )
+    if fallbacks:
+        text += f"; {len(fallbacks)} groups unfused (see fusion_fallbacks in --json)"
+    return [("fusion", text)]
+
+
 def format_summary(summary: dict[str, Any], clusters: int, trace: str | Path | None = None) -> str:
     """The human-readable report of a run summary (as built by ``build_summary``).
 
@@ -42,8 +58,9 @@ def format_summary(summary: dict[str, Any], clusters: int, trace: str | Path | N
     cluster_ps = latency * clusters
     ic = summary["interconnect"]
     rows = [
+        *scenario_rows(summary, format_duration),
         (
-            "latency",
+            "duration" if "scenario" in summary else "latency",  # a scenario: the whole run
             f"{format_duration(latency)}   (roofline bound "
             f"{format_duration(summary['roofline_bound_ps'])}, "
             f"{summary['roofline_limiter']}-bound)",
@@ -61,6 +78,7 @@ def format_summary(summary: dict[str, Any], clusters: int, trace: str | Path | N
             f"{format_bytes(summary['dram_bytes_written'])} written  (bandwidth utilization "
             f"{_percent(summary['dram_bandwidth_utilization'])})",
         ),
+        *_fusion_rows(summary),
         (
             "cluster time",
             "  ".join(

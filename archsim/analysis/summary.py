@@ -47,12 +47,13 @@ def deterministic_cost(
     reserved_ps = sum(link.reserved_ps for link in reserved)
     used_ps = sum(min(link.busy_ps, link.reserved_ps) for link in reserved)
     tables = list(schedule.tables.values())
-    rates = [slots / table.period for table in tables for slots in table.slots.values()]
+    lanes = schedule.lanes  # engines: each owns 1/lanes of every link
+    rates = [slots / (table.period * lanes) for table in tables for slots in table.slots.values()]
     return {
         "epochs": len(tables),
         "flows": len({flow for table in tables for flow in table.slots}),
         "mean_flows_per_epoch": _mean([len(table.slots) for table in tables]),
-        "max_period_slots": max((table.period for table in tables), default=0),
+        "max_period_slots": max((table.period * lanes for table in tables), default=0),
         "mean_reserved_fraction": reserved_ps / (latency * len(reserved)) if reserved else 0.0,
         "reserved_unused_fraction": 1 - used_ps / reserved_ps if reserved_ps else 0.0,
         "mean_flow_bandwidth_fraction": _mean(rates),
@@ -114,10 +115,18 @@ def build_summary(
         "dram_bytes_written": counters.dram_bytes_written,
         "dram_weight_bytes_read": counters.dram_read_by_kind[TransferKind.WEIGHT_FETCH],
         "dram_activation_bytes_read": counters.dram_read_by_kind[TransferKind.INPUT_FETCH],
+        "activation_dram_bytes_per_mac": (
+            counters.dram_read_by_kind[TransferKind.INPUT_FETCH] + counters.dram_bytes_written
+        )
+        / max(1, total_macs),
         "dram_bandwidth_utilization": dram_busy / (latency * len(chip.dram)) if latency else 0.0,
         "sram_bytes_from_dram": counters.sram_bytes_from_dram,
         "sram_peak_bytes": outcome.program.sram_peak_bytes,
         "sram_capacity_bytes": arch.sram.total_bytes,
+        "sram_conflicts": sum(bank.conflicts for bank in chip.banks),
+        "sram_conflict_ps": sum(bank.conflict_ps for bank in chip.banks),
+        "sram_rmw_writes": sum(bank.rmw_writes for bank in chip.banks),
+        "sram_rmw_extra_ps": sum(bank.rmw_extra_ps for bank in chip.banks),
         "busy_ps": sum(c.busy_ps for c in chip.clusters),
         "stall_ps": stall,
         "interconnect": interconnect_summary(outcome, arch),

@@ -89,6 +89,13 @@ class SramConfig(StrictModel):
         default=64, ge=1, description="Bytes each port moves per SRAM clock cycle."
     )
     clock_mhz: float = Field(gt=0, description="SRAM clock in MHz.")
+    write_granule_bytes: int = Field(
+        default=0,
+        ge=0,
+        description="Smallest unit a bank writes whole (e.g. an ECC word); a write whose "
+        "size is not a multiple of it first reads the partial granule back "
+        "(read-modify-write). 0: no read-modify-write.",
+    )
 
     @property
     def total_bytes(self) -> int:
@@ -108,7 +115,11 @@ def _dram_schema_extra(schema: dict[str, Any]) -> None:
 
 
 class DramConfig(StrictModel):
-    """Off-chip DRAM channels. A named preset fills every key not given explicitly."""
+    """Off-chip DRAM channels. A named preset fills every key not given explicitly.
+
+    The timing model (``archsim.hw.dram``) derives row-hit and row-miss latencies and the
+    sustained bandwidth from the organisation and timings below.
+    """
 
     model_config = ConfigDict(json_schema_extra=_dram_schema_extra)
 
@@ -120,21 +131,65 @@ class DramConfig(StrictModel):
     peak_gb_per_s: float = Field(
         gt=0, description="Peak bandwidth per channel in GB/s (1e9 bytes per second)."
     )
-    efficiency: float = Field(
-        gt=0,
-        le=1,
-        description="Sustained fraction of peak bandwidth for streaming transfers, in (0, 1].",
+    burst_bytes: int = Field(
+        ge=1, description="Bytes one burst moves (burst length x channel width in bytes)."
     )
-    row_hit_latency_ns: float = Field(
-        ge=0, description="First-access latency in ns when the row is already open."
+    banks: int = Field(ge=1, description="Banks per channel.")
+    bank_groups: int = Field(ge=1, description="Bank groups per channel (must divide banks).")
+    row_bytes: int = Field(
+        ge=1, description="Row (page) size of one bank across the channel width, in bytes."
     )
-    row_miss_latency_ns: float = Field(
-        ge=0, description="First-access latency in ns on a row miss (at least the row hit)."
+    tcl_ns: float = Field(ge=0, description="Read latency, read command to data (tCL), in ns.")
+    trcd_ns: float = Field(ge=0, description="Activate to read delay (tRCD) in ns.")
+    trp_ns: float = Field(ge=0, description="Precharge time (tRP) in ns.")
+    tras_ns: float = Field(ge=0, description="Activate to precharge of one bank (tRAS) in ns.")
+    trrd_ns: float = Field(ge=0, description="Activate to activate of two banks (tRRD) in ns.")
+    tfaw_ns: float = Field(
+        ge=0, description="Window in which at most four activates may issue (tFAW) in ns."
     )
     trefi_ns: float = Field(gt=0, description="Refresh interval (tREFI) in ns.")
     trfc_ns: float = Field(
-        ge=0, description="Time one refresh blocks the channel (tRFC) in ns; below tREFI."
+        ge=0,
+        description="Time one refresh blocks the channel (tRFC) in ns; 0 disables refresh; "
+        "tRFC + tRCD must be below tREFI.",
     )
+    interleave_bytes: int = Field(
+        default=256,
+        ge=1,
+        description="Address granule that rotates over the banks (bank groups first): a "
+        "multiple of burst_bytes that divides row_bytes.",
+    )
+    efficiency: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="Extra derate of the data rate for controller overhead, in (0, 1]; the "
+        "timing model itself produces the sustained bandwidth, so 1.0 means none.",
+    )
+
+    @property
+    def burst_ns(self) -> float:
+        """Time one burst occupies the data bus in ns (at peak x efficiency)."""
+        return self.burst_bytes / (self.peak_gb_per_s * self.efficiency)
+
+    @property
+    def row_hit_latency_ns(self) -> float:
+        """Unloaded latency of a one-burst read to an open row: tCL + burst time."""
+        return self.tcl_ns + self.burst_ns
+
+    @property
+    def row_miss_latency_ns(self) -> float:
+        """Unloaded one-burst read when another row is open: tRP + tRCD + tCL + burst time."""
+        return self.trp_ns + self.trcd_ns + self.row_hit_latency_ns
+
+    @property
+    def streaming_efficiency(self) -> float:
+        """Closed-form sustained fraction of peak for long sequential streams.
+
+        Refresh takes tRFC plus one reopened row (tRCD) per tREFI; everything else of a
+        well-interleaved stream hides behind data. ``archsim dram`` measures it.
+        """
+        return self.efficiency * (1 - (self.trfc_ns + self.trcd_ns) / self.trefi_ns)
 
     @model_validator(mode="before")
     @classmethod
@@ -151,13 +206,21 @@ class DramConfig(StrictModel):
     @model_validator(mode="after")
     def _check_timing(self) -> Self:
         checks = CrossChecks()
-        if self.row_miss_latency_ns < self.row_hit_latency_ns:
-            checks.add(
-                ("row_miss_latency_ns",),
-                f"must be at least row_hit_latency_ns ({self.row_hit_latency_ns:g})",
-            )
         if self.trfc_ns >= self.trefi_ns:
             checks.add(("trfc_ns",), f"must be less than trefi_ns ({self.trefi_ns:g})")
+        elif self.trfc_ns and self.trfc_ns + self.trcd_ns >= self.trefi_ns:
+            checks.add(
+                ("trfc_ns",),
+                f"plus trcd_ns ({self.trcd_ns:g}) must be less than trefi_ns ({self.trefi_ns:g})",
+            )
+        if self.banks % self.bank_groups:
+            checks.add(("bank_groups",), f"must divide banks ({self.banks})")
+        if self.interleave_bytes % self.burst_bytes or self.row_bytes % self.interleave_bytes:
+            checks.add(
+                ("interleave_bytes",),
+                f"must be a multiple of burst_bytes ({self.burst_bytes}) "
+                f"that divides row_bytes ({self.row_bytes})",
+            )
         checks.raise_if_any()
         return self
 
@@ -280,6 +343,25 @@ class ArchConfig(StrictModel):
         default_factory=AreaConfig,
         description="Area per component and a die-cost proxy (defaults: placeholders).",
     )
+    engines: int = Field(
+        default=1,
+        ge=1,
+        description="Independent engines: the clusters and SRAM banks are split into this many "
+        "equal contiguous groups, each running whole frames on its own; DRAM channels and the "
+        "interconnect are shared. Must divide mac_clusters.count and sram.banks.",
+    )
+
+    @model_validator(mode="after")
+    def _check_engines(self) -> Self:
+        checks = CrossChecks()
+        for count, key in (
+            (self.mac_clusters.count, "mac_clusters.count"),
+            (self.sram.banks, "sram.banks"),
+        ):
+            if count % self.engines:
+                checks.add(("engines",), f"{self.engines} engines do not divide {key} ({count})")
+        checks.raise_if_any()
+        return self
 
     @model_validator(mode="after")
     def _check_attach_counts(self) -> Self:

@@ -1,10 +1,14 @@
-"""DRAM presets: per-channel timing and bandwidth of common memory standards.
+"""DRAM presets: per-channel organisation and timing of common memory standards.
 
 ``peak_gb_per_s`` is the channel's data rate times its width (1 GB = 1e9 bytes);
-``efficiency`` the sustained fraction of peak for well-interleaved streaming transfers;
-the latencies are first-access latencies (row open: ~tCL + burst; row miss: ~tRP + tRCD +
-tCL + burst); ``trefi_ns`` is the average refresh interval and ``trfc_ns`` the time one
-refresh blocks the channel.
+``burst_bytes`` what one burst moves (burst length x width); ``row_bytes`` the row (page)
+of one bank across the channel width. Timings are datasheet-level minimums in ns: tCL
+(read latency), tRCD (activate to read), tRP (precharge), tRAS (activate to precharge),
+tRRD (activate to activate, different banks), tFAW (window holding at most four
+activates), tREFI (average refresh interval) and tRFC (time one all-bank refresh blocks
+the channel). Row-hit and row-miss latencies are derived from them (see
+``archsim.hw.dram``). Where a channel gangs two device channels (LPDDR4X x32, GDDR6 x32,
+HBM2E pseudo-channels), burst and row are those of the pair.
 """
 
 from __future__ import annotations
@@ -21,9 +25,16 @@ class DramPreset:
     """Values a named preset fills into ``DramConfig`` (all per channel)."""
 
     peak_gb_per_s: float
-    efficiency: float
-    row_hit_latency_ns: float
-    row_miss_latency_ns: float
+    burst_bytes: int
+    banks: int
+    bank_groups: int
+    row_bytes: int
+    tcl_ns: float
+    trcd_ns: float
+    trp_ns: float
+    tras_ns: float
+    trrd_ns: float
+    tfaw_ns: float
     trefi_ns: float
     trfc_ns: float
 
@@ -34,40 +45,78 @@ class DramPreset:
 
 DRAM_PRESETS: MappingProxyType[str, DramPreset] = MappingProxyType(
     {
-        # x32 channel at 4266 MT/s: 4266e6 * 4 B = 17.064 GB/s; tREFI 3.9 us, tRFCab 280 ns.
+        # JESD209-4B LPDDR4X-4266, 8 Gb per x16 channel; two x16 channels in lockstep
+        # (x32): 4266e6 * 4 B = 17.064 GB/s, BL16 * 4 B = 64 B, 2 x 2 KiB pages, 8 banks.
+        # RL 36 nCK (tCK 0.469 ns), tRCD/tRPpb 18 ns, tRAS 42 ns, tRRD 7.5 ns, tFAW 30 ns,
+        # tREFI 3.904 us, tRFCab 280 ns.
         "lpddr4x-4266": DramPreset(
             peak_gb_per_s=17.064,
-            efficiency=0.92,
-            row_hit_latency_ns=28.0,
-            row_miss_latency_ns=46.0,
+            burst_bytes=64,
+            banks=8,
+            bank_groups=1,
+            row_bytes=4096,
+            tcl_ns=16.9,
+            trcd_ns=18.0,
+            trp_ns=18.0,
+            tras_ns=42.0,
+            trrd_ns=7.5,
+            tfaw_ns=30.0,
             trefi_ns=3904.0,
             trfc_ns=280.0,
         ),
-        # x64 DIMM channel at 3200 MT/s: 3200e6 * 8 B = 25.6 GB/s; tREFI 7.8 us, tRFC 350 ns.
+        # JESD79-4 DDR4-3200AA (22-22-22, tCK 0.625 ns), x64 channel of 8 Gb x8 devices:
+        # 3200e6 * 8 B = 25.6 GB/s, BL8 * 8 B = 64 B, 8 x 1 KiB pages, 16 banks in 4 groups.
+        # tRAS 32 ns, tRRD_S 2.5 ns, tFAW 21 ns (1 KiB page), tREFI 7.8 us, tRFC1 350 ns.
         "ddr4-3200": DramPreset(
             peak_gb_per_s=25.6,
-            efficiency=0.92,
-            row_hit_latency_ns=18.0,
-            row_miss_latency_ns=42.0,
+            burst_bytes=64,
+            banks=16,
+            bank_groups=4,
+            row_bytes=8192,
+            tcl_ns=13.75,
+            trcd_ns=13.75,
+            trp_ns=13.75,
+            tras_ns=32.0,
+            trrd_ns=2.5,
+            tfaw_ns=21.0,
             trefi_ns=7800.0,
             trfc_ns=350.0,
         ),
-        # x32 device at 14 Gb/s per pin: 14e9 * 32 / 8 = 56 GB/s; tREFI 1.9 us, tRFC 120 ns.
+        # JESD250 GDDR6 at 14 Gb/s, 8 Gb x32 device (two x16 channels in lockstep):
+        # 14e9 * 32 / 8 = 56 GB/s, BL16 * 4 B = 64 B, 2 x 2 KiB pages, 16 banks in 4 groups.
+        # CK 1.75 GHz: CL 24 nCK, tRCD/tRP 26 nCK, tRRD 7 nCK, tFAW 28 nCK; tRAS 30 ns,
+        # tREFI 1.9 us, tRFCab 120 ns.
         "gddr6-14": DramPreset(
             peak_gb_per_s=56.0,
-            efficiency=0.90,
-            row_hit_latency_ns=20.0,
-            row_miss_latency_ns=45.0,
+            burst_bytes=64,
+            banks=16,
+            bank_groups=4,
+            row_bytes=4096,
+            tcl_ns=13.7,
+            trcd_ns=14.9,
+            trp_ns=14.9,
+            tras_ns=30.0,
+            trrd_ns=4.0,
+            tfaw_ns=16.0,
             trefi_ns=1900.0,
             trfc_ns=120.0,
         ),
-        # One 128-bit channel at 3.2 Gb/s per pin: 3.2e9 * 128 / 8 = 51.2 GB/s;
-        # tREFI 3.9 us, tRFC 260 ns.
+        # JESD235C HBM2E at 3.2 Gb/s, one 128-bit channel as its two 64-bit pseudo-channels
+        # in lockstep: 3.2e9 * 128 / 8 = 51.2 GB/s, BL4 * 16 B = 64 B, 2 x 1 KiB pages,
+        # 16 banks in 4 groups. tCL/tRCD/tRP 14 ns, tRAS 33 ns, tRRD_S 2.5 ns, tFAW 15 ns,
+        # tREFI 3.9 us, tRFC 260 ns (8 Gb dies).
         "hbm2e": DramPreset(
             peak_gb_per_s=51.2,
-            efficiency=0.93,
-            row_hit_latency_ns=20.0,
-            row_miss_latency_ns=40.0,
+            burst_bytes=64,
+            banks=16,
+            bank_groups=4,
+            row_bytes=2048,
+            tcl_ns=14.0,
+            trcd_ns=14.0,
+            trp_ns=14.0,
+            tras_ns=33.0,
+            trrd_ns=2.5,
+            tfaw_ns=15.0,
             trefi_ns=3900.0,
             trfc_ns=260.0,
         ),

@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from archsim.config.base import PrecisionField, StrictModel
+from archsim.config.scenario import ScenarioConfig
 from archsim.config.schema import json_schema_for
 from archsim.config.validation import load_model, load_model_text
 from archsim.domain import Precision
@@ -287,6 +288,25 @@ LayerConfig = Annotated[
 """One layer; the `op` key selects the kind."""
 
 
+FusionMode = Literal["none", "auto"]
+
+
+class FusionConfig(StrictModel):
+    """Layer fusion: chains of layers run band by band so their intermediates stay on chip."""
+
+    mode: FusionMode = Field(
+        default="none",
+        description="none: every layer runs on its own; auto: the mapper fuses chains whose "
+        "intermediate activations would otherwise go to DRAM (explicit groups first).",
+    )
+    groups: list[Annotated[list[str], Field(min_length=2)]] = Field(
+        default_factory=list,
+        description="Explicit fusion groups: each a list of consecutive layer names, every "
+        "layer consuming the previous one's output. Used unless fusion is 'none' on the "
+        "command line.",
+    )
+
+
 class WorkloadConfig(StrictModel):
     """A neural network to simulate: input, batch, precision and layers in order."""
 
@@ -299,6 +319,14 @@ class WorkloadConfig(StrictModel):
     )
     layers: list[LayerConfig] = Field(
         min_length=1, description="Layers in order; producers come before their consumers."
+    )
+    fusion: FusionConfig = Field(
+        default_factory=FusionConfig, description="Layer fusion (default: none)."
+    )
+    scenario: ScenarioConfig | None = Field(
+        default=None,
+        description="How frames arrive (single-stream, stream, multi-stream, server, offline); "
+        "omitted = one inference. `archsim run --scenario ...` overrides it.",
     )
 
 

@@ -58,7 +58,12 @@ class Chip(Component):
         dma_channels = arch.mac_clusters.dma_channels
         self.load_dma = [DmaEngine(c, "load", self, dma_channels) for c in self.clusters]
         self.store_dma = [DmaEngine(c, "store", self, dma_channels) for c in self.clusters]
-        self.weight_dma = DmaEngine(self, "dma", self, dma_channels)
+        # one weight-fetch engine per engine: chip.dma, then chip.dma1, chip.dma2, ...
+        self.weight_dmas = [
+            DmaEngine(self, f"dma{e}" if e else "dma", self, dma_channels)
+            for e in range(arch.engines)
+        ]
+        self.weight_dma = self.weight_dmas[0]
         sram = Component(self, "sram")
         self.banks = [
             SramBank(sram, f"bank{j}", arch.sram, env, recorder) for j in range(arch.sram.banks)

@@ -3,7 +3,8 @@
 Every transfer has exactly one SRAM bank at one end. Its path:
 DRAM read (if from DRAM) -> SRAM port + interconnect streaming -> DRAM write (if to DRAM).
 The SRAM port is taken before the network and held while the bytes stream, so a transfer
-moves at the slower of port and network.
+moves at the slower of port and network. Transfers of a dropped frame complete at once,
+after their deps, and take no resource.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from archsim.domain import EndpointKind, StallCause
 from archsim.hw.component import Component
 from archsim.mapping.program import TransferOp
 from archsim.sim.runtime import OpRuntime, TransferTiming
+from archsim.trace.recorder import LAYER_TAG_STRIDE
 
 if TYPE_CHECKING:
     from archsim.hw.chip import Chip
@@ -36,23 +38,32 @@ class DmaEngine(Component):
         self.chip = chip
         self.channels = channels
 
-    def start(self, op_ids: list[int], rt: OpRuntime) -> None:
-        """Start the channel processes that execute the queue."""
+    def start(self, op_ids: list[int], rt: OpRuntime, index: int = 0) -> None:
+        """Start the channel processes that execute the queue (``index``: the queue's
+        position in the program, which orders processes released by a frame gate)."""
         queue = iter(op_ids)
         for _ in range(min(self.channels, len(op_ids))):
-            self.chip.env.process(self._channel(queue, rt))
+            self.chip.env.process(self._channel(queue, rt, index))
 
-    def _channel(self, queue: Iterator[int], rt: OpRuntime) -> Generator[simpy.Event, Any, None]:
+    def _channel(
+        self, queue: Iterator[int], rt: OpRuntime, index: int
+    ) -> Generator[simpy.Event, Any, None]:
         """One channel: take the next transfer of the queue, run it, repeat."""
         env = self.chip.env
         ops = rt.program.ops
         recorder = self.chip.recorder
         ids = self.chip.endpoint_component_ids
+        dropped = rt.dropped
         previous = -1
         for op_id in queue:
             op = ops[op_id]
             assert isinstance(op, TransferOp)
-            yield from rt.wait_ready(op_id, previous)
+            yield from rt.wait_ready(op_id, previous, index)
+            previous = op_id
+            if dropped[op.frame]:
+                self.chip.interconnect.skip(op)
+                rt.finish(op_id)
+                continue
             timing = TransferTiming(int(env.now))
             rt.timing[op_id] = timing
             yield from self.execute(op, timing)
@@ -74,10 +85,10 @@ class DmaEngine(Component):
                     timing.sram,
                     timing.interconnect_wait,
                     timing.interconnect,
+                    op.frame,
                 )
             self.chip.account_transfer(op, timing)
             rt.finish(op_id)
-            previous = op_id
 
     def execute(self, op: TransferOp, timing: TransferTiming) -> Generator[simpy.Event, Any, None]:
         """Move one transfer's bytes along its path."""
@@ -86,8 +97,9 @@ class DmaEngine(Component):
         src, dst = op.src, op.dst
         to_bank = dst.kind is EndpointKind.BANK
         bank = chip.banks[dst.number if to_bank else src.number]
+        tag = op.layer + op.frame * LAYER_TAG_STRIDE  # the layer tag of the trace's states
         if src.kind is EndpointKind.DRAM:
-            yield from chip.dram[src.number].access(op.nbytes, op.stream, False, timing, op.layer)
+            yield from chip.dram[src.number].access(op.nbytes, op.stream, False, timing, tag)
         admission = chip.interconnect.admission(op)
         if admission is not None:
             t_wait = int(env.now)
@@ -103,8 +115,8 @@ class DmaEngine(Component):
         t_port = int(env.now)
         timing.sram_wait += t_port - t_request
         timing.add_phase(t_request, t_port, StallCause.SRAM)
-        yield from chip.interconnect.send(op, timing, bank.port_time_ps)
+        yield from chip.interconnect.send(op, timing, bank.port_timer(to_bank))
         bank.ports.release()
-        bank.record_access(op.nbytes, to_bank, t_port, int(env.now), op.layer)
+        bank.record_access(op.nbytes, to_bank, t_request, t_port, int(env.now), tag)
         if dst.kind is EndpointKind.DRAM:
-            yield from chip.dram[dst.number].access(op.nbytes, op.stream, True, timing, op.layer)
+            yield from chip.dram[dst.number].access(op.nbytes, op.stream, True, timing, tag)

@@ -1,14 +1,64 @@
-"""DRAM channel: a FIFO request queue served at peak x efficiency, with first-access
-latency (row hit when the same stream continues, row miss otherwise) and refresh.
+"""DRAM channel: banks with open rows behind one data bus, activation limits and refresh.
 
-The channel is held only while data moves; the access latency is added outside the lock,
-so one request's latency overlaps the next request's data transfer. Refresh blocks the
-channel for tRFC every tREFI; each channel's refresh phase is drawn from the run's seed.
+Organisation (per channel, from ``DramConfig``): ``banks`` banks in ``bank_groups``
+groups, each holding at most one open row of ``row_bytes``. Data move in bursts of
+``burst_bytes``; one burst holds the data bus for t_burst = burst_bytes / (peak x
+efficiency), and bursts to open rows follow each other back to back.
+
+Address map of a channel-local byte address x (G = interleave_bytes, B = banks):
+
+    granule l = x // G;   bank = l mod B   (its group: bank mod bank_groups);
+    row = x // (B x row_bytes);   column = ((l // B) mod (row_bytes / G)) x G + x mod G
+
+so consecutive granules rotate over the banks (bank groups first) and one *row sweep* of
+B x row_bytes bytes opens row ``row`` of every bank once. Across channels, granule g = a // G
+of a global address a would sit in channel g mod channels at local address
+(g // channels) x G + a mod G; runs do not use that digit, as the mapper assigns whole
+transfers to channels.
+
+Unloaded latency of a one-burst read (closed form, ``DramTimingPs``):
+
+    row hit  = tCL + t_burst
+    row miss = tRP + tRCD + tCL + t_burst      (another row open in the bank)
+
+(a closed bank, e.g. after a refresh, costs tRCD + tCL + t_burst).
+
+Service of a request for bytes [x, x + n):
+
+1. On arrival the bank of its first granule is made ready, outside the lock: a row miss
+   precharges no earlier than now, the bank's last read and tRAS after its activate, then
+   activates tRP later. Every activate takes the earliest slot at least tRRD away from all
+   others, with at most four in any tFAW window and none during a refresh. While queued
+   requests still hold a reservation on another row of the bank, the request waits for
+   them to read it (open page, first ready first). So activations overlap other requests'
+   data (bank parallelism), and a request whose row is ready may pass one still activating.
+2. When its first row is readable (tRCD after the activate) the request queues for the data
+   bus (FIFO) and holds it while its bursts move. Every further bank it needs is activated
+   by the same rules, issued as early as its arrival (at most LOOKAHEAD_PS before the
+   grant); the bus idles only when an activate is not hidden behind data. A request whose
+   row a refresh or another request closed while it queued gives the bus back and starts
+   over. The work is O(banks) per row sweep touched, never per burst.
+3. After the last burst the bus is released; the data arrive tCL later, outside the lock.
+
+Refresh blocks the channel for tRFC every tREFI, at a phase drawn from the run's seed, and
+closes every row: a bank is activated again on its next access, and a transfer interrupted
+by a refresh resumes tRCD after it (reopening the other banks hides behind its data).
+
+Transfers of a program carry no address but a stream (one per tensor). Each stream gets a
+base address in the channel (stream k in first-seen order at k x 4 GiB + (k mod banks) x G,
+so concurrent streams start in different banks); its reads and its writes each advance a
+cursor from there, so a tensor moved in pieces is accessed sequentially.
+
+Not modelled: read/write turnaround, write recovery, tCCD_L within a bank group, tRRD_L,
+per-bank refresh and command-bus limits; writes use the read timings.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
+from collections import deque
 from collections.abc import Generator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,11 +70,59 @@ from archsim.hw.component import Component
 from archsim.sim.resources import FifoResource
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
-from archsim.units import PS_PER_S, ns_to_ps
+from archsim.units import PS_PER_S, ceil_div, ns_to_ps
+
+STREAM_SPACING_BYTES = 1 << 32
+"""Distance between the base addresses of two streams in one channel."""
+LOOKAHEAD_PS = 1_000_000
+"""How long before its grant the controller may activate the rows of a queued request."""
+
+_LONG_AGO_PS = -(1 << 62)
+
+
+@dataclass(frozen=True, slots=True)
+class DramTimingPs:
+    """A channel's timing parameters in whole picoseconds (burst time rounded up)."""
+
+    burst: int
+    tcl: int
+    trcd: int
+    trp: int
+    tras: int
+    trrd: int
+    tfaw: int
+    trefi: int
+    trfc: int
+
+    @classmethod
+    def from_config(cls, cfg: DramConfig) -> DramTimingPs:
+        """Convert the timings of ``cfg`` to picoseconds."""
+        bytes_per_s = round(cfg.peak_gb_per_s * 1e9 * cfg.efficiency)
+        return cls(
+            burst=ceil_div(cfg.burst_bytes * PS_PER_S, bytes_per_s),
+            tcl=ns_to_ps(cfg.tcl_ns),
+            trcd=ns_to_ps(cfg.trcd_ns),
+            trp=ns_to_ps(cfg.trp_ns),
+            tras=ns_to_ps(cfg.tras_ns),
+            trrd=ns_to_ps(cfg.trrd_ns),
+            tfaw=ns_to_ps(cfg.tfaw_ns),
+            trefi=ns_to_ps(cfg.trefi_ns),
+            trfc=ns_to_ps(cfg.trfc_ns),
+        )
+
+    @property
+    def row_hit(self) -> int:
+        """Unloaded latency of a one-burst read to an open row: tCL + t_burst."""
+        return self.tcl + self.burst
+
+    @property
+    def row_miss(self) -> int:
+        """Unloaded latency of a one-burst read when another row is open."""
+        return self.trp + self.trcd + self.row_hit
 
 
 class DramChannel(Component):
-    """One DRAM channel."""
+    """One DRAM channel: banks with open rows behind one FIFO-served data bus."""
 
     PORTS = ("interconnect",)
 
@@ -40,56 +138,92 @@ class DramChannel(Component):
         super().__init__(parent, name)
         self.env = env
         self.recorder = recorder
-        self.bytes_per_s = cfg.peak_gb_per_s * 1e9 * cfg.efficiency
-        self.row_hit_ps = ns_to_ps(cfg.row_hit_latency_ns)
-        self.row_miss_ps = ns_to_ps(cfg.row_miss_latency_ns)
-        self.trefi_ps = ns_to_ps(cfg.trefi_ns)
-        self.trfc_ps = ns_to_ps(cfg.trfc_ns)
-        self.refresh_offset_ps = int(rng.integers(0, self.trefi_ps)) if self.trfc_ps else 0
+        self.timing = timing = DramTimingPs.from_config(cfg)
+        self.burst_bytes = cfg.burst_bytes
+        self.banks = cfg.banks
+        self.interleave_bytes = cfg.interleave_bytes
+        self.granule_bursts = cfg.interleave_bytes // cfg.burst_bytes
+        self.sweep_bursts = cfg.banks * cfg.row_bytes // cfg.burst_bytes
+        self.refresh_offset_ps = int(rng.integers(0, timing.trefi)) if timing.trfc else 0
+        # activates may be booked back to LOOKAHEAD_PS before now; older ones cannot matter
+        self.act_memory_ps = LOOKAHEAD_PS + max(timing.trrd, timing.tfaw)
         self.queue = FifoResource(env, 1)
         self.component_id = recorder.add_component(self.path, ComponentKind.DRAM_CHANNEL.value)
-        self.last_stream = -1
+        # Per bank, as booked so far: open row (-1: closed), the refresh interval it was
+        # opened in, its activate time, the end of its last read, a generation counting
+        # its activates, how many queued requests reserved its row on arrival and the
+        # requests waiting to open another row once those have read.
+        self.open_row = [-1] * cfg.banks
+        self.open_epoch = [0] * cfg.banks
+        self.act_ps = [_LONG_AGO_PS] * cfg.banks
+        self.free_ps = [0] * cfg.banks
+        self.generation = [0] * cfg.banks
+        self.reserved = [0] * cfg.banks
+        self.waiters: list[deque[simpy.Event]] = [deque() for _ in range(cfg.banks)]
+        self.acts: list[int] = []  # booked activate times, sorted; older ones pruned
+        self.stream_bases: dict[int, int] = {}
+        self.cursors: dict[tuple[int, bool], int] = {}
+        self.activates = 0
         self.bytes_read = 0
         self.bytes_written = 0
         self.busy_ps = 0
 
-    def data_time_ps(self, nbytes: int) -> int:
-        """Time the data of nbytes occupies the channel, refresh aside."""
-        return -(-nbytes * PS_PER_S // round(self.bytes_per_s)) if nbytes else 0
-
-    def data_end_ps(self, start: int, duration: int) -> int:
-        """When a data transfer of ``duration`` started at ``start`` ends, skipping refreshes."""
-        if not self.trfc_ps:
-            return start + duration
-        t = start
-        remaining = duration
-        while True:
-            window = (
-                self.refresh_offset_ps
-                + (t - self.refresh_offset_ps) // self.trefi_ps * self.trefi_ps
-            )
-            if t < window + self.trfc_ps:  # inside a refresh: wait for it to end
-                t = window + self.trfc_ps
-            next_window = window + self.trefi_ps
-            if t + remaining <= next_window:
-                return t + remaining
-            remaining -= next_window - t
-            t = next_window + self.trfc_ps
+    # -- requests ------------------------------------------------------------------------
 
     def access(
         self, nbytes: int, stream: int, write: bool, timing: TransferTiming, layer: int
     ) -> Generator[simpy.Event, Any, None]:
-        """Read or write nbytes of one stream; fills the DRAM phases of ``timing``."""
+        """Read or write the next nbytes of ``stream``; fills the DRAM phases of ``timing``."""
+        key = (stream, write)
+        address = self.cursors.get(key)
+        if address is None:
+            address = self.stream_base(stream)
+        self.cursors[key] = address + nbytes
+        return self.access_at(address, nbytes, write, timing, layer)
+
+    def stream_base(self, stream: int) -> int:
+        """Base address of ``stream`` in this channel (assigned on first use)."""
+        base = self.stream_bases.get(stream)
+        if base is None:
+            k = len(self.stream_bases)
+            base = k * STREAM_SPACING_BYTES + k % self.banks * self.interleave_bytes
+            self.stream_bases[stream] = base
+        return base
+
+    def access_at(
+        self, address: int, nbytes: int, write: bool, timing: TransferTiming, layer: int
+    ) -> Generator[simpy.Event, Any, None]:
+        """Read or write bytes [address, address + nbytes) of this channel."""
         env = self.env
         t_request = int(env.now)
-        waiting = self.queue.acquire()
-        if waiting is not None:
-            yield waiting
-        t_grant = int(env.now)
-        latency = self.row_hit_ps if stream == self.last_stream else self.row_miss_ps
-        self.last_stream = stream
-        data_ps = self.data_time_ps(nbytes)
-        t_data_end = self.data_end_ps(t_grant, data_ps)
+        first = address // self.burst_bytes
+        # every burst the bytes touch moves whole (an empty request still costs one)
+        bursts = (address + max(nbytes, 1) - 1) // self.burst_bytes - first + 1
+        bank = first // self.granule_bursts % self.banks
+        row = first // self.sweep_bursts
+        while True:
+            t_ready = self._reserve(bank, row, int(env.now))
+            while t_ready < 0:  # queued requests still await another row of this bank
+                blocked = env.event()
+                self.waiters[bank].append(blocked)
+                yield blocked
+                t_ready = self._reserve(bank, row, int(env.now))
+            generation = self.generation[bank]
+            t_now = int(env.now)
+            if t_ready > t_now:
+                yield env.timeout(t_ready - t_now)
+            waiting = self.queue.acquire()
+            if waiting is not None:
+                yield waiting
+            t_grant = int(env.now)
+            if self._is_open(bank, row, t_grant):
+                break
+            # a refresh or another request closed the row while this one queued
+            self.queue.release()
+            self._release(bank, generation)
+        t_issue = max(t_request, t_grant - LOOKAHEAD_PS)
+        t_data_end = self._transfer(first, bursts, t_issue, t_grant)
+        self._release(bank, generation)
         yield env.timeout(t_data_end - t_grant)
         self.queue.release()
         self.busy_ps += t_data_end - t_grant
@@ -98,8 +232,202 @@ class DramChannel(Component):
             self.bytes_written += nbytes
         else:
             self.bytes_read += nbytes
-        yield env.timeout(latency)
+        yield env.timeout(self.timing.tcl)
         t_end = int(env.now)
-        timing.dram_wait += t_grant - t_request
-        timing.dram += t_end - t_grant
+        queued = t_grant - t_ready
+        timing.dram_wait += queued
+        timing.dram += t_end - t_request - queued
         timing.add_phase(t_request, t_end, StallCause.DRAM)
+
+    def _reserve(self, bank: int, row: int, t: int) -> int:
+        """On arrival, reserve ``row`` of ``bank`` for the request's first read, activating
+        it if needed; return when it is readable, or -1 while queued requests that reserved
+        another row of the bank have not read yet."""
+        if (
+            self.reserved[bank]
+            and self.open_row[bank] != row
+            and self.open_epoch[bank] >= self._epoch(t)
+        ):
+            return -1
+        ready = self._open(bank, row, t, t)
+        self.reserved[bank] += 1
+        return ready
+
+    def _is_open(self, bank: int, row: int, t: int) -> bool:
+        """Whether ``row`` of ``bank`` is (or is booked to be) open at t."""
+        return self.open_row[bank] == row and self.open_epoch[bank] == self._epoch(t)
+
+    def _release(self, bank: int, generation: int) -> None:
+        """The request that reserved ``bank`` at ``generation`` has read: drop its
+        reservation (unless an activate since voided it) and wake waiters when none is left."""
+        if self.generation[bank] == generation:
+            self.reserved[bank] -= 1
+            if not self.reserved[bank]:
+                self._wake(bank)
+
+    def _wake(self, bank: int) -> None:
+        """Let the requests waiting for ``bank`` try again, in arrival order."""
+        waiters = self.waiters[bank]
+        while waiters:
+            waiters.popleft().succeed()
+
+    # -- data bus ------------------------------------------------------------------------
+
+    def _transfer(self, first: int, bursts: int, t_issue: int, t_grant: int) -> int:
+        """Move bursts [first, first + bursts) from the grant, activating rows no earlier
+        than t_issue; return when the last burst ends."""
+        sweep = self.sweep_bursts
+        end = first + bursts
+        t = t_grant
+        while first < end:
+            stop = min(end, (first // sweep + 1) * sweep)
+            t = self._sweep(first // sweep, first, stop, t_issue, t)
+            first = stop
+        return t
+
+    def _sweep(self, row: int, lo: int, hi: int, t_issue: int, t: int) -> int:
+        """Bursts [lo, hi) of one row sweep from bus time t; each bank's first granule
+        may wait for its row, the rest streams back to back."""
+        granule_bursts, banks, burst = self.granule_bursts, self.banks, self.timing.burst
+        free = self.free_ps
+        pos = lo
+        for _ in range(banks):
+            if pos >= hi:
+                return t
+            granule = pos // granule_bursts
+            stop = min(hi, (granule + 1) * granule_bursts)
+            bank = granule % banks
+            ready = self._open(bank, row, t_issue, t)
+            t = self.data_end_ps(max(t, ready), (stop - pos) * burst)
+            if t > free[bank]:
+                free[bank] = t
+            pos = stop
+        if pos >= hi:
+            return t
+        t_rest = t
+        t = self.data_end_ps(t_rest, (hi - pos) * burst)
+        self._settle_banks(pos, hi, t_rest, t)
+        return t
+
+    def _settle_banks(self, lo: int, hi: int, t_start: int, t_end: int) -> None:
+        """Record each bank's last read of bursts [lo, hi), which streamed from t_start to
+        t_end (every bank of the sweep among them); a refresh on the way reopened them."""
+        granule_bursts, banks, burst = self.granule_bursts, self.banks, self.timing.burst
+        paused = t_end - t_start - (hi - lo) * burst
+        epoch = self._epoch(t_end)
+        last = (hi - 1) // granule_bursts
+        for granule in range(max(lo // granule_bursts, last - banks + 1), last + 1):
+            bank = granule % banks
+            read_end = t_start + (min(hi, (granule + 1) * granule_bursts) - lo) * burst
+            self.free_ps[bank] = max(self.free_ps[bank], read_end + paused)
+            if paused:
+                self.open_epoch[bank] = epoch
+                self.act_ps[bank] = self._refresh_end(epoch)
+
+    def data_end_ps(self, start: int, duration: int) -> int:
+        """When data of ``duration`` started at ``start`` end, pausing for refreshes.
+
+        A transfer that meets a refresh waits for it and resumes tRCD later (its row is
+        reopened); one starting inside a refresh does the same.
+        """
+        timing = self.timing
+        if not timing.trfc:
+            return start + duration
+        t, remaining = start, duration
+        while True:
+            window = self._refresh_start(self._epoch(t))
+            if t < window + timing.trfc:
+                t = window + timing.trfc + timing.trcd
+                continue
+            next_window = window + timing.trefi
+            if t + remaining <= next_window:
+                return t + remaining
+            remaining -= next_window - t
+            t = next_window
+
+    # -- banks and activates -------------------------------------------------------------
+
+    def _epoch(self, t: int) -> int:
+        """Index of the refresh interval holding time t (0 when refresh is off)."""
+        if not self.timing.trfc:
+            return 0
+        return (t - self.refresh_offset_ps) // self.timing.trefi
+
+    def _refresh_start(self, epoch: int) -> int:
+        """Start of the refresh that opens refresh interval ``epoch``."""
+        return self.refresh_offset_ps + epoch * self.timing.trefi
+
+    def _refresh_end(self, epoch: int) -> int:
+        """End of the refresh that opens refresh interval ``epoch``."""
+        return self._refresh_start(epoch) + self.timing.trfc
+
+    def _open(self, bank: int, row: int, t_issue: int, t_use: int) -> int:
+        """Have ``row`` open in ``bank`` for a read at t_use, activating no earlier than
+        t_issue if it is not; return when the row is readable."""
+        timing = self.timing
+        epoch = self._epoch(t_use)
+        # open, or booked to open after the coming refresh; older rows were refreshed
+        if self.open_row[bank] >= 0 and self.open_epoch[bank] >= epoch:
+            if self.open_row[bank] == row:
+                return self.act_ps[bank] + timing.trcd
+            precharge = max(t_issue, self.free_ps[bank], self.act_ps[bank] + timing.tras)
+            t = precharge + timing.trp
+        else:  # closed, or closed by the refresh that began interval ``epoch``
+            t = max(t_issue, self._refresh_end(epoch)) if timing.trfc else t_issue
+        act = self._book_activate(t)
+        if timing.trfc:
+            next_refresh = self._refresh_start(self._epoch(act) + 1)
+            if act + timing.trcd >= next_refresh:  # it would close the row before the read
+                self.acts.remove(act)
+                act = self._book_activate(next_refresh + timing.trfc)
+        self.open_row[bank] = row
+        self.open_epoch[bank] = self._epoch(act)
+        self.act_ps[bank] = act
+        self.activates += 1
+        self.generation[bank] += 1
+        if self.reserved[bank]:  # the reservations of the closed row are void
+            self.reserved[bank] = 0
+            self._wake(bank)
+        return act + timing.trcd
+
+    def _book_activate(self, t: int) -> int:
+        """Book the earliest activate at or after t that keeps tRRD and tFAW to every
+        booked activate and falls outside refreshes; return its time."""
+        acts = self.acts
+        horizon = int(self.env.now) - self.act_memory_ps
+        if acts and acts[0] < horizon:
+            del acts[: bisect_left(acts, horizon)]
+        while True:
+            t = self._outside_refresh(t)
+            later = self._activate_conflict(t)
+            if later == t:
+                break
+            t = later
+        insort(acts, t)
+        return t
+
+    def _outside_refresh(self, t: int) -> int:
+        """t, or the end of the refresh that t falls in."""
+        if self.timing.trfc:
+            end = self._refresh_end(self._epoch(t))
+            if t < end:
+                return end
+        return t
+
+    def _activate_conflict(self, t: int) -> int:
+        """t if an activate may issue at t; otherwise the earliest time that clears the
+        violated constraint (no feasible slot lies in between)."""
+        timing, acts = self.timing, self.acts
+        i = bisect_left(acts, t)
+        if i and t - acts[i - 1] < timing.trrd:
+            return acts[i - 1] + timing.trrd
+        if i < len(acts) and acts[i] - t < timing.trrd:
+            return acts[i] + timing.trrd
+        lo = max(0, i - 4)
+        window = [*acts[lo:i], t, *acts[i : i + 4]]
+        pos = i - lo
+        for start in range(max(0, pos - 4), min(pos, len(window) - 5) + 1):
+            if window[start + 4] - window[start] < timing.tfaw:
+                first_other = window[start + 1] if start == pos else window[start]
+                return first_other + timing.tfaw
+        return t

@@ -3,7 +3,8 @@
 Tile compute times are closed-form (see ``systolic``); operand prefetch and result
 write-back run in the cluster's own DMA engines (``load``, ``store``) in parallel with
 compute, so with double buffering the array only waits when data is late. Every moment
-of the run is recorded as busy, a stall with its cause, or idle (no work left).
+of the run is recorded as busy, a stall with its cause, or idle (no work left). Tiles of
+a dropped frame complete at once, after their deps, without occupying the array.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from archsim.mapping.program import ComputeOp
 from archsim.sim.attribution import attribute_wait
 from archsim.sim.runtime import OpRuntime
 from archsim.trace import Recorder
+from archsim.trace.recorder import LAYER_TAG_STRIDE
 from archsim.units import clock_period_ps
 
 
@@ -47,35 +49,46 @@ class MacCluster(Component):
         self.layer_stall_ps: dict[tuple[int, StallCause], int] = {}
         self.t_last_ps = 0
 
-    def run(self, op_ids: list[int], rt: OpRuntime) -> Generator[simpy.Event, Any, None]:
-        """Compute the given tiles in order (a long-lived SimPy process)."""
+    def run(
+        self, op_ids: list[int], rt: OpRuntime, index: int = 0
+    ) -> Generator[simpy.Event, Any, None]:
+        """Compute the given tiles in order (a long-lived SimPy process; ``index``: the
+        queue's position in the program, which orders processes released by a frame gate)."""
         env = self.env
         ops = rt.program.ops
         record = self.recorder.state
         me = self.component_id
+        dropped = rt.dropped
         t_free = 0
         for op_id in op_ids:
             op = ops[op_id]
             assert isinstance(op, ComputeOp)
-            yield from rt.wait_ready(op_id, -1)
+            yield from rt.wait_ready(op_id, -1, index)
+            if dropped[op.frame]:
+                rt.finish(op_id)
+                continue
             now = int(env.now)
+            tag = op.layer + op.frame * LAYER_TAG_STRIDE
             if now > t_free:
-                self._stall(rt, rt.blocker[op_id], t_free, now, op.layer)
+                self._stall(rt, rt.blocker[op_id], t_free, now, op.layer, tag)
             duration = op.cycles * self.period_ps
             yield env.timeout(duration)
-            record(me, State.BUSY, now, now + duration, op.layer)
+            record(me, State.BUSY, now, now + duration, tag)
             self.busy_ps += duration
             self.macs += op.macs
             rt.finish(op_id)
             t_free = now + duration
         self.t_last_ps = t_free
 
-    def _stall(self, rt: OpRuntime, blocker: int, t_start: int, t_end: int, layer: int) -> None:
+    def _stall(
+        self, rt: OpRuntime, blocker: int, t_start: int, t_end: int, layer: int, tag: int
+    ) -> None:
+        """Record a wait before a tile of ``layer`` (``tag``: its layer tag for the trace)."""
         for a, b, cause in attribute_wait(rt, blocker, t_start, t_end):
             self.stall_ps[cause] += b - a
             key = (layer, cause)
             self.layer_stall_ps[key] = self.layer_stall_ps.get(key, 0) + b - a
-            self.recorder.state(self.component_id, cause.state, a, b, layer)
+            self.recorder.state(self.component_id, cause.state, a, b, tag)
 
     def finish_idle(self, t_end: int) -> None:
         """Record the idle tail after the cluster's last tile until the end of the run."""

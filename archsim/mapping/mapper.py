@@ -1,8 +1,10 @@
 """Mapper: workload graph + architecture -> Program.
 
-Layer by layer, in file order. Each layer's output is cut into tiles (see ``tiling``);
-tiles go to clusters in contiguous runs (channel block outermost, then image, then row
-strip), so a cluster keeps one block of weights for many tiles. For every tile:
+Layer by layer, in file order. Each layer's output is cut into tiles (see ``tiling``),
+walked in the tiling's loop order (channel blocks outermost, so a cluster keeps one block
+of weights for many tiles, or spatial blocks outermost, so channel blocks share one
+staged copy of a DRAM-resident input); tiles go to clusters in contiguous runs. For every
+tile:
 
 1. operand loads into the cluster: input regions from SRAM banks (block-interleaved) or,
    for DRAM-resident tensors, a fetch into the cluster's home bank first; the tile's
@@ -14,7 +16,15 @@ strip), so a cluster keeps one block of weights for many tiles. For every tile:
 Double buffering: a tile's loads wait for the compute two tiles back on the same cluster
 (its buffer half), and its compute waits for the stores two tiles back (its output half).
 A layer's barrier completes when all its stores have; consumers' loads wait for it.
-Weights are fetched one weighted layer ahead when SRAM allows (see ``residency``).
+Weights are fetched one weighted layer ahead when SRAM allows (see ``residency``). A
+layer whose weights exceed half the SRAM streams them: channel blocks outermost, each
+block's tiles spread over all clusters, block k fetched once every cluster has loaded
+block k - 2, so SRAM holds two blocks of it.
+
+Fusion groups (see ``fusion``) run band by band: for each band every member emits the
+tiles of its band rows, then a band barrier; the next member's loads wait for that band
+barrier instead of a layer barrier, and a producer's band waits for its consumer's band
+two back before overwriting line-buffer rows. All transfers of a group share one epoch.
 """
 
 from __future__ import annotations
@@ -23,8 +33,9 @@ from dataclasses import dataclass, field
 
 from archsim.config import ArchConfig
 from archsim.domain import EndpointKind, Precision, TransferKind
-from archsim.errors import MappingError, SramOverflowError
+from archsim.mapping.fusion import FusionGroup, FusionRequest
 from archsim.mapping.placement import bank_shares, home_bank
+from archsim.mapping.planner import plan_mapping
 from archsim.mapping.program import (
     BarrierOp,
     ComputeOp,
@@ -37,30 +48,23 @@ from archsim.mapping.program import (
 from archsim.mapping.regions import Region, Span, input_region, weight_bytes
 from archsim.mapping.residency import (
     NETWORK_INPUT,
-    ResidencyPlan,
     dram_inputs,
     network_outputs,
-    plan_residency,
 )
 from archsim.mapping.tiling import (
+    LoopOrder,
+    TileShape,
     Tiling,
-    choose_tiling,
-    default_tile_budget,
     executes,
     is_view,
     tile_cycles,
 )
 from archsim.workload.graph import Layer, TensorShape, WorkloadGraph
 
-MIN_TILE_BUDGET_BYTES = 1024
-
 
 def _block(index: int, size: int, total: int) -> Span:
     """The index-th block of ``size`` positions out of ``total`` (the last may be short)."""
     return index * size, min(total, (index + 1) * size)
-
-
-"""Smallest tile working set the mapper tries before it gives up on fitting SRAM."""
 
 
 def _bank(number: int) -> Endpoint:
@@ -76,6 +80,7 @@ class _Tile:
     image: int
     region: Region
     block: int
+    gate: int = -1  # an extra op the tile's input loads wait for (fusion: line-buffer reuse)
 
     @property
     def endpoint(self) -> Endpoint:
@@ -105,7 +110,9 @@ class _ClusterCursor:
 class ProgramBuilder:
     """Emits the ops of a program layer by layer (one instance per mapping)."""
 
-    def __init__(self, graph: WorkloadGraph, arch: ArchConfig) -> None:
+    def __init__(
+        self, graph: WorkloadGraph, arch: ArchConfig, fusion: FusionRequest | None = None
+    ) -> None:
         self.graph = graph
         self.arch = arch
         self.precision: Precision = graph.precision
@@ -119,67 +126,21 @@ class ProgramBuilder:
         self.weighted_barriers: list[int] = []
         self.dram_turn = 0
         self.outputs = network_outputs(graph)
-        self.tilings, self.residency, self.reads_dram = self._plan()
+        self.plan = plan_mapping(graph, arch, fusion)
+        self.tilings = self.plan.tilings
+        self.residency = self.plan.residency
+        self.reads_dram = self.plan.reads_dram
+        self.epoch_of = [layer.index for layer in graph.layers]
+        for group in self.plan.groups:
+            first = graph.layer(group.members[0]).index
+            for name in group.members:
+                self.epoch_of[graph.layer(name).index] = first
         self.staged: dict[tuple[object, ...], tuple[int, Endpoint]] = {}
+        self.weight_loads: dict[tuple[int, int], list[int]] = {}  # (layer, block) -> loads
 
-    def _plan(self) -> tuple[dict[str, Tiling], ResidencyPlan, set[str]]:
-        """Tile every layer and plan SRAM.
-
-        Layers found to read DRAM-resident tensors are re-tiled with that traffic in the
-        estimate until the set is stable; when a layer's DRAM staging overflows SRAM, that
-        layer's tiles get smaller until it fits (or no smaller tile exists).
-        """
-        full = default_tile_budget(self.arch)
-        budgets: dict[str, int] = {}
-        reads_dram: set[str] = set()
-        while True:
-            tilings = {
-                layer.name: choose_tiling(
-                    layer,
-                    self.arch,
-                    self.precision,
-                    budgets.get(layer.name, full),
-                    layer.name in reads_dram,
-                )
-                for layer in self.graph.layers
-                if executes(layer)
-            }
-            try:
-                residency = plan_residency(
-                    self.graph,
-                    tilings,
-                    self.clusters,
-                    self.arch.sram.total_bytes,
-                    self.element_bytes,
-                )
-            except SramOverflowError as error:
-                layer = error.layer or ""
-                smaller = budgets.get(layer, full) // 2
-                if smaller < MIN_TILE_BUDGET_BYTES or not self._fits(layer, smaller):
-                    raise
-                budgets[layer] = smaller
-                continue
-            now_reading = self._layers_reading_dram(residency)
-            if now_reading <= reads_dram:
-                return tilings, residency, now_reading
-            reads_dram |= now_reading
-
-    def _fits(self, name: str, budget: int) -> bool:
-        """Whether some tile of layer ``name`` fits ``budget`` bytes."""
-        try:
-            choose_tiling(self.graph.layer(name), self.arch, self.precision, budget)
-        except MappingError:
-            return False
-        return True
-
-    def _layers_reading_dram(self, residency: ResidencyPlan) -> set[str]:
-        """Executed layers with at least one input tensor outside SRAM."""
-        return {
-            layer.name
-            for layer in self.graph.layers
-            if executes(layer)
-            and any(not residency.in_sram[source] for source in self._physical(layer))
-        }
+    def group_of_layer(self, name: str) -> FusionGroup | None:
+        """The fusion group the layer belongs to, if any."""
+        return self.plan.group_of(name)
 
     # -- small emitters -------------------------------------------------------------------
 
@@ -210,7 +171,7 @@ class ProgramBuilder:
             nbytes,
             stream,
             tuple(d for d in deps if d >= 0),
-            layer if epoch is None else epoch,
+            self.epoch_of[layer] if epoch is None else epoch,
         )
         return self.program.add(queue, op)
 
@@ -235,7 +196,7 @@ class ProgramBuilder:
 
     @staticmethod
     def _stream(name: str, graph: WorkloadGraph) -> int:
-        return 0 if name == NETWORK_INPUT else 2 * graph.layer(name).index + 2
+        return activation_stream(graph, name)
 
     # -- layers ---------------------------------------------------------------------------
 
@@ -260,7 +221,11 @@ class ProgramBuilder:
                     )
                 )
                 continue
-            self._emit_layer(layer)
+            group = self.group_of_layer(layer.name)
+            if group is None:
+                self._emit_layer(layer)
+            elif group.members[0] == layer.name:
+                self._emit_group(group)
         program = self.program
         graph = self.graph
         finals = [graph.layer(name) for name in sorted(self.outputs)]
@@ -271,6 +236,8 @@ class ProgramBuilder:
         )
         program.sram_peak_bytes = self.residency.peak_bytes
         program.sram_usage_bytes = list(self.residency.usage_bytes)
+        program.fusion_groups = list(self.plan.groups)
+        program.fusion_fallbacks = list(self.plan.fallbacks)
         return program
 
     def _physical(self, layer: Layer) -> list[str]:
@@ -280,36 +247,45 @@ class ProgramBuilder:
         self, layer: Layer, tiling: Tiling, used: int
     ) -> list[tuple[int, int]]:
         """Fetch each weight block of the layer into SRAM; returns (fetch op, bank) per block."""
-        gate = -1
+        gate, epoch = self._weight_gate(layer)
+        return [
+            self._emit_weight_fetch(layer, tiling, used, block, [gate], epoch)
+            for block in range(tiling.channel_blocks)
+        ]
+
+    def _weight_gate(self, layer: Layer) -> tuple[int, int]:
+        """(op, epoch) of a layer's weight fetches: they wait for the weighted unit two back
+        when prefetched (one back otherwise), and run in the epoch before their own then."""
         prefetch = self.residency.prefetch[layer.index]
         back = 2 if prefetch else 1
-        epoch = layer.index - 1 if prefetch else layer.index
-        if len(self.weighted_barriers) >= back:
-            gate = self.weighted_barriers[-back]
-        blocks = []
-        per_block_tiles = tiling.tiles // tiling.channel_blocks
-        stream = 2 * layer.index + 1
-        for block in range(tiling.channel_blocks):
-            channels = self._block_channels(layer, tiling, block)
-            if layer.name in self.reads_dram:  # every cluster uses every block: spread them
-                bank = block * self.banks // tiling.channel_blocks
-            else:  # the bank of the first cluster that uses the block
-                first_cluster = block * per_block_tiles * used // tiling.tiles
-                bank = home_bank(first_cluster, self.clusters, self.banks)
-            nbytes = weight_bytes(layer, channels, self.element_bytes)
-            fetch = self._transfer(
-                "dma.weights",
-                layer.index,
-                TransferKind.WEIGHT_FETCH,
-                self._dram(),
-                Endpoint(EndpointKind.BANK, bank),
-                nbytes,
-                stream,
-                [gate],
-                epoch,
-            )
-            blocks.append((fetch, bank))
-        return blocks
+        unit_epoch = self.epoch_of[layer.index]
+        epoch = self.epoch_of[unit_epoch - 1] if prefetch and unit_epoch else unit_epoch
+        gate = self.weighted_barriers[-back] if len(self.weighted_barriers) >= back else -1
+        return gate, epoch
+
+    def _emit_weight_fetch(
+        self, layer: Layer, tiling: Tiling, used: int, block: int, deps: list[int], epoch: int
+    ) -> tuple[int, int]:
+        """Fetch one weight block into SRAM; returns (fetch op, bank)."""
+        if tiling.loop_order is LoopOrder.INPUTS_OUTER:  # every cluster uses every block
+            bank = block * self.banks // tiling.channel_blocks
+        else:  # the bank of the first cluster that uses the block
+            per_block_tiles = tiling.tiles // tiling.channel_blocks
+            first_cluster = block * per_block_tiles * used // tiling.tiles
+            bank = home_bank(first_cluster, self.clusters, self.banks)
+        channels = self._block_channels(layer, tiling, block)
+        fetch = self._transfer(
+            "dma.weights",
+            layer.index,
+            TransferKind.WEIGHT_FETCH,
+            self._dram(),
+            Endpoint(EndpointKind.BANK, bank),
+            weight_bytes(layer, channels, self.element_bytes),
+            2 * layer.index + 1,
+            deps,
+            epoch,
+        )
+        return fetch, bank
 
     @staticmethod
     def _block_channels(layer: Layer, tiling: Tiling, block: int) -> Span:
@@ -319,48 +295,168 @@ class ProgramBuilder:
         tiling = self.tilings[layer.name]
         out = layer.output_shape
         used = min(self.clusters, tiling.tiles)
+        streamed = self.residency.streamed[layer.index]
         weight_blocks = (
-            self._emit_weight_fetches(layer, tiling, used) if layer.weight_elements else []
+            self._emit_weight_fetches(layer, tiling, used)
+            if layer.weight_elements and not streamed
+            else []
         )
+        shape = tiling.shape
+        self.staged.clear()
+        placed = [
+            (
+                block,
+                image,
+                Region(
+                    _block(row_block, shape.rows, out.height),
+                    _block(col_block, shape.cols, out.width),
+                    self._block_channels(layer, tiling, block),
+                ),
+            )
+            for block, image, row_block, col_block in self._tile_order(layer, tiling)
+        ]
+        if streamed:
+            stores = self._emit_streamed(layer, tiling, placed)
+        else:
+            stores = self._emit_tiles(layer, placed, weight_blocks)
+        barrier = self.program.add("sync", BarrierOp(self.program.next_id, layer.index, stores))
+        self.barrier_of[layer.name] = barrier
+        if layer.weight_elements:
+            self.weighted_barriers.append(barrier)
+        self._record_layer(layer, tiling.shape, tiling.tiles, barrier)
+
+    def _emit_tiles(
+        self,
+        layer: Layer,
+        placed: list[tuple[int, int, Region]],
+        weight_blocks: list[tuple[int, int]],
+        gate: int = -1,
+    ) -> tuple[int, ...]:
+        """Emit (channel block, image, output region) tiles in order, in contiguous runs
+        over the clusters; returns every final store."""
         output_in_sram = self.residency.in_sram[layer.name]
         output_kind = (
             TransferKind.OUTPUT_WRITE if layer.name in self.outputs else TransferKind.SPILL
         )
-        layer_stores: list[int] = []
-        shape = tiling.shape
-        self.staged.clear()
-        for tile_index, (block, image, row_block, col_block) in enumerate(
-            self._tile_order(layer, tiling)
-        ):
-            region = Region(
-                _block(row_block, shape.rows, out.height),
-                _block(col_block, shape.cols, out.width),
-                self._block_channels(layer, tiling, block),
-            )
-            cluster = tile_index * used // tiling.tiles
-            tile = _Tile(layer, cluster, image, region, block)
+        used = min(self.clusters, len(placed))
+        stores: list[int] = []
+        for tile_index, (block, image, region) in enumerate(placed):
+            cluster = tile_index * used // len(placed)
+            tile = _Tile(layer, cluster, image, region, block, gate)
             weights = weight_blocks[block] if weight_blocks else None
-            layer_stores.extend(self._emit_tile(tile, weights, output_in_sram, output_kind))
-        barrier = BarrierOp(self.program.next_id, layer.index, tuple(layer_stores))
-        self.program.add("sync", barrier)
-        self.barrier_of[layer.name] = barrier.id
-        if layer.weight_elements:
-            self.weighted_barriers.append(barrier.id)
+            stores.extend(self._emit_tile(tile, weights, output_in_sram, output_kind))
+        return tuple(stores)
+
+    def _emit_streamed(
+        self, layer: Layer, tiling: Tiling, placed: list[tuple[int, int, Region]]
+    ) -> tuple[int, ...]:
+        """Tiles of a layer whose weights stream: channel block by channel block, each
+        block's tiles spread over all clusters; block k is fetched once every cluster has
+        loaded block k - 2 (SRAM holds two blocks)."""
+        gate, epoch = self._weight_gate(layer)
+        blocks: list[tuple[int, int]] = []
+        stores: list[int] = []
+        for block in range(tiling.channel_blocks):
+            freed = self.weight_loads.get((layer.index, block - 2), [])
+            deps = [gate, *freed]
+            # a fetch that waits for this layer's own loads runs in this layer's epoch
+            when = epoch if block < 2 else self.epoch_of[layer.index]
+            blocks.append(self._emit_weight_fetch(layer, tiling, self.clusters, block, deps, when))
+            mine = [tile for tile in placed if tile[0] == block]
+            stores.extend(self._emit_tiles(layer, mine, blocks))
+        return tuple(stores)
+
+    def _record_layer(self, layer: Layer, shape: TileShape, tiles: int, barrier: int) -> None:
         self.program.layers.append(
             LayerPlan(
                 layer.index,
                 layer.name,
                 layer.op.value,
                 layer.macs,
-                tiling.shape.rows,
-                tiling.shape.cols,
-                tiling.shape.channels,
-                tiling.tiles,
-                output_in_sram,
+                shape.rows,
+                shape.cols,
+                shape.channels,
+                tiles,
+                self.residency.in_sram[layer.name],
                 layer.weight_elements * self.element_bytes,
-                barrier.id,
+                barrier,
             )
         )
+
+    def _emit_group(self, group: FusionGroup) -> None:
+        """Emit a fusion group band by band (see module docstring and ``fusion``)."""
+        members = [self.graph.layer(name) for name in group.members]
+        weight_blocks = {
+            layer.name: self._emit_weight_fetches(
+                layer, self.tilings[layer.name], min(self.clusters, self.tilings[layer.name].tiles)
+            )
+            if layer.weight_elements
+            else []
+            for layer in members
+        }
+        band_barriers: list[list[int]] = [[] for _ in members]
+        tile_counts = [0] * len(members)
+        for image in range(members[-1].output_shape.batch):
+            for band in range(group.band_count):
+                for position, layer in enumerate(members):
+                    if position:  # the consumer reads the producer's rows done so far
+                        producer = members[position - 1].name
+                        self.barrier_of[producer] = band_barriers[position - 1][-1]
+                    later = band_barriers[position + 1] if position + 1 < len(members) else []
+                    placed = self._band_tiles(layer, image, group.bands[position][band])
+                    tile_counts[position] += len(placed)
+                    band_barriers[position].append(
+                        self._emit_band(
+                            layer,
+                            placed,
+                            weight_blocks[layer.name],
+                            gate=later[-2] if len(later) >= 2 else -1,
+                            previous=band_barriers[position][-1:],
+                        )
+                    )
+        for position, layer in enumerate(members):
+            last = band_barriers[position][-1]
+            self.barrier_of[layer.name] = last
+            self._record_layer(layer, self.tilings[layer.name].shape, tile_counts[position], last)
+        if any(layer.weight_elements for layer in members):
+            self.weighted_barriers.append(band_barriers[-1][-1])
+
+    def _emit_band(
+        self,
+        layer: Layer,
+        placed: list[tuple[int, int, Region]],
+        weight_blocks: list[tuple[int, int]],
+        gate: int,
+        previous: list[int],
+    ) -> int:
+        """One member's tiles of one band and the band's barrier (which also waits for the
+        member's previous band, so it marks every row produced so far); returns the barrier.
+        ``gate``: the consumer's band whose completion frees the line-buffer rows."""
+        self.staged.clear()
+        stores = self._emit_tiles(layer, placed, weight_blocks, gate)
+        done = BarrierOp(self.program.next_id, layer.index, (*stores, *previous))
+        return self.program.add("sync", done)
+
+    def _band_tiles(self, layer: Layer, image: int, rows: Span) -> list[tuple[int, int, Region]]:
+        """(channel block, image, region) tiles covering output ``rows`` of one image,
+        channel blocks outermost."""
+        tiling = self.tilings[layer.name]
+        shape = tiling.shape
+        out = layer.output_shape
+        return [
+            (
+                block,
+                image,
+                Region(
+                    (row, min(rows[1], row + shape.rows)),
+                    _block(col_block, shape.cols, out.width),
+                    self._block_channels(layer, tiling, block),
+                ),
+            )
+            for block in range(tiling.channel_blocks)
+            for row in range(rows[0], rows[1], shape.rows)
+            for col_block in range(tiling.col_blocks)
+        ]
 
     def _emit_tile(
         self,
@@ -377,7 +473,9 @@ class ProgramBuilder:
             fetch, bank = weights
             nbytes = weight_bytes(tile.layer, tile.region.channels, self.element_bytes)
             stream = 2 * tile.layer.index + 1
-            loads.append(self._load(tile, _bank(bank), nbytes, stream, [fetch, slot]))
+            load = self._load(tile, _bank(bank), nbytes, stream, [fetch, slot])
+            loads.append(load)
+            self.weight_loads.setdefault((tile.layer.index, tile.block), []).append(load)
             cursor.weight_block = (tile.layer.index, tile.block)
         output_slot = cursor.tile_stores[-2] if len(cursor.tile_stores) >= 2 else []
         layer = tile.layer
@@ -404,9 +502,9 @@ class ProgramBuilder:
     def _tile_order(self, layer: Layer, tiling: Tiling) -> list[tuple[int, int, int, int]]:
         """(channel block, image, row block, column block) of every tile, in emit order.
 
-        Channel blocks outermost, so a cluster keeps one weight block for many tiles; but
-        when the layer reads DRAM-resident inputs, spatial blocks outermost, so that the
-        channel blocks of one spatial block share one staged copy of its input.
+        The tiling's loop order decides (see ``tiling``): channel blocks outermost, so a
+        cluster keeps one weight block for many tiles, or spatial blocks outermost, so that
+        the channel blocks of one spatial block share one staged copy of its DRAM input.
         """
         spatial = [
             (image, row, col)
@@ -415,7 +513,7 @@ class ProgramBuilder:
             for col in range(tiling.col_blocks)
         ]
         blocks = range(tiling.channel_blocks)
-        if layer.name in self.reads_dram:
+        if tiling.loop_order is LoopOrder.INPUTS_OUTER:
             return [(block, *where) for where in spatial for block in blocks]
         return [(block, *where) for block in blocks for where in spatial]
 
@@ -433,7 +531,7 @@ class ProgramBuilder:
                 nbytes = needed.with_channels(source_channels).nbytes(self.element_bytes)
                 if nbytes == 0:
                     continue
-                deps = [self.barrier_of.get(source, -1), slot]
+                deps = [self.barrier_of.get(source, -1), slot, tile.gate]
                 stream = self._stream(source, self.graph)
                 if self.residency.in_sram[source]:
                     shape = self._shape_of(source)
@@ -442,7 +540,11 @@ class ProgramBuilder:
                     ):
                         loads.append(self._load(tile, _bank(bank), share, stream, deps))
                 else:
-                    key = (source, tile.image, needed.rows, needed.cols, source_channels)
+                    # channel blocks outermost: a staged copy is gone when its block comes back
+                    per_block = self.tilings[layer.name].loop_order is LoopOrder.WEIGHTS_OUTER
+                    fused = self.group_of_layer(layer.name) is not None  # bands stage their own
+                    scope = tile.block if per_block and not fused else -1
+                    key = (source, tile.image, needed.rows, needed.cols, source_channels, scope)
                     staged = self.staged.get(key)
                     if staged is None:
                         fetch = self._transfer(
@@ -505,6 +607,13 @@ class ProgramBuilder:
         return _bank(home_bank(tile.cluster, self.clusters, self.banks))
 
 
-def map_workload(graph: WorkloadGraph, arch: ArchConfig) -> Program:
+def activation_stream(graph: WorkloadGraph, name: str) -> int:
+    """The stream id of a tensor's transfers (weights of layer i use 2 * i + 1)."""
+    return 0 if name == NETWORK_INPUT else 2 * graph.layer(name).index + 2
+
+
+def map_workload(
+    graph: WorkloadGraph, arch: ArchConfig, fusion: FusionRequest | None = None
+) -> Program:
     """Map a workload graph onto an architecture (see module docstring)."""
-    return ProgramBuilder(graph, arch).build()
+    return ProgramBuilder(graph, arch, fusion).build()

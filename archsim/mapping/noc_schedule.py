@@ -10,6 +10,11 @@ flow has at least one slot and every link's slots fit.
 
 Epochs run one after another: an epoch's table takes effect once every transfer of the
 previous epoch has been delivered, so two tables never share a link at the same time.
+
+With several engines (``lanes``), each engine's epochs form a lane of their own
+(lane = epoch % lanes) that runs independently of the others; to keep links from being
+over-reserved, every lane owns a static 1/lanes of each link: a flow's share becomes
+``slots`` of every ``period x lanes`` cycles.
 """
 
 from __future__ import annotations
@@ -50,10 +55,11 @@ class NocSchedule:
 
     tables: dict[int, ReservationTable]
     transfers: dict[int, int]  # epoch -> transfers it carries
+    lanes: int = 1  # independent epoch sequences (engines); lane of an epoch = epoch % lanes
 
     @property
     def epochs(self) -> list[int]:
-        """Epochs that carry transfers, in the order they run."""
+        """Epochs that carry transfers, in the order they run (within each lane)."""
         return sorted(self.tables)
 
 
@@ -88,16 +94,24 @@ def reservation_table(volume: dict[Flow, int], topology: MeshTopology) -> Reserv
     )
 
 
-def build_noc_schedule(program: Program, topology: MeshTopology) -> NocSchedule:
-    """Per-epoch reservation tables for every transfer of the program."""
+def build_noc_schedule(program: Program, topology: MeshTopology, lanes: int = 1) -> NocSchedule:
+    """Per-epoch reservation tables for every transfer of the program.
+
+    Epochs with the same flows and bytes (the same layer of another frame) share one table.
+    """
     by_epoch: dict[int, list[TransferOp]] = defaultdict(list)
     for op in program.ops:
         if isinstance(op, TransferOp):
             by_epoch[op.epoch].append(op)
-    tables = {
-        epoch: reservation_table(flow_bytes(ops), topology) for epoch, ops in by_epoch.items()
-    }
-    return NocSchedule(tables, {epoch: len(ops) for epoch, ops in by_epoch.items()})
+    known: dict[tuple[tuple[Flow, int], ...], ReservationTable] = {}
+    tables = {}
+    for epoch, ops in by_epoch.items():
+        volume = flow_bytes(ops)
+        key = tuple(volume.items())
+        if key not in known:
+            known[key] = reservation_table(volume, topology)
+        tables[epoch] = known[key]
+    return NocSchedule(tables, {epoch: len(ops) for epoch, ops in by_epoch.items()}, lanes)
 
 
 def _fits(slots: dict[Flow, int], topology: MeshTopology, period: int) -> bool:

@@ -5,8 +5,13 @@ A program is a dependency graph of operations, each owned by one in-order queue:
 - ``cluster{c}.compute``: ComputeOps of MAC cluster c (one per tile)
 - ``cluster{c}.load``: TransferOps that bring tile operands into cluster c
 - ``cluster{c}.store``: TransferOps that take tile results out of cluster c
-- ``dma.weights``: weight fetches from DRAM into SRAM, in layer order
+- ``dma.weights``: weight fetches from DRAM into SRAM, in layer order (``dma{e}.weights``
+  for engine e > 0 of a multi-engine arch)
 - ``sync``: BarrierOps, one per layer, done when every result of the layer has landed
+- ``arrivals``, ``frames`` and ``frame_ends``: ArrivalOps, frame start gates and frame end
+  barriers of a multi-frame program (``archsim.scenario.frames``); a mapped program has none
+
+Ops carry the ``frame`` they belong to (0 in a mapped program).
 
 An op starts when its queue predecessor is done and every op in ``deps`` is done.
 Double buffering, backpressure and layer dependencies are all expressed as deps.
@@ -18,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from archsim.domain import EndpointKind, TransferKind
+from archsim.mapping.fusion import Fallback, FusionGroup
 
 
 class Endpoint(NamedTuple):
@@ -40,6 +46,7 @@ class ComputeOp:
     macs: int
     cycles: int
     deps: tuple[int, ...]
+    frame: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +67,7 @@ class TransferOp:
     stream: int
     deps: tuple[int, ...]
     epoch: int
+    frame: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +77,20 @@ class BarrierOp:
     id: int
     layer: int
     deps: tuple[int, ...]
+    frame: int = 0
 
 
-Op = ComputeOp | TransferOp | BarrierOp
+@dataclass(frozen=True, slots=True)
+class ArrivalOp:
+    """A frame arrives: completes at ``time_ps`` once its deps are done (or at once, if later)."""
+
+    id: int
+    frame: int
+    time_ps: int
+    deps: tuple[int, ...]
+
+
+Op = ComputeOp | TransferOp | BarrierOp | ArrivalOp
 
 
 @dataclass(frozen=True)
@@ -114,6 +133,8 @@ class Program:
     compulsory_dram_bytes: int = 0
     sram_peak_bytes: int = 0
     sram_usage_bytes: list[int] = field(default_factory=list)  # planned SRAM per layer step
+    fusion_groups: list[FusionGroup] = field(default_factory=list)
+    fusion_fallbacks: list[Fallback] = field(default_factory=list)
 
     def add(self, queue: str, op: Op) -> int:
         """Append an op (whose id must be the next index) to a queue; returns its id."""

@@ -1,18 +1,29 @@
-"""Tile-shape choice: output boxes that fit a cluster's local buffer.
+"""Tile-shape and loop-order choice: output boxes that fit a cluster's local buffer.
 
 Tiles are output boxes: row strips x column blocks x channel blocks. A tile's inputs,
-weights and outputs must fit half of the cluster's local buffer (the
-other half holds the next tile: double buffering). Among the shapes that fit, the mapper
-picks the one with the lowest estimated time: the larger of the compute makespan over
-the clusters and the SRAM-to-cluster traffic over the SRAM's aggregate port bandwidth.
-The estimate ignores the interconnect kind on purpose, so that a bus, a mesh and a
-deterministic NoC run the same mapping and can be compared. This is a small search over
-power-of-two splits, not an exhaustive one.
+weights and outputs must fit half of the cluster's local buffer (the other half holds the
+next tile: double buffering). For every shape that fits, both loop orders are estimated:
+
+- ``weights_outer``: channel blocks outermost. A cluster keeps one weight block for many
+  tiles, but a DRAM-resident input is staged again for every channel block.
+- ``inputs_outer``: spatial blocks outermost. The channel blocks of a spatial block share
+  one staged copy of its DRAM-resident input, but every tile reloads its weight block
+  from SRAM.
+
+The estimate of a layer's time is the largest of the compute makespan over the clusters,
+the SRAM-to-cluster traffic over the SRAM's aggregate port bandwidth and, for layers that
+read DRAM-resident inputs, the input staging traffic over the DRAM bandwidth. The
+cheapest (shape, order) wins; ties go to fewer DRAM bytes, then fewer tiles, then
+``weights_outer``. The estimate ignores the interconnect kind on purpose, so that a bus, a
+mesh and a deterministic NoC run the same mapping and can be compared. This is a small
+search over power-of-two splits, not an exhaustive one.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from enum import StrEnum
 
 from archsim.config import ArchConfig
 from archsim.domain import Precision
@@ -20,7 +31,14 @@ from archsim.errors import MappingError
 from archsim.hw.systolic import scaled_cycles, systolic_cycles
 from archsim.mapping.regions import Region, Span, input_region, weight_bytes
 from archsim.units import KIB, ceil_div
-from archsim.workload.graph import Layer, OpKind
+from archsim.workload.graph import Layer, OpKind, TensorShape
+
+
+class LoopOrder(StrEnum):
+    """Which tile loop is outermost: it decides what a cluster keeps and what is re-read."""
+
+    WEIGHTS_OUTER = "weights_outer"  # channel blocks outermost: weight blocks stay put
+    INPUTS_OUTER = "inputs_outer"  # spatial blocks outermost: staged inputs are shared
 
 
 @dataclass(frozen=True)
@@ -33,8 +51,31 @@ class TileShape:
 
 
 @dataclass(frozen=True)
+class TilingEstimate:
+    """What the mapper expects a layer's tiling to cost (whole layer, all images).
+
+    ``dram_input_bytes`` counts the staging of DRAM-resident inputs (zero when the layer
+    reads only SRAM); ``load_bytes`` the operands moved from SRAM into clusters (inputs and
+    weight blocks); ``sram_bytes`` those plus the results stored back.
+    """
+
+    cycles: int
+    dram_weight_bytes: int
+    dram_input_bytes: int
+    load_bytes: int
+    sram_bytes: int
+    reuse: float  # MACs per byte moved into clusters (0 for vector layers)
+
+    @property
+    def dram_bytes(self) -> int:
+        """DRAM bytes the layer reads: its weights and its input staging."""
+        return self.dram_weight_bytes + self.dram_input_bytes
+
+
+@dataclass(frozen=True)
 class Tiling:
-    """The chosen tile shape of a layer and the bytes one full tile needs."""
+    """The chosen tile shape and loop order of a layer, the bytes one full tile needs,
+    and the estimate that chose them."""
 
     shape: TileShape
     row_blocks: int
@@ -44,6 +85,8 @@ class Tiling:
     input_bytes: int
     weight_bytes: int
     output_bytes: int
+    loop_order: LoopOrder
+    estimate: TilingEstimate
 
     @property
     def working_set_bytes(self) -> int:
@@ -126,48 +169,40 @@ def choose_tiling(
     precision: Precision,
     budget: int | None = None,
     inputs_in_dram: bool = False,
+    orders: tuple[LoopOrder, ...] | None = None,
 ) -> Tiling:
-    """The tile shape for a layer, or a MappingError when not even the smallest tile fits.
+    """The tile shape and loop order for a layer, or a MappingError when not even the
+    smallest tile fits. ``orders`` limits the loop orders tried (default: both).
 
     ``budget`` caps a tile's working set; by default half the cluster's local buffer.
-    With ``inputs_in_dram`` every tile's input is fetched from DRAM, so the estimate also
-    counts that traffic over the DRAM bandwidth (re-fetches of overlapping inputs cost).
-    Tiles span the full width when any such shape fits; narrower column blocks are
-    tried only when none does (wide images at high resolution).
+    With ``inputs_in_dram`` every input of the layer is taken to be DRAM-resident, so the
+    estimate also counts its staging over the DRAM bandwidth (re-fetches cost). Tiles
+    span the full width when any such shape fits; narrower column blocks are tried only
+    when none does (wide images at high resolution).
     """
-    element_bytes = precision.bytes
     if budget is None:
         budget = default_tile_budget(arch)
     out = layer.output_shape
+    search = _Search(layer, arch, precision, InputTraffic(layer), inputs_in_dram, orders or _ORDERS)
     smallest: int | None = None
     for cols in _halvings(out.width):
-        best: tuple[float, int, Tiling] | None = None
+        best: Tiling | None = None
         for channels in _channel_candidates(layer):
             for rows in _halvings(out.height):
                 shape = TileShape(rows, cols, channels)
-                inputs, weights, outputs = tile_bytes(layer, shape, element_bytes)
-                need = inputs + weights + outputs
-                smallest = need if smallest is None else min(smallest, need)
-                if need > budget:
+                need = tile_bytes(layer, shape, precision.bytes)
+                working_set = sum(need)
+                smallest = working_set if smallest is None else min(smallest, working_set)
+                if working_set > budget:
                     continue
-                tiling = Tiling(
-                    shape,
-                    ceil_div(out.height, rows),
-                    ceil_div(out.width, cols),
-                    ceil_div(out.channels, channels),
-                    ceil_div(out.height, rows)
-                    * ceil_div(out.width, cols)
-                    * ceil_div(out.channels, channels)
-                    * out.batch,
-                    inputs,
-                    weights,
-                    outputs,
-                )
-                cost = _estimated_cycles(layer, arch, precision, tiling, inputs_in_dram)
-                if best is None or (cost, tiling.tiles) < (best[0], best[1]):
-                    best = (cost, tiling.tiles, tiling)
+                makespan = search.makespan(shape)
+                if best is not None and makespan > best.estimate.cycles:
+                    continue  # an estimate is never below the makespan
+                for tiling in search.both_orders(shape, need, makespan):
+                    if best is None or _rank(tiling) < _rank(best):
+                        best = tiling
         if best is not None:
-            return best[2]
+            return best
     raise MappingError(
         f"layer {layer.name!r} ({layer.op.value}, output {out}): the smallest tile needs "
         f"{smallest} bytes but half a cluster's local buffer holds {budget} bytes "
@@ -176,35 +211,197 @@ def choose_tiling(
     )
 
 
+_ORDERS = (LoopOrder.WEIGHTS_OUTER, LoopOrder.INPUTS_OUTER)
+
+
+def _rank(tiling: Tiling) -> tuple[int, int, int, int]:
+    """Cheapest first; then fewer DRAM bytes, fewer tiles, weights outermost."""
+    estimate = tiling.estimate
+    order = _ORDERS.index(tiling.loop_order)
+    return estimate.cycles, estimate.dram_bytes, tiling.tiles, order
+
+
+@dataclass(frozen=True)
+class _Search:
+    """What the estimate of one layer's candidate tilings needs."""
+
+    layer: Layer
+    arch: ArchConfig
+    precision: Precision
+    traffic: InputTraffic
+    inputs_in_dram: bool
+    orders: tuple[LoopOrder, ...]
+
+    def makespan(self, shape: TileShape) -> int:
+        """Cluster cycles of the busiest cluster: ceil(tiles / clusters) full tiles."""
+        out = self.layer.output_shape
+        tiles = _tiles(out, shape)
+        full = Region((0, shape.rows), (0, shape.cols), (0, shape.channels))
+        cycles = tile_cycles(self.layer, self.arch, self.precision, full)
+        return ceil_div(tiles, self.arch.mac_clusters.count) * cycles
+
+    def both_orders(
+        self, shape: TileShape, need: tuple[int, int, int], makespan: int
+    ) -> list[Tiling]:
+        """The tiling of ``shape`` (a tile needs ``need`` input, weight and output bytes)
+        under each loop order, with its estimate."""
+        layer, element_bytes = self.layer, self.precision.bytes
+        out = layer.output_shape
+        blocks = (
+            ceil_div(out.height, shape.rows),
+            ceil_div(out.width, shape.cols),
+            ceil_div(out.channels, shape.channels),
+        )
+        tiles = _tiles(out, shape)
+        every, once = self.traffic.bytes(shape, element_bytes)
+        clusters = self.arch.mac_clusters.count
+        tilings = []
+        for order in self.orders:
+            shared = order is LoopOrder.INPUTS_OUTER or blocks[2] == 1
+            dram_inputs = (once if shared else every) if self.inputs_in_dram else 0
+            loads = every + weight_load_bytes(layer, shape, tiles, order, clusters, element_bytes)
+            sram = loads + out.nbytes(self.precision)
+            estimate = TilingEstimate(
+                cycles=_estimated_cycles(self.arch, makespan, sram, dram_inputs),
+                dram_weight_bytes=layer.weight_elements * element_bytes,
+                dram_input_bytes=dram_inputs,
+                load_bytes=loads,
+                sram_bytes=sram,
+                reuse=layer.macs / loads if loads else 0.0,
+            )
+            tilings.append(Tiling(shape, *blocks, tiles, *need, order, estimate))
+        return tilings
+
+
+def _tiles(out: TensorShape, shape: TileShape) -> int:
+    return (
+        ceil_div(out.height, shape.rows)
+        * ceil_div(out.width, shape.cols)
+        * ceil_div(out.channels, shape.channels)
+        * out.batch
+    )
+
+
+def _spans(size: int, block: int) -> list[Span]:
+    return [(start, min(size, start + block)) for start in range(0, size, block)]
+
+
+class InputTraffic:
+    """Input elements a layer's tiles read, summed over the tiles of a tile shape.
+
+    Every op's input box has each side set by at most one side of the output box, so a
+    tile's input elements factor as f(row block) x g(column block) x h(channel block).
+    Each factor's sum is taken once per block size, varying that block over the whole
+    output with the other two spanning it (``reference`` elements), and memoized: the
+    search tries many shapes that share a block size.
+    """
+
+    def __init__(self, layer: Layer) -> None:
+        self.layer = layer
+        out = layer.output_shape
+        self.full = Region((0, out.height), (0, out.width), (0, out.channels))
+        self.sums: dict[tuple[int, int, int], tuple[int, int]] = {}
+
+    def bytes(self, shape: TileShape, element_bytes: int) -> tuple[int, int]:
+        """(every tile's input bytes, each spatial block's distinct input bytes once), all
+        images.
+
+        The first is what all tiles load into clusters, and what staging reads from DRAM
+        when every tile fetches its own copy; the second what staging reads when the
+        channel blocks of a spatial block share staged copies (less only where input
+        channels follow output channels, as in grouped convolutions).
+        """
+        every = once = 0
+        for index in range(len(self.layer.input_shapes)):
+            reference = input_region(self.layer, index, self.full).elements()
+            if not reference:
+                continue  # the output reads nothing of this input
+            rows, _ = self._sum(index, 0, shape.rows)
+            cols, _ = self._sum(index, 1, shape.cols)
+            channels, distinct = self._sum(index, 2, shape.channels)
+            every += rows * cols * channels // reference**2
+            once += rows * cols * distinct // reference**2
+        batch_bytes = self.layer.output_shape.batch * element_bytes
+        return every * batch_bytes, once * batch_bytes
+
+    def _sum(self, index: int, dim: int, block: int) -> tuple[int, int]:
+        """Sum over the blocks of one output dimension of the input elements (and over
+        blocks with distinct input regions), the other dimensions spanning the output."""
+        key = (index, dim, block)
+        if key not in self.sums:
+            full = self.full
+            spans = _spans((full.rows, full.cols, full.channels)[dim][1], block)
+            if dim == 0:
+                boxes = [Region(span, full.cols, full.channels) for span in spans]
+            elif dim == 1:
+                boxes = [Region(full.rows, span, full.channels) for span in spans]
+            else:
+                boxes = [full.with_channels(span) for span in spans]
+            every = 0
+            distinct: dict[Region, int] = {}
+            for box in boxes:
+                region = input_region(self.layer, index, box)
+                distinct[region] = elements = region.elements()
+                every += elements
+            self.sums[key] = (every, sum(distinct.values()))
+        return self.sums[key]
+
+
+def weight_load_bytes(
+    layer: Layer,
+    shape: TileShape,
+    tiles: int,
+    order: LoopOrder,
+    clusters: int,
+    element_bytes: int,
+) -> int:
+    """Weight bytes moved from SRAM into clusters over the layer.
+
+    Tile i of T runs on cluster ``i x used // T`` (contiguous runs), and a cluster loads a
+    weight block whenever its block changes. Spatial blocks outermost, consecutive tiles of
+    a cluster differ in block, so every tile loads one (a single block: once per cluster).
+    Channel blocks outermost, a load happens per run of a cluster within a block.
+    """
+    if not layer.weight_elements:
+        return 0
+    channels = layer.output_shape.channels
+    channel_blocks = ceil_div(channels, shape.channels)
+    total = layer.weight_elements * element_bytes
+    used = min(clusters, tiles)
+    spatial_blocks = tiles // channel_blocks
+    if channel_blocks == 1:
+        return used * total
+    if order is LoopOrder.INPUTS_OUTER:
+        return spatial_blocks * total
+    starts = {ceil_div(j * tiles, used) for j in range(used)}
+    starts |= {block * spatial_blocks for block in range(channel_blocks)}
+    loads = 0
+    for block in (start // spatial_blocks for start in sorted(starts)):
+        span = (block * shape.channels, min(channels, (block + 1) * shape.channels))
+        loads += weight_bytes(layer, span, element_bytes)
+    return loads
+
+
 def _estimated_cycles(
-    layer: Layer, arch: ArchConfig, precision: Precision, tiling: Tiling, inputs_in_dram: bool
-) -> float:
-    """The largest of the compute makespan over clusters, the SRAM-to-cluster traffic time
-    and, for DRAM-resident inputs, the DRAM fetch time (cluster cycles)."""
-    clusters = arch.mac_clusters.count
+    arch: ArchConfig, makespan: int, sram_bytes: int, dram_input_bytes: int
+) -> int:
+    """The largest of the compute makespan, the SRAM traffic time and the DRAM input
+    staging time (cluster cycles, rounded up)."""
     sram = arch.sram
     sram_bytes_per_cycle = sram.banks * sram.ports_per_bank * sram.port_bytes_per_cycle
-    shape = tiling.shape
-    out = Region((0, shape.rows), (0, shape.cols), (0, shape.channels))
-    makespan = ceil_div(tiling.tiles, clusters) * tile_cycles(layer, arch, precision, out)
-    if inputs_in_dram and tiling.channel_blocks > 1:
-        weight_loads = tiling.tiles  # spatial blocks outermost: a weight block per tile
-    else:
-        weight_loads = max(tiling.channel_blocks, min(tiling.tiles, clusters))
-    traffic = (
-        tiling.tiles * (tiling.input_bytes + tiling.output_bytes)
-        + weight_loads * tiling.weight_bytes
+    dram = arch.dram
+    dram_bytes_per_cycle = (
+        dram.channels
+        * dram.peak_gb_per_s
+        * 1e3
+        * dram.streaming_efficiency
+        / arch.mac_clusters.clock_mhz
     )
-    estimate = max(float(makespan), traffic / sram_bytes_per_cycle)
-    if inputs_in_dram:
-        dram = arch.dram
-        dram_bytes_per_cycle = (
-            dram.channels * dram.peak_gb_per_s * 1e3 * dram.efficiency / arch.mac_clusters.clock_mhz
-        )
-        # channel blocks of one spatial block share one staged copy of its input
-        fetches = tiling.tiles // tiling.channel_blocks
-        estimate = max(estimate, fetches * tiling.input_bytes / dram_bytes_per_cycle)
-    return estimate
+    return max(
+        makespan,
+        math.ceil(sram_bytes / sram_bytes_per_cycle),
+        math.ceil(dram_input_bytes / dram_bytes_per_cycle),
+    )
 
 
 def is_view(layer: Layer) -> bool:

@@ -1,8 +1,9 @@
 """Engine: runs a Program on a Chip in one SimPy environment.
 
 Each queue of the program becomes one long-lived process of the component that owns it
-(cluster compute, cluster load/store DMA, weight DMA); each layer barrier is a tiny
-process of its own. A run that gets stuck raises DeadlockError (see ``watchdog``).
+(cluster compute, cluster load/store DMA, an engine's weight DMA); each layer barrier,
+frame arrival and frame start gate is a tiny process of its own (see ``frames``). A run
+that gets stuck raises DeadlockError (see ``watchdog``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,13 @@ from archsim.hw.chip import Chip, mesh_topology
 from archsim.mapping.noc_schedule import NocSchedule, build_noc_schedule
 from archsim.mapping.program import Program
 from archsim.sim.environment import SimEnvironment
+from archsim.sim.frames import (
+    FrameSchedule,
+    FrameTracker,
+    arrival_process,
+    end_process,
+    gate_process,
+)
 from archsim.sim.runtime import OpRuntime
 from archsim.sim.watchdog import stuck_report, watchdog
 from archsim.trace import Recorder
@@ -37,30 +45,50 @@ class RunOutcome:
     events: int
     wall_s: float
     schedule: NocSchedule | None
+    frames: FrameTracker | None = None  # multi-frame programs only
 
 
-def _barrier(rt: OpRuntime, op_id: int) -> Generator[simpy.Event, Any, None]:
-    yield from rt.wait_ready(op_id, -1)
+def _barrier(rt: OpRuntime, op_id: int, index: int) -> Generator[simpy.Event, Any, None]:
+    yield from rt.wait_ready(op_id, -1, index)
     rt.finish(op_id)
 
 
-def _start_queue(chip: Chip, queue: str, op_ids: list[int], rt: OpRuntime) -> None:
-    """Hand a queue of the program to the component that owns it."""
+def _start_queue(
+    chip: Chip,
+    queue: str,
+    index: int,
+    op_ids: list[int],
+    rt: OpRuntime,
+    frames: FrameTracker | None,
+) -> None:
+    """Hand a queue of the program (the index-th) to the component that owns it."""
     if queue == "sync":
         for op_id in op_ids:
-            chip.env.process(_barrier(rt, op_id))
+            chip.env.process(_barrier(rt, op_id, index))
         return
-    if queue == "dma.weights":
-        chip.weight_dma.start(op_ids, rt)
+    if queue in ("arrivals", "frames", "frame_ends"):
+        if frames is None:
+            raise SimulationError(f"queue {queue!r} needs the program's frame schedule")
+        for op_id in op_ids:
+            frame = rt.program.ops[op_id].frame
+            if queue == "arrivals":
+                chip.env.process(arrival_process(rt, frames, op_id))
+            elif queue == "frames":
+                chip.env.process(gate_process(rt, frames, op_id, frame))
+            else:
+                chip.env.process(end_process(rt, frames, op_id, frame))
         return
     owner, role = queue.split(".")
+    if role == "weights":  # dma.weights, dma1.weights, ...: the weight DMA of an engine
+        chip.weight_dmas[int(owner.removeprefix("dma") or 0)].start(op_ids, rt, index)
+        return
     cluster = int(owner.removeprefix("cluster"))
     if role == "compute":
-        chip.env.process(chip.clusters[cluster].run(op_ids, rt))
+        chip.env.process(chip.clusters[cluster].run(op_ids, rt, index))
     elif role == "load":
-        chip.load_dma[cluster].start(op_ids, rt)
+        chip.load_dma[cluster].start(op_ids, rt, index)
     elif role == "store":
-        chip.store_dma[cluster].start(op_ids, rt)
+        chip.store_dma[cluster].start(op_ids, rt, index)
     else:
         raise SimulationError(f"program has a queue no component owns: {queue}")
 
@@ -71,11 +99,13 @@ def run_program(
     seed: int,
     recorder: Recorder,
     watchdog_ps: int | None = None,
+    frames: FrameSchedule | None = None,
 ) -> RunOutcome:
     """Elaborate the chip, run the program to completion and return the outcome.
 
-    A run that gets stuck raises DeadlockError with a report: when no event is left while
-    ops remain, or (with ``watchdog_ps``) when no op completes for that long.
+    ``frames`` describes the frames of a multi-frame program (its arrivals and start gates
+    need it). A run that gets stuck raises DeadlockError with a report: when no event is
+    left while ops remain, or (with ``watchdog_ps``) when no op completes for that long.
     """
     wall_start = time.perf_counter()
     env = SimEnvironment(seed)
@@ -83,11 +113,12 @@ def run_program(
     if arch.interconnect.kind is InterconnectKind.DETERMINISTIC:
         topology = mesh_topology(arch)
         assert topology is not None
-        schedule = build_noc_schedule(program, topology)
+        schedule = build_noc_schedule(program, topology, arch.engines)
     chip = Chip(arch, env, recorder, env.seed_sequence, schedule)
-    rt = OpRuntime(env, program)
-    for queue, op_ids in program.queues.items():
-        _start_queue(chip, queue, op_ids, rt)
+    rt = OpRuntime(env, program, len(frames.frames) if frames is not None else 1)
+    tracker = FrameTracker(rt, frames) if frames is not None else None
+    for index, (queue, op_ids) in enumerate(program.queues.items()):
+        _start_queue(chip, queue, index, op_ids, rt, tracker)
     if watchdog_ps is not None:
         env.process(watchdog(rt, watchdog_ps))
     env.run_counting()
@@ -105,4 +136,5 @@ def run_program(
         env.events_processed,
         time.perf_counter() - wall_start,
         schedule,
+        tracker,
     )

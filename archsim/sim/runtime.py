@@ -64,9 +64,17 @@ class TransferTiming:
 
 
 class OpRuntime:
-    """Per-op completion events and timing of one run of a program."""
+    """Per-op completion events and timing of one run of a program.
 
-    def __init__(self, env: simpy.Environment, program: Program) -> None:
+    ``dropped[frame]`` is set when a frame is dropped (``archsim.sim.frames``): components
+    still take its ops in queue order, after their deps, but complete them at once.
+
+    Frame start gates: until ``open_gate(frame)``, a process reaching an op of that frame
+    parks. The gate releases the parked processes in a fixed order, by (queue, op id), so
+    a frame begins the same way whenever and however the processes reached it.
+    """
+
+    def __init__(self, env: simpy.Environment, program: Program, frames: int = 1) -> None:
         count = len(program.ops)
         self.env = env
         self.program = program
@@ -74,11 +82,24 @@ class OpRuntime:
         self.t_done: list[int] = [-1] * count
         self.blocker: list[int] = [-1] * count
         self.timing: list[TransferTiming | None] = [None] * count
+        self.dropped = [False] * frames  # per frame: its ops complete at zero cost
+        self.gate_open = [True] * frames  # per frame: may its ops start (see open_gate)
+        self.gates: list[int] = []  # per frame: its start gate's op id (none: one frame)
+        self.parked: list[list[tuple[int, int, simpy.Event]]] = [[] for _ in range(frames)]
         self.started = 0  # ops whose dependencies were met (executing or done)
         self.completed = 0
 
-    def wait_ready(self, op_id: int, previous: int) -> Generator[simpy.Event, Any, None]:
-        """Wait for the queue predecessor and every dependency; remember which came last."""
+    def wait_ready(
+        self, op_id: int, previous: int, queue: int = 0
+    ) -> Generator[simpy.Event, Any, None]:
+        """Wait for the op's frame gate (``queue``: the caller's queue index; -1: the gate's
+        own ops, which never park), the queue predecessor and every dependency; remember
+        which came last."""
+        op = self.program.ops[op_id]
+        if not self.gate_open[op.frame] and queue >= 0:
+            parked = self.env.event()
+            self.parked[op.frame].append((queue, op_id, parked))
+            yield parked
         done = self.done
         t_done = self.t_done
         blocker = previous
@@ -86,7 +107,7 @@ class OpRuntime:
         if previous >= 0 and not done[previous].processed:
             yield done[previous]
             latest = t_done[previous]
-        for dep in self.program.ops[op_id].deps:
+        for dep in op.deps:
             event = done[dep]
             if not event.processed:
                 yield event
@@ -95,6 +116,13 @@ class OpRuntime:
                 blocker = dep
         self.blocker[op_id] = blocker
         self.started += 1
+
+    def open_gate(self, frame: int) -> None:
+        """Let the frame's ops start: release its parked processes by (queue, op id)."""
+        self.gate_open[frame] = True
+        for _, _, parked in sorted(self.parked[frame], key=lambda entry: entry[:2]):
+            parked.succeed()
+        self.parked[frame] = []
 
     def finish(self, op_id: int) -> None:
         """Mark an op done now."""

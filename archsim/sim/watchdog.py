@@ -17,7 +17,7 @@ from typing import Any
 import simpy
 
 from archsim.errors import DeadlockError, Problem
-from archsim.mapping.program import BarrierOp, ComputeOp, Op, TransferOp
+from archsim.mapping.program import ArrivalOp, BarrierOp, ComputeOp, Op, TransferOp
 from archsim.sim.runtime import OpRuntime
 from archsim.units import PS_PER_MS
 
@@ -30,7 +30,11 @@ def describe(op: Op) -> str:
         return f"op {op.id} ({op.kind.name} {op.src}->{op.dst}, {op.nbytes} B, layer {op.layer})"
     if isinstance(op, ComputeOp):
         return f"op {op.id} (compute on cluster{op.cluster}, layer {op.layer})"
+    if isinstance(op, ArrivalOp):
+        return f"op {op.id} (arrival of frame {op.frame})"
     assert isinstance(op, BarrierOp)
+    if op.layer < 0:
+        return f"op {op.id} (start or end of frame {op.frame})"
     return f"op {op.id} (barrier of layer {op.layer})"
 
 

@@ -37,6 +37,7 @@ from archsim.trace.schema import (
     Column,
     Table,
 )
+from archsim.trace.upgrade import absent_columns, upgrade
 
 _KINDS = frozenset(kind.value for kind in ComponentKind)
 _TABLE_NAMES = tuple(table.name for table in TABLES)
@@ -79,6 +80,11 @@ class Trace:
     transfers: dict[str, np.ndarray]
     layers: dict[str, np.ndarray]
     links: dict[str, np.ndarray]
+    frames: dict[str, np.ndarray]
+    """One row per frame: arrival, start and end times, engine, dropped (one row per run
+    without a scenario)."""
+    queue: dict[str, np.ndarray]
+    """Frames waiting over time: t_ps, depth (one row per change)."""
     utilization: dict[str, Any]
     """busy_fraction [n_components, n_bins], t_start_ps [n_bins], bin_ps, t_end_ps."""
 
@@ -179,10 +185,11 @@ class Trace:
         state: State | str | int | None = None,
         window: Window | None = None,
         clip: bool = False,
+        frame: int | None = None,
     ) -> dict[str, np.ndarray]:
         """State rows by component kind, component (id or name), layer (index or name),
-        state (State, its name or value) and time window. With `clip`, intervals are cut to
-        the window, so their durations add up to time spent inside it."""
+        state (State, its name or value), time window and frame. With `clip`, intervals are
+        cut to the window, so their durations add up to time spent inside it."""
         rows = self.states
         keep = np.ones(len(rows["component"]), bool)
         if kind is not None:
@@ -194,6 +201,8 @@ class Trace:
             keep &= rows["layer"] == self.layer_index(layer)
         if state is not None:
             keep &= rows["state"] == _enum_value(State, state)
+        if frame is not None:
+            keep &= rows["frame"] == frame
         if window is not None:
             keep &= _overlapping(rows["t_start_ps"], rows["t_end_ps"], window)
         selected = {name: values[keep] for name, values in rows.items()}
@@ -210,9 +219,11 @@ class Trace:
         src_kind: str | Iterable[str] | None = None,
         dst_kind: str | Iterable[str] | None = None,
         window: Window | None = None,
+        frame: int | None = None,
     ) -> dict[str, np.ndarray]:
         """Transfer rows by transfer kind (TransferKind, its name or value), layer, the
-        component kind of source or destination, and window (over [t_request_ps, t_done_ps))."""
+        component kind of source or destination, window (over [t_request_ps, t_done_ps))
+        and frame."""
         rows = self.transfers
         keep = np.ones(len(rows["id"]), bool)
         if kind is not None:
@@ -225,6 +236,8 @@ class Trace:
             keep &= np.isin(rows["dst"], self.component_ids(dst_kind))
         if window is not None:
             keep &= _overlapping(rows["t_request_ps"], rows["t_done_ps"], window)
+        if frame is not None:
+            keep &= rows["frame"] == frame
         return {name: values[keep] for name, values in rows.items()}
 
     def layers_where(
@@ -374,8 +387,13 @@ def open_trace(path: str | os.PathLike[str]) -> Trace:
 
 def _read(path: Path, h5: h5py.File) -> Trace:
     attrs = _read_attrs(path, h5)
-    tables = {table.name: _read_table(path, h5, table) for table in TABLES}
-    return Trace(path=path, attrs=attrs, utilization=_read_utilization(path, h5), **tables)
+    version = attrs[SCHEMA_VERSION_ATTR]
+    tables = {
+        table.name: _read_table(path, h5, table, absent_columns(version, table)) for table in TABLES
+    }
+    utilization = _read_utilization(path, h5)
+    tables = upgrade(version, tables, utilization[RUN_END_ATTR])
+    return Trace(path=path, attrs=attrs, utilization=utilization, **tables)
 
 
 def _read_attrs(path: Path, h5: h5py.File) -> dict[str, Any]:
@@ -417,10 +435,13 @@ def _dataset(path: Path, h5: h5py.File, name: str) -> h5py.Dataset:
     return node
 
 
-def _read_table(path: Path, h5: h5py.File, table: Table) -> dict[str, np.ndarray]:
+def _read_table(
+    path: Path, h5: h5py.File, table: Table, absent: frozenset[str] = frozenset()
+) -> dict[str, np.ndarray]:
     columns = {
         column.name: _read_column(path, _dataset(path, h5, f"{table.name}/{column.name}"), column)
         for column in table.columns
+        if column.name not in absent
     }
     if len({len(values) for values in columns.values()}) > 1:
         raise TraceFormatError(path, f"columns of /{table.name} differ in length")

@@ -1,4 +1,10 @@
-"""The simulator's only interface to tracing: a Recorder appending rows, or a NullRecorder."""
+"""The simulator's only interface to tracing: a Recorder appending rows, or a NullRecorder.
+
+State rows name their layer and frame with one integer, a *layer tag* (``layer_tag``):
+``frame * LAYER_TAG_STRIDE + layer``, which is the layer itself in frame 0 and -1 for "no
+layer, no frame". Components pass it where they pass a layer, so the hot path writes one
+column; ``Recorder.data`` splits it into the ``layer`` and ``frame`` columns.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,39 @@ import numpy as np
 
 from archsim.domain import ComponentKind
 from archsim.trace.columns import ColumnTable
-from archsim.trace.schema import COMPONENTS, LAYERS, LINKS, STATES, TABLES, TRANSFERS, Table
+from archsim.trace.schema import (
+    COMPONENTS,
+    FRAMES,
+    LAYERS,
+    LINKS,
+    QUEUE,
+    STATES,
+    TABLES,
+    TRANSFERS,
+    Table,
+)
 
 _HOT_ROWS = 65536  # initial capacity of the states and transfers buffers
 _COLD_ROWS = 256  # initial capacity of the layers and links buffers
 _MAX_CAPACITY = int(np.iinfo(np.uint16).max)
 _KINDS = frozenset(kind.value for kind in ComponentKind)
+_STATE_BUFFER = {**{c.name: c.dtype for c in STATES.columns[:4]}, "tag": np.dtype(np.int64)}
+
+LAYER_TAG_STRIDE = 1 << 20
+"""Layer indexes per frame in a layer tag (workloads have far fewer layers)."""
+
+
+def layer_tag(layer: int, frame: int) -> int:
+    """The tag recording ``layer`` of ``frame`` in a state row (-1: neither)."""
+    return layer + frame * LAYER_TAG_STRIDE if layer >= 0 else -1
+
+
+def split_layer_tags(tags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(layer, frame) int32 columns of an array of layer tags; -1 stays -1 in both."""
+    untagged = tags < 0
+    layer = np.where(untagged, -1, tags % LAYER_TAG_STRIDE).astype(np.int32)
+    frame = np.where(untagged, -1, tags // LAYER_TAG_STRIDE).astype(np.int32)
+    return layer, frame
 
 
 @dataclass(frozen=True)
@@ -25,6 +58,8 @@ class TraceData:
     transfers: dict[str, np.ndarray]
     layers: dict[str, np.ndarray]
     links: dict[str, np.ndarray]
+    frames: dict[str, np.ndarray]
+    queue: dict[str, np.ndarray]
 
     def tables(self) -> dict[str, dict[str, np.ndarray]]:
         """Table name -> columns, in schema order."""
@@ -61,12 +96,14 @@ class Recorder:
         self._kinds: list[str] = []
         self._capacities: list[int] = []
         self._ids: dict[str, int] = {}
-        self._states = ColumnTable(STATES.dtypes, _HOT_ROWS)
+        self._states = ColumnTable(_STATE_BUFFER, _HOT_ROWS)
         self._transfers = ColumnTable(TRANSFERS.dtypes, _HOT_ROWS)
         self._layers = ColumnTable(_numeric(LAYERS), _COLD_ROWS)
         self._layer_names: list[str] = []
         self._layer_ops: list[str] = []
         self._links = ColumnTable(LINKS.dtypes, _COLD_ROWS)
+        self._frames = ColumnTable(FRAMES.dtypes, _COLD_ROWS)
+        self._queue = ColumnTable(QUEUE.dtypes, _COLD_ROWS)
 
     def add_component(self, name: str, kind: str, capacity: int = 1) -> int:
         """Register a component (kind: a ComponentKind value) and return its id."""
@@ -88,7 +125,10 @@ class Recorder:
     def state(
         self, component: int, state: int, t_start_ps: int, t_end_ps: int, layer: int = -1
     ) -> None:
-        """Record that `component` was in `state` (a State) over [t_start_ps, t_end_ps)."""
+        """Record that `component` was in `state` (a State) over [t_start_ps, t_end_ps).
+
+        `layer` is a layer index, or a layer tag (``layer_tag``) naming layer and frame.
+        """
         if t_end_ps <= t_start_ps:
             if t_end_ps < t_start_ps:
                 raise ValueError(f"state interval ends before it starts: {t_start_ps}..{t_end_ps}")
@@ -122,6 +162,7 @@ class Recorder:
         sram_ps: int,
         interconnect_wait_ps: int,
         interconnect_ps: int,
+        frame: int = 0,
     ) -> None:
         """Record a transfer (kind: a TransferKind) with its timestamps and phase durations."""
         table = self._transfers
@@ -145,6 +186,7 @@ class Recorder:
             v_sram,
             v_interconnect_wait,
             v_interconnect,
+            v_frame,
         ) = table.views
         v_id[i] = i
         v_layer[i] = layer
@@ -162,6 +204,7 @@ class Recorder:
         v_sram[i] = sram_ps
         v_interconnect_wait[i] = interconnect_wait_ps
         v_interconnect[i] = interconnect_ps
+        v_frame[i] = frame
         table.n = i + 1
 
     def layer(
@@ -216,6 +259,23 @@ class Recorder:
         """Record an interconnect resource's totals (reserved_ps is -1 without a schedule)."""
         self._links.append(component, nbytes, busy_ps, reserved_ps, blocked_ps)
 
+    def frame(
+        self,
+        frame: int,
+        query: int,
+        engine: int,
+        arrival_ps: int,
+        start_ps: int,
+        end_ps: int,
+        dropped: bool,
+    ) -> None:
+        """Record one frame (call in frame order: its index is its row)."""
+        self._frames.append(frame, query, engine, arrival_ps, start_ps, end_ps, int(dropped))
+
+    def queue_depth(self, t_ps: int, depth: int) -> None:
+        """Record that `depth` frames wait from `t_ps` on."""
+        self._queue.append(t_ps, depth)
+
     def data(self) -> TraceData:
         """Copy everything recorded so far into numpy arrays; recording may continue."""
         components = {
@@ -227,12 +287,16 @@ class Recorder:
         layers = self._layers.arrays()
         layers["name"] = np.array(self._layer_names, dtype=np.str_)
         layers["op"] = np.array(self._layer_ops, dtype=np.str_)
+        states = self._states.arrays()
+        states["layer"], states["frame"] = split_layer_tags(states.pop("tag"))
         return TraceData(
             components=components,
-            states=self._states.arrays(),
+            states=states,
             transfers=self._transfers.arrays(),
             layers={name: layers[name] for name in LAYERS.column_names},
             links=self._links.arrays(),
+            frames=self._frames.arrays(),
+            queue=self._queue.arrays(),
         )
 
 
@@ -257,7 +321,7 @@ class NullRecorder(Recorder):
     def _ignore(self, *args: object, **kwargs: object) -> None:
         """Do nothing."""
 
-    state = transfer = layer = link = _ignore
+    state = transfer = layer = link = frame = queue_depth = _ignore
 
     def data(self) -> TraceData:
         """Empty tables."""

@@ -13,7 +13,7 @@ import numpy as np
 
 from archsim.domain import State, TransferKind
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Version of the on-disk layout. Bumped on any change to tables, columns, dtypes or meaning."""
 
 
@@ -93,6 +93,7 @@ STATES = Table(
         _ps("t_start_ps", "Interval start (inclusive)."),
         _ps("t_end_ps", "Interval end (exclusive)."),
         Column("layer", _I4, "", "Layer index, -1 when not tied to a layer."),
+        Column("frame", _I4, "", "Frame index, -1 when not tied to a frame (e.g. IDLE)."),
     ),
 )
 
@@ -116,6 +117,7 @@ TRANSFERS = Table(
         _ps("sram_ps", "SRAM access."),
         _ps("interconnect_wait_ps", "Waiting for the interconnect."),
         _ps("interconnect_ps", "On the interconnect."),
+        Column("frame", _I4, "", "Frame index (0 in a one-frame run)."),
     ),
 )
 
@@ -155,7 +157,30 @@ LINKS = Table(
     ),
 )
 
-TABLES: tuple[Table, ...] = (COMPONENTS, STATES, TRANSFERS, LAYERS, LINKS)
+FRAMES = Table(
+    "frames",
+    "One row per frame (one inference at the run's batch): arrival, start and end.",
+    (
+        Column("frame", _I4, "", "Frame index, equal to the row index."),
+        Column("query", _I4, "", "Query (multi-stream: frames of one interval); else = frame."),
+        Column("engine", _I4, "", "Engine that ran the frame (0 with one engine)."),
+        _ps("arrival_ps", "Arrived (became available)."),
+        _ps("start_ps", "Allowed to start (its start gate opened)."),
+        _ps("end_ps", "Every operation of the frame done."),
+        Column("dropped", _U1, "", "1 if dropped on arrival (the queue was full), else 0."),
+    ),
+)
+
+QUEUE = Table(
+    "queue",
+    "Frames waiting (arrived, not started, not dropped), one row per change.",
+    (
+        _ps("t_ps", "Time of the change."),
+        Column("depth", _I4, "count", "Frames waiting from t_ps on."),
+    ),
+)
+
+TABLES: tuple[Table, ...] = (COMPONENTS, STATES, TRANSFERS, LAYERS, LINKS, FRAMES, QUEUE)
 """Every table, in file order."""
 
 UTILIZATION_GROUP = "utilization"

@@ -74,6 +74,9 @@ class Interconnect(Component):
         """Move the op's bytes from src to dst; fills the interconnect phases of ``timing``."""
         raise NotImplementedError
 
+    def skip(self, op: TransferOp) -> None:
+        """A transfer of a dropped frame will never be sent (kinds that count them)."""
+
     def finish(self) -> None:
         """Complete per-link totals at the end of the run (kinds that defer them)."""
 

@@ -9,7 +9,8 @@ fixed function of its size, ceil(bytes x period / (width x slots)) + hops x hop 
 cycles. Transfers of the same flow follow one another (queueing inside a flow and
 waiting for the epoch are reported apart from contention, which is zero by construction).
 The cost of determinism: reserved-but-unused link time, a per-flow rate below the raw link
-rate, and epochs that cannot overlap.
+rate, and epochs that cannot overlap. With several engines every engine's epochs run as a
+lane of their own, each lane owning 1/lanes of every link (see ``noc_schedule``).
 """
 
 from __future__ import annotations
@@ -50,25 +51,31 @@ class DeterministicNoc(Interconnect):
         super().__init__(parent, name, cfg, env, recorder)
         self.topology = topology
         self.schedule = schedule
-        flows = {flow for table in schedule.tables.values() for flow in table.slots}
+        distinct = list({id(table): table for table in schedule.tables.values()}.values())
+        flows = {flow for table in distinct for flow in table.slots}
         self.flow_channels = {flow: FifoResource(env, 1) for flow in sorted(flows)}
         for link_name in topology.link_names:
             stats = self._add_link(f"{self.path}.{link_name}", ComponentKind.LINK.value)
             stats.reserved_ps = 0
+        per_table = {id(table): table.reserved_slots_per_link(topology) for table in distinct}
         self.reserved_per_link = {
-            epoch: table.reserved_slots_per_link(topology)
-            for epoch, table in schedule.tables.items()
+            epoch: per_table[id(table)] for epoch, table in schedule.tables.items()
         }
-        self.epochs = schedule.epochs
+        self.lanes = schedule.lanes
+        self.epochs = [
+            [epoch for epoch in schedule.epochs if epoch % self.lanes == lane]
+            for lane in range(self.lanes)
+        ]  # per lane, in the order they run
         self.remaining = dict(schedule.transfers)
-        self.gates = {epoch: env.event() for epoch in self.epochs}
-        self.current = 0
-        self.t_open_ps = 0
+        self.gates = {epoch: env.event() for epoch in schedule.epochs}
+        self.current = [0] * self.lanes
+        self.t_open_ps = [0] * self.lanes
         self.flow_queue_ps = 0
         self.flow_bytes = dict.fromkeys(self.flow_channels, 0)
         self.flow_busy_ps = dict.fromkeys(self.flow_channels, 0)
-        if self.epochs:
-            self.gates[self.epochs[0]].succeed()
+        for epochs in self.epochs:
+            if epochs:
+                self.gates[epochs[0]].succeed()
 
     def hops(self, src: Endpoint, dst: Endpoint) -> int:
         """Routers traversed on the XY route."""
@@ -82,7 +89,8 @@ class DeterministicNoc(Interconnect):
     def transfer_ps(self, epoch: int, flow: Flow, nbytes: int) -> int:
         """Fixed duration of a transfer of nbytes on a flow in an epoch (no waiting)."""
         table = self.schedule.tables[epoch]
-        cycles = -(-nbytes * table.period // (self.width * table.slots[flow]))
+        period = table.period * self.lanes  # each lane owns 1/lanes of every link
+        cycles = -(-nbytes * period // (self.width * table.slots[flow]))
         route = self.topology.route(flow[0], flow[1])
         return cycles * self.period_ps + route.hops * self.hop_latency_ps
 
@@ -119,7 +127,12 @@ class DeterministicNoc(Interconnect):
         self.bytes_moved += op.nbytes
         self.byte_hops += op.nbytes * route.hops
         self.remaining[op.epoch] -= 1
-        self._advance()
+        self._advance(op.epoch % self.lanes)
+
+    def skip(self, op: TransferOp) -> None:
+        """A dropped frame's transfer: its epoch no longer waits for it."""
+        self.remaining[op.epoch] -= 1
+        self._advance(op.epoch % self.lanes)
 
     def finish(self) -> None:
         """Add every flow's bytes and busy time to the links of its route."""
@@ -129,16 +142,19 @@ class DeterministicNoc(Interconnect):
                 stats.bytes += nbytes
                 stats.busy_ps += self.flow_busy_ps[flow]
 
-    def _advance(self) -> None:
-        """Close drained epochs in order and put the next table in force."""
-        epochs = self.epochs
+    def _advance(self, lane: int) -> None:
+        """Close the lane's drained epochs in order and put its next table in force."""
+        epochs = self.epochs[lane]
         now = int(self.env.now)
-        while self.current < len(epochs) and self.remaining[epochs[self.current]] == 0:
-            epoch = epochs[self.current]
-            table = self.schedule.tables[epoch]
+        current = self.current[lane]
+        while current < len(epochs) and self.remaining[epochs[current]] == 0:
+            epoch = epochs[current]
+            period = self.schedule.tables[epoch].period * self.lanes
+            opened = self.t_open_ps[lane]
             for stats, slots in zip(self.links, self.reserved_per_link[epoch], strict=True):
-                stats.reserved_ps += slots * (now - self.t_open_ps) // table.period
-            self.current += 1
-            self.t_open_ps = now
-            if self.current < len(epochs):
-                self.gates[epochs[self.current]].succeed()
+                stats.reserved_ps += slots * (now - opened) // period
+            current += 1
+            self.t_open_ps[lane] = now
+            if current < len(epochs):
+                self.gates[epochs[current]].succeed()
+        self.current[lane] = current

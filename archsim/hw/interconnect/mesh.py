@@ -24,6 +24,7 @@ from archsim.mapping.program import Endpoint, TransferOp
 from archsim.sim.resources import FifoResource
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
+from archsim.trace.recorder import LAYER_TAG_STRIDE
 
 
 class Mesh(Interconnect):
@@ -54,7 +55,7 @@ class Mesh(Interconnect):
         self, op: TransferOp, timing: TransferTiming, port_time_ps: PortTime
     ) -> Generator[simpy.Event, Any, None]:
         env = self.env
-        layer = op.layer
+        layer = op.layer + op.frame * LAYER_TAG_STRIDE  # layer tag of the trace's states
         tracing = self.recorder.enabled
         route = self.topology.route(op.src, op.dst)
         resources = [self.resources[i] for i in route.links]

@@ -17,6 +17,7 @@ from archsim.hw.interconnect.base import Interconnect, LinkStats, PortTime
 from archsim.mapping.program import Endpoint, TransferOp
 from archsim.sim.resources import ArbitratedResource
 from archsim.sim.runtime import TransferTiming
+from archsim.trace.recorder import LAYER_TAG_STRIDE
 
 
 class SingleStageInterconnect(Interconnect):
@@ -57,8 +58,7 @@ class SingleStageInterconnect(Interconnect):
             stats.busy_ps += hold
             stats.bytes += size
             if tracing:
-                self.recorder.state(
-                    stats.component_id, State.BUSY, t_grant, t_grant + hold, op.layer
-                )
+                tag = op.layer + op.frame * LAYER_TAG_STRIDE  # layer tag of the trace's states
+                self.recorder.state(stats.component_id, State.BUSY, t_grant, t_grant + hold, tag)
         self.bytes_moved += op.nbytes
         self.byte_hops += op.nbytes
