@@ -4,10 +4,10 @@
    latency, achieved fps, frames queued and dropped, and the wall time of each run.
 2. ResNet-50 offline at batch 1, 8 and 32 on edge_bus: throughput and latency per batch.
 
-    python benchmarks/bench_scenarios.py            # YOLOv3 1920x1088, 20 frames (about an
-                                                    # hour and ~8 GB of memory per run)
+    python benchmarks/bench_scenarios.py            # YOLOv3 1920x1088, 10 frames per run
+                                                    # (about 40 minutes; ~6 GB of memory)
     python benchmarks/bench_scenarios.py --quick    # small inputs, few frames (a minute)
-    python benchmarks/bench_scenarios.py --frames 10 --json
+    python benchmarks/bench_scenarios.py --frames 20 --json   # ~11 GB of memory
 """
 
 from __future__ import annotations
@@ -127,18 +127,18 @@ def main() -> None:
     """Parse the options, run the scenarios, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small inputs and few frames")
-    parser.add_argument("--frames", type=int, help="frames per stream run (default 20; 4 quick)")
+    parser.add_argument("--frames", type=int, help="frames per stream run (default 10; 4 quick)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     yolo = (320, 192) if args.quick else (1920, 1088)
     resnet = (64, 64) if args.quick else (224, 224)
-    frames = args.frames or (4 if args.quick else 20)
+    frames = args.frames or (4 if args.quick else 10)
     report = {
         "archsim_version": archsim.__version__,
         "yolo_input": yolo,
         "resnet_input": resnet,
         "stream": stream_rows(yolo, frames),
-        "offline": offline_rows(resnet, 32 if args.quick else 64),
+        "offline": offline_rows(resnet, 32),
     }
     if args.json:
         print(json.dumps(report, indent=2))
