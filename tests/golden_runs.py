@@ -1,9 +1,9 @@
 """Golden runs: the summaries and trace checksums every refactor must reproduce exactly.
 
-A fixed set of runs (every shipped arch x tiny_cnn, ResNet-50 224, YOLOv3-tiny 416, plus one
-scenario and YOLOv3-tiny 608 fused on bus and det) is simulated with tracing on. Its `--json` summaries (``wall_s``
-and ``trace`` aside) and a SHA-256 of every trace dataset are kept in
-``tests/golden/summaries.json``. `tests/test_golden.py` compares a fresh run with them.
+A fixed set of runs (every shipped arch x tiny_cnn, ResNet-50 224, YOLOv3-tiny 416, plus a
+stream scenario and YOLOv3-tiny 608 fused on bus and det) is simulated with tracing on. Its
+`--json` summaries (``wall_s`` and ``trace`` aside) and a SHA-256 of every trace dataset are
+kept in ``tests/golden/summaries.json``. `tests/test_golden.py` compares a fresh run with them.
 
 A commit that changes a simulated number on purpose re-records the file and says why:
 
