@@ -12,7 +12,7 @@ from conftest import ARCH_DIR, WORKLOAD_DIR
 
 import archsim
 from archsim.api import fusion_request, map_located
-from archsim.cli import cli
+from archsim.cli.main import cli
 from archsim.config import ArchConfig, load_workload, load_workload_text
 from archsim.domain import EndpointKind
 from archsim.errors import ConfigError

@@ -1,6 +1,6 @@
 """CLI commands over an existing trace: ``report`` and ``export``.
 
-Plain click commands, registered on the ``archsim`` group in archsim/cli.py. User errors
+Plain click commands, registered on the ``archsim`` group in archsim/cli/main.py. User errors
 raise UserError subclasses (the group prints them and exits 2); files are written
 atomically (NAME.tmp, then renamed).
 """

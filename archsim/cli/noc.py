@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from archsim.cli_options import seed_option
+from archsim.cli.options import seed_option
 from archsim.config import load_arch
 from archsim.domain import InterconnectKind
 from archsim.errors import Problem, UserError

@@ -1,6 +1,6 @@
 """``archsim map ARCH WORKLOAD``: the mapper's decisions per layer, without simulating.
 
-A plain click command (registered on the ``archsim`` group in archsim/cli.py) taking the
+A plain click command (registered on the ``archsim`` group in archsim/cli/main.py) taking the
 inputs of ``archsim run`` (input size, batch, precision, ``--set``, ``--fusion``). User
 errors raise UserError subclasses (the archsim group prints them and exits 2).
 """
@@ -14,8 +14,8 @@ import click
 
 from archsim.analysis.mapping_report import map_for_report
 from archsim.api import FUSION_MODES
-from archsim.cli_options import workload_run_options
-from archsim.commands_compare import load_inputs
+from archsim.cli.inputs import load_inputs
+from archsim.cli.options import split_overrides, workload_run_options
 
 
 @click.command("map")
@@ -47,8 +47,6 @@ def map_command(
 ) -> None:
     """Map WORKLOAD onto ARCH and report, per layer, tiling, loop order, reuse and DRAM
     traffic (no simulation)."""
-    from archsim.cli import split_overrides  # archsim.cli imports this module
-
     arch_sets, workload_sets = split_overrides(overrides)
     (arch_cfg,), workload_cfg = load_inputs((arch,), workload, arch_sets, workload_sets)
     width, height = input_size if input_size is not None else (None, None)

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import click
 
-from archsim.cli_options import workload_run_options
+from archsim.cli.options import workload_run_options
 from archsim.config import load_workload
 from archsim.errors import UserError
 from archsim.workload import build_graph
 from archsim.workload.importers import load_any_workload
 from archsim.workload.stats import LayerStat, WorkloadStats, layer_stats, workload_stats
 
-SHIPPED_WORKLOADS = Path(__file__).resolve().parents[1] / "workloads"
+SHIPPED_WORKLOADS = Path(__file__).resolve().parents[2] / "workloads"
 
 
 def _mib(nbytes: int) -> str:

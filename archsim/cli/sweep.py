@@ -1,6 +1,6 @@
 """``archsim sweep`` and ``archsim sweep-report``: thin click commands over ``archsim.sweep``.
 
-Registered on the ``archsim`` group in ``archsim.cli``; user errors are raised as
+Registered on the ``archsim`` group in ``archsim.cli.main``; user errors are raised as
 ``UserError`` for the group to print (exit code 2).
 """
 
