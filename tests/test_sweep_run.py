@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from archsim.cli.main import ArchsimGroup
 from archsim.cli.sweep import sweep as sweep_command
-from archsim.cli.sweep import sweep_report
+from archsim.cli.sweep_report import sweep_report
 from archsim.sweep import WALL_TIME_COLUMNS, PointStatus, SweepResult, read_results, sweep
 from archsim.sweep.__main__ import main as module_main
 

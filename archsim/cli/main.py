@@ -17,7 +17,8 @@ from archsim.cli.map import map_command
 from archsim.cli.noc import noc_command
 from archsim.cli.run import run
 from archsim.cli.schema import schema
-from archsim.cli.sweep import sweep, sweep_report
+from archsim.cli.sweep import sweep
+from archsim.cli.sweep_report import sweep_report
 from archsim.cli.trace import export, report
 from archsim.cli.validate import validate
 from archsim.cli.workload import workload
