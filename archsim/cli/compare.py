@@ -24,13 +24,13 @@ from archsim.analysis.compare import (
     read_layers,
 )
 from archsim.analysis.compare_plot import compare_figure
-from archsim.analysis.files import write_atomic
 from archsim.analysis.plots import png_bytes
 from archsim.api import simulate
 from archsim.cli.inputs import load_inputs
 from archsim.cli.options import seed_option, split_overrides, workload_run_options
 from archsim.config import ArchConfig, WorkloadConfig
 from archsim.errors import Problem, UserError
+from archsim.files import write_atomic
 
 DEFAULT_OUT = Path("traces")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -13,9 +13,9 @@ from pathlib import Path
 import click
 
 from archsim.analysis.mapping_report import map_for_report
-from archsim.api import FUSION_MODES
 from archsim.cli.inputs import load_inputs
 from archsim.cli.options import split_overrides, workload_run_options
+from archsim.mapping.located import FUSION_MODES
 
 
 @click.command("map")

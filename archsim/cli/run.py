@@ -8,11 +8,12 @@ from pathlib import Path
 import click
 
 from archsim.analysis.report_text import format_summary
-from archsim.api import DEFAULT_WATCHDOG_MS, FUSION_MODES, simulate
+from archsim.api import DEFAULT_WATCHDOG_MS, simulate
 from archsim.cli.inputs import load_inputs
 from archsim.cli.options import routed_overrides, seed_option, workload_run_options
 from archsim.cli.scenario_options import scenario_options
 from archsim.errors import Problem, UserError
+from archsim.mapping.located import FUSION_MODES
 from archsim.scenario import ScenarioFlags, resolve_scenario
 
 # Errors from writing the trace that are the user's to fix (bad --out path, no permission).

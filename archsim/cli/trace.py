@@ -15,16 +15,16 @@ from typing import TypeVar
 
 import click
 
-from archsim.analysis.report import build_report, format_report
-from archsim.analysis.report_output import default_report_dir, write_report
-from archsim.errors import Problem, UserError
-from archsim.trace import open_trace
-from archsim.trace.perfetto import (
+from archsim.analysis.perfetto import (
     DEFAULT_MAX_EVENTS,
     DEFAULT_MAX_FLOWS,
     TraceExportWarning,
     export_perfetto,
 )
+from archsim.analysis.report import build_report, format_report
+from archsim.analysis.report_output import default_report_dir, write_report
+from archsim.errors import Problem, UserError
+from archsim.trace import open_trace
 from archsim.units import PS_PER_MS, PS_PER_NS, PS_PER_S, PS_PER_US
 
 T = TypeVar("T")

@@ -16,11 +16,11 @@ from archsim.hw.interconnect.bus import Bus
 from archsim.hw.interconnect.crossbar import Crossbar
 from archsim.hw.interconnect.deterministic import DeterministicNoc
 from archsim.hw.interconnect.mesh import Mesh
-from archsim.hw.interconnect.topology import MeshTopology
 from archsim.hw.mac_cluster import MacCluster
 from archsim.hw.sram import SramBank
 from archsim.mapping.noc_schedule import NocSchedule
 from archsim.mapping.program import Endpoint, TransferOp
+from archsim.mapping.topology import MeshTopology
 from archsim.sim.counters import TransferCounters
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder

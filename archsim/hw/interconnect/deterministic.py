@@ -25,9 +25,9 @@ from archsim.domain import ComponentKind, InterconnectKind
 from archsim.errors import SimulationError
 from archsim.hw.component import Component
 from archsim.hw.interconnect.base import Interconnect, PortTime
-from archsim.hw.interconnect.topology import MeshTopology
 from archsim.mapping.noc_schedule import Flow, NocSchedule
 from archsim.mapping.program import Endpoint, TransferOp
+from archsim.mapping.topology import MeshTopology
 from archsim.sim.resources import FifoResource
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder

@@ -19,8 +19,8 @@ from archsim.config import InterconnectConfig
 from archsim.domain import ComponentKind, InterconnectKind, State
 from archsim.hw.component import Component
 from archsim.hw.interconnect.base import Interconnect, PortTime
-from archsim.hw.interconnect.topology import MeshTopology
 from archsim.mapping.program import Endpoint, TransferOp
+from archsim.mapping.topology import MeshTopology
 from archsim.sim.resources import FifoResource
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
