@@ -11,19 +11,11 @@ from archsim.analysis.report_text import format_summary
 from archsim.api import DEFAULT_WATCHDOG_MS, simulate
 from archsim.cli.inputs import load_inputs
 from archsim.cli.options import routed_overrides, seed_option, workload_run_options
+from archsim.cli.outputs import OUTPUT_ERRORS
 from archsim.cli.scenario_options import scenario_options
 from archsim.errors import Problem, UserError
 from archsim.mapping.located import FUSION_MODES
 from archsim.scenario import ScenarioFlags, resolve_scenario
-
-# Errors from writing the trace that are the user's to fix (bad --out path, no permission).
-_OUTPUT_ERRORS = (
-    FileNotFoundError,
-    FileExistsError,
-    IsADirectoryError,
-    NotADirectoryError,
-    PermissionError,
-)
 
 
 @click.command()
@@ -99,7 +91,7 @@ def run(
             fusion=fusion,
             scenario=scenario,
         )
-    except _OUTPUT_ERRORS as exc:
+    except OUTPUT_ERRORS as exc:
         target = str(out if out is not None else exc.filename)
         detail = f" ({exc.filename})" if exc.filename not in (None, target) else ""
         raise UserError(

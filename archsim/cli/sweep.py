@@ -10,18 +10,11 @@ from pathlib import Path
 
 import click
 
+from archsim.cli.outputs import OUTPUT_ERRORS
 from archsim.errors import Problem, UserError
 from archsim.sweep import SweepPlan, plan_sweep
 from archsim.sweep import sweep as run_sweep
 from archsim.sweep.execute import choose_cluster
-
-_OUTPUT_ERRORS = (
-    FileNotFoundError,
-    FileExistsError,
-    IsADirectoryError,
-    NotADirectoryError,
-    PermissionError,
-)
 
 
 @click.command("sweep")
@@ -105,7 +98,7 @@ def sweep(
             progress=not quiet,
             on_start=None if quiet else announce,
         )
-    except _OUTPUT_ERRORS as error:
+    except OUTPUT_ERRORS as error:
         raise UserError(
             Problem(f"cannot write the sweep output: {error.strerror}", file=str(error.filename))
         ) from error
