@@ -27,7 +27,7 @@ from archsim.analysis.compare_plot import compare_figure
 from archsim.analysis.plots import png_bytes
 from archsim.api import simulate
 from archsim.cli.inputs import load_inputs
-from archsim.cli.options import seed_option, split_overrides, workload_run_options
+from archsim.cli.options import InputSize, seed_option, split_overrides, workload_run_options
 from archsim.config import ArchConfig, WorkloadConfig
 from archsim.errors import Problem, UserError
 from archsim.files import write_atomic
@@ -91,7 +91,7 @@ def compare_command(
     arch_a: Path,
     arch_b: Path,
     workload: Path,
-    input_size: tuple[int, int] | None,
+    input_size: InputSize,
     batch: int | None,
     precision: str | None,
     seed: int,
@@ -103,7 +103,7 @@ def compare_command(
     arch_sets, workload_sets = split_overrides(overrides)
     archs, workload_cfg = load_inputs((arch_a, arch_b), workload, arch_sets, workload_sets)
     labels = column_labels((archs[0].name, archs[1].name), (arch_a, arch_b))
-    width, height = input_size if input_size is not None else (None, None)
+    width, height = input_size
     options = {"width": width, "height": height, "batch": batch, "precision": precision}
     folder = out if out is not None else DEFAULT_OUT
     try:

@@ -14,7 +14,7 @@ import click
 
 from archsim.analysis.mapping_report import map_for_report
 from archsim.cli.inputs import load_inputs
-from archsim.cli.options import split_overrides, workload_run_options
+from archsim.cli.options import InputSize, split_overrides, workload_run_options
 from archsim.mapping.located import FUSION_MODES
 
 
@@ -38,7 +38,7 @@ from archsim.mapping.located import FUSION_MODES
 def map_command(
     arch: Path,
     workload: Path,
-    input_size: tuple[int, int] | None,
+    input_size: InputSize,
     batch: int | None,
     precision: str | None,
     overrides: tuple[str, ...],
@@ -49,7 +49,7 @@ def map_command(
     traffic (no simulation)."""
     arch_sets, workload_sets = split_overrides(overrides)
     (arch_cfg,), workload_cfg = load_inputs((arch,), workload, arch_sets, workload_sets)
-    width, height = input_size if input_size is not None else (None, None)
+    width, height = input_size
     report = map_for_report(
         arch_cfg,
         workload_cfg,

@@ -29,10 +29,12 @@ def parse_input_size(text: str) -> tuple[int, int]:
     return size
 
 
-def _input_size_option(
-    ctx: click.Context, param: click.Parameter, value: str | None
-) -> tuple[int, int] | None:
-    return None if value is None else parse_input_size(value)
+InputSize = tuple[int, int] | tuple[None, None]
+"""(width, height) from ``--input WxH``; (None, None) keeps the workload's."""
+
+
+def _input_size_option(ctx: click.Context, param: click.Parameter, value: str | None) -> InputSize:
+    return (None, None) if value is None else parse_input_size(value)
 
 
 def workload_run_options(function: F) -> F:

@@ -10,7 +10,7 @@ import click
 from archsim.analysis.report_text import format_summary
 from archsim.api import DEFAULT_WATCHDOG_MS, simulate
 from archsim.cli.inputs import load_inputs
-from archsim.cli.options import routed_overrides, seed_option, workload_run_options
+from archsim.cli.options import InputSize, routed_overrides, seed_option, workload_run_options
 from archsim.cli.outputs import OUTPUT_ERRORS
 from archsim.cli.scenario_options import scenario_options
 from archsim.errors import Problem, UserError
@@ -56,7 +56,7 @@ from archsim.scenario import ScenarioFlags, resolve_scenario
 def run(
     arch: Path,
     workload: Path,
-    input_size: tuple[int, int] | None,
+    input_size: InputSize,
     batch: int | None,
     precision: str | None,
     seed: int,
@@ -74,7 +74,7 @@ def run(
         raise click.UsageError("--out and --no-trace cannot be used together")
     arch_sets, workload_sets = overrides
     (arch_cfg,), workload_cfg = load_inputs((arch,), workload, arch_sets, workload_sets)
-    width, height = input_size if input_size is not None else (None, None)
+    width, height = input_size
     scenario = resolve_scenario(workload_cfg.scenario, scenario_flags)
     try:
         result = simulate(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from archsim.cli.options import workload_run_options
+from archsim.cli.options import InputSize, workload_run_options
 from archsim.config import load_workload
 from archsim.errors import UserError
 from archsim.workload import build_graph
@@ -98,14 +98,14 @@ def format_layers(rows: list[LayerStat]) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def stats_command(
     workload: Path,
-    input_size: tuple[int, int] | None,
+    input_size: InputSize,
     batch: int | None,
     precision: str | None,
     show_layers: bool,
     as_json: bool,
 ) -> None:
     """Parameters, MACs, weight bytes and activation sizes of WORKLOAD."""
-    width, height = input_size if input_size else (None, None)
+    width, height = input_size
     graph = build_graph(
         load_any_workload(workload), width=width, height=height, batch=batch, precision=precision
     )
