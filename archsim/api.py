@@ -12,11 +12,10 @@ import yaml
 from archsim.analysis.fusion_report import fusion_summary
 from archsim.analysis.layer_table import STALL_CAUSES, layer_results
 from archsim.analysis.summary import build_summary
-from archsim.config import ArchConfig, WorkloadConfig, load_arch, load_workload, problem_for
+from archsim.config import ArchConfig, WorkloadConfig, load_arch, load_workload
 from archsim.config.scenario import ScenarioConfig
 from archsim.domain import Precision
-from archsim.errors import ConfigError, MappingError
-from archsim.mapping.fusion import FusionRequest, chain_problems
+from archsim.mapping.located import check_precision_supported, fusion_request, map_located
 from archsim.mapping.mapper import map_workload
 from archsim.mapping.program import Program
 from archsim.scenario import FrameResult, engine_arch, finish_frames, plan_frames
@@ -26,9 +25,6 @@ from archsim.trace import NullRecorder, Recorder, write_trace
 from archsim.units import PS_PER_MS
 from archsim.version import __version__
 from archsim.workload import WorkloadGraph, build_graph
-
-FUSION_MODES = ("none", "auto")
-"""Values of ``--fusion``."""
 
 DEFAULT_WATCHDOG_MS = 1000.0
 """Simulated time without any completed operation after which a run is declared stuck."""
@@ -62,78 +58,6 @@ def default_trace_path(summary: dict[str, Any], folder: str | Path = "traces") -
         f"-b{summary['batch']}-{summary['precision']}{scenario}.h5"
     )
     return Path(folder) / name
-
-
-def check_precision_supported(arch: ArchConfig, precision: Precision) -> None:
-    """A user error when the arch has no MAC rate for the precision."""
-    if precision not in arch.mac_clusters.mac_rate:
-        supported = ", ".join(p.value for p in arch.mac_clusters.mac_rate)
-        raise ConfigError(
-            problem_for(
-                arch.mac_clusters,
-                f"precision {precision.value} is not supported by arch {arch.name!r} "
-                f"(it lists: {supported})",
-                "mac_rate",
-            )
-        )
-
-
-def fusion_request(workload: WorkloadConfig, mode: str | None = None) -> FusionRequest:
-    """What to fuse: the workload file's fusion block, its mode overridden by ``mode``
-    (``none`` also drops the file's explicit groups). Explicit groups that cannot be fused
-    are a ConfigError at their line."""
-    fusion = workload.fusion
-    if mode is not None and mode not in FUSION_MODES:
-        raise ConfigError(f"--fusion: expected one of {', '.join(FUSION_MODES)}; got {mode!r}")
-    if mode == "none":
-        return FusionRequest("none")
-    names = {layer.name: layer for layer in workload.layers}
-    problems = []
-    for index, members in enumerate(fusion.groups):
-        unknown = [name for name in members if name not in names]
-        if unknown:
-            message = f"fusion group names unknown layers: {', '.join(unknown)}"
-            problems.append(problem_for(fusion, message, "groups", index))
-    if problems:
-        raise ConfigError(problems)
-    return FusionRequest(
-        fusion.mode if mode is None else "auto", tuple(tuple(g) for g in fusion.groups)
-    )
-
-
-def _check_groups(graph: WorkloadGraph, workload: WorkloadConfig, request: FusionRequest) -> None:
-    problems = [
-        problem_for(
-            workload.fusion, f"cannot fuse {list(members)}: {'; '.join(found)}", "groups", i
-        )
-        for i, members in enumerate(request.groups)
-        if (found := chain_problems(graph, members))
-    ]
-    if problems:
-        raise ConfigError(problems)
-
-
-def map_located(
-    graph: WorkloadGraph,
-    arch: ArchConfig,
-    workload: WorkloadConfig,
-    fusion: FusionRequest | None = None,
-) -> Program:
-    """Map the workload; a mapping error about a layer points at that layer's entry, and
-    an explicit fusion group that cannot be fused at its line."""
-    if fusion is not None:
-        _check_groups(graph, workload, fusion)
-    try:
-        return map_workload(graph, arch, fusion)
-    except MappingError as error:
-        names = [layer.name for layer in workload.layers]
-        if error.layer is None or error.layer not in names:
-            raise
-        located = [
-            problem_for(workload.layers[names.index(error.layer)], problem.message)
-            for problem in error.problems
-        ]
-        raise MappingError(located, layer=error.layer) from None
 
 
 def simulate(

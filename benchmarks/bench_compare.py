@@ -26,9 +26,10 @@ import archsim
 from archsim.analysis.compare import ComparedRun, comparison_table, read_layers
 from archsim.analysis.compare_plot import compare_figure
 from archsim.analysis.plots import png_bytes
-from archsim.cli import ArchsimGroup
-from archsim.cli_options import parse_input_size
-from archsim.commands_compare import compare_command, load_inputs
+from archsim.cli.compare import compare_command
+from archsim.cli.inputs import load_inputs
+from archsim.cli.main import ArchsimGroup
+from archsim.cli.options import parse_input_size
 
 REPO = Path(__file__).resolve().parents[1]
 T = TypeVar("T")

@@ -3,14 +3,17 @@
 Runs ResNet-50 at batch 1 on the shipped edge architectures and reports, per run, the wall
 time, the number of SimPy events the run processed, the event rate, the simulated latency and
 throughput, and how much slower per event archsim is than a bare SimPy timeout loop measured
-in the same process. A second table shows the cost of writing an HDF5 trace (224x224 runs).
-A size the architecture cannot map (a MappingError) is reported as such, not timed.
+in the same process. A second table shows the cost of writing an HDF5 trace (224x224 runs),
+a third the start-up time of the command line (fresh processes: ``archsim --help`` and
+``archsim validate`` of a small arch and workload). A size the architecture cannot map (a
+MappingError) is reported as such, not timed.
 
     python benchmarks/bench_core.py             # 224x224 and 1440x1440 (a few minutes)
     python benchmarks/bench_core.py --size 512  # other square input sizes (repeatable)
     python benchmarks/bench_core.py --quick     # 224x224 only (CI smoke)
     python benchmarks/bench_core.py --repeat 3  # best of 3 wall times
     python benchmarks/bench_core.py --json      # one JSON object instead of tables
+    python benchmarks/bench_core.py --startup-only  # the command-line start-up table only
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import datetime
 import json
 import os
 import platform
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +43,16 @@ ARCHS = ("edge_bus", "edge_det", "edge_mesh")
 SIZES_FULL = (224, 1440)
 SIZES_QUICK = (224,)
 BARE_TIMEOUTS = 1_000_000
+STARTUP_RUNS = 10
+STARTUP_COMMANDS = {
+    "archsim --help": ["--help"],
+    "archsim validate": [
+        "validate",
+        str(REPO / "arch" / "edge_bus.yaml"),
+        str(REPO / "workloads" / "tiny_cnn.yaml"),
+    ],
+}
+"""The command lines whose start-up is timed, by label (arguments after ``archsim``)."""
 
 
 def bare_simpy_rate(timeouts: int = BARE_TIMEOUTS) -> dict[str, float]:
@@ -102,6 +117,38 @@ def best_of(arch: str, size: int, repeat: int, trace_dir: Path | None) -> dict[s
     }
 
 
+def startup_times(runs: int = STARTUP_RUNS) -> list[dict[str, Any]]:
+    """Wall seconds of ``python -m archsim ARGS`` in a fresh process, per command line:
+    best and median of ``runs`` (after one untimed run that warms the file cache)."""
+    figures = []
+    for label, args in STARTUP_COMMANDS.items():
+        command = [sys.executable, "-m", "archsim", *args]
+        walls = []
+        for index in range(runs + 1):
+            start = time.perf_counter()
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+            if index:
+                walls.append(time.perf_counter() - start)
+        figures.append(
+            {
+                "command": label,
+                "runs": runs,
+                "best_s": min(walls),
+                "median_s": statistics.median(walls),
+            }
+        )
+    return figures
+
+
+def print_startup(figures: list[dict[str, Any]]) -> None:
+    print("Command-line start-up (fresh python -m archsim processes)")
+    header = f"{'command':<18} {'runs':>4} {'best s':>7} {'median s':>8}"
+    print(header)
+    print("-" * len(header))
+    for f in figures:
+        print(f"{f['command']:<18} {f['runs']:>4} {f['best_s']:>7.3f} {f['median_s']:>8.3f}")
+
+
 def machine() -> dict[str, Any]:
     return {
         "date": datetime.date.today().isoformat(),
@@ -153,6 +200,7 @@ def measure(sizes: tuple[int, ...], repeat: int) -> dict[str, Any]:
         "bare_simpy": bare,
         "runs": runs,
         "tracing": traced,
+        "startup": startup_times(),
     }
 
 
@@ -204,6 +252,8 @@ def print_tables(figures: dict[str, Any]) -> None:
             f"{t['trace_cost_ratio']:>5.2f}x"
         )
     print()
+    print_startup(figures["startup"])
+    print()
     print(
         "wall s = whole simulate() call (mapping, run, summary; trace writing when on); "
         "engine s = summary wall_s (NoC schedule, elaboration, SimPy run); "
@@ -217,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, metavar="N", help="best of N wall times")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
+        "--startup-only", action="store_true", help="only the command-line start-up figures"
+    )
+    parser.add_argument(
         "--size",
         type=int,
         action="append",
@@ -228,6 +281,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--repeat must be at least 1")
     if args.size and any(size < 1 for size in args.size):
         parser.error("--size must be positive")
+    if args.startup_only:
+        startup = startup_times()
+        if args.json:
+            json.dump({"machine": machine(), "startup": startup}, sys.stdout, indent=2)
+            print()
+        else:
+            print_startup(startup)
+        return 0
     sizes = tuple(args.size) if args.size else SIZES_QUICK if args.quick else SIZES_FULL
     figures = measure(sizes, args.repeat)
     if args.json:

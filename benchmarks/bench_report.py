@@ -24,10 +24,10 @@ from typing import TypeVar
 from matplotlib.figure import Figure
 
 import archsim
+from archsim.analysis.perfetto import TraceExportWarning, export_perfetto
 from archsim.analysis.plots import FIGURES, png_bytes
 from archsim.analysis.report import TraceReport, build_report, format_report
 from archsim.analysis.report_output import write_report
-from archsim.trace.perfetto import TraceExportWarning, export_perfetto
 
 REPO = Path(__file__).resolve().parents[1]
 T = TypeVar("T")

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 import archsim
-from archsim.cli import ArchsimGroup
-from archsim.commands_trace import export, report
+from archsim.cli.main import ArchsimGroup
+from archsim.cli.trace import export, report
 from archsim.config import ArchConfig, load_arch
 from archsim.trace import Trace, open_trace
 

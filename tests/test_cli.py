@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from archsim.cli import cli, main
+from archsim.cli.main import cli, main
 from archsim.config import load_workload
 from archsim.workload import build_graph
 
@@ -265,7 +265,7 @@ def test_run_interrupts_exit_130_and_bugs_keep_their_exception(
     def fail(*args: object, **kwargs: object) -> None:
         raise raised
 
-    monkeypatch.setattr("archsim.cli.simulate", fail)
+    monkeypatch.setattr("archsim.cli.run.simulate", fail)
     result = invoke("run", EDGE_BUS, TINY_CNN, "--no-trace")
     assert result.exit_code == exit_code
     if isinstance(raised, RuntimeError):

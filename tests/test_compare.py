@@ -19,8 +19,8 @@ from archsim.analysis.compare import (
 )
 from archsim.analysis.compare_plot import align
 from archsim.analysis.report import CAUSES
-from archsim.cli import ArchsimGroup
-from archsim.commands_compare import compare_command
+from archsim.cli.compare import compare_command
+from archsim.cli.main import ArchsimGroup
 
 ROOT = Path(__file__).resolve().parents[1]
 MESH = ROOT / "arch" / "edge_mesh.yaml"

@@ -15,9 +15,9 @@ from archsim.hw.dram import DramChannel
 from archsim.hw.interconnect.bus import Bus
 from archsim.hw.interconnect.crossbar import Crossbar
 from archsim.hw.interconnect.mesh import Mesh
-from archsim.hw.interconnect.topology import MeshTopology
-from archsim.hw.systolic import scaled_cycles, systolic_cycles
 from archsim.mapping.program import Endpoint, TransferOp
+from archsim.mapping.systolic import scaled_cycles, systolic_cycles
+from archsim.mapping.topology import MeshTopology
 from archsim.sim.resources import ArbitratedResource, FifoResource
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import NullRecorder

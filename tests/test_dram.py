@@ -11,7 +11,7 @@ import simpy
 from click.testing import CliRunner, Result
 
 from archsim.analysis.dram_char import Pattern, characterise, run_pattern, unloaded_latencies
-from archsim.cli import cli
+from archsim.cli.main import cli
 from archsim.config import DramConfig, load_arch, load_arch_text
 from archsim.config.dram_presets import DRAM_PRESETS
 from archsim.errors import ConfigError

@@ -11,12 +11,12 @@ import pytest
 from conftest import ARCH_DIR, WORKLOAD_DIR
 
 import archsim
-from archsim.api import fusion_request, map_located
-from archsim.cli import cli
+from archsim.cli.main import cli
 from archsim.config import ArchConfig, load_workload, load_workload_text
 from archsim.domain import EndpointKind
 from archsim.errors import ConfigError
 from archsim.mapping.fusion import FusionRequest, auto_chains, chain_problems, plan_bands
+from archsim.mapping.located import fusion_request, map_located
 from archsim.mapping.mapper import activation_stream, map_workload
 from archsim.mapping.program import Program
 from archsim.mapping.regions import Region, input_region

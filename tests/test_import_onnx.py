@@ -13,8 +13,8 @@ from click.testing import CliRunner
 onnx = pytest.importorskip("onnx")
 from onnx import NodeProto, TensorProto, helper, numpy_helper  # noqa: E402
 
-from archsim.cli import ArchsimGroup  # noqa: E402
-from archsim.commands_workload import import_command, load_any_workload  # noqa: E402
+from archsim.cli.main import ArchsimGroup  # noqa: E402
+from archsim.cli.workload_import import import_command, load_any_workload  # noqa: E402
 from archsim.config import WorkloadConfig, load_workload, load_workload_text  # noqa: E402
 from archsim.errors import ConfigError  # noqa: E402
 from archsim.workload import build_graph  # noqa: E402
@@ -469,7 +469,7 @@ def test_load_any_workload_dispatches_on_the_extension(tmp_path: Path) -> None:
 
 def test_archsim_run_takes_an_onnx_model_directly(tmp_path: Path) -> None:
     """The real CLI: `archsim run ARCH model.onnx` simulates the imported graph."""
-    from archsim.cli import cli
+    from archsim.cli.main import cli
 
     model = tiny_cnn(tmp_path / "tiny.onnx")
     expected = build_graph(load_any_workload(model)).total_macs

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from archsim.cli import ArchsimGroup
-from archsim.commands_workload import import_command, load_any_workload
+from archsim.cli.main import ArchsimGroup
+from archsim.cli.workload_import import import_command, load_any_workload
 from archsim.config import load_workload, load_workload_text
 from archsim.errors import ConfigError
 from archsim.workload import TensorShape, build_graph

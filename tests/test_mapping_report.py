@@ -13,7 +13,7 @@ from conftest import ARCH_DIR, WORKLOAD_DIR
 
 import archsim
 from archsim.analysis.mapping_report import map_for_report, mapping_report
-from archsim.cli import cli
+from archsim.cli.main import cli
 from archsim.config import ArchConfig, load_workload
 from archsim.domain import TransferKind
 from archsim.mapping.mapper import ProgramBuilder

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from archsim.cli import ArchsimGroup
-from archsim.commands_noc import noc_command
+from archsim.cli.main import ArchsimGroup
+from archsim.cli.noc import noc_command
 from archsim.config import ArchConfig, load_arch
 from archsim.errors import UserError
 from archsim.noc import (

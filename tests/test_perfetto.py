@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from conftest import invoke_trace_command, tiny_trace
 
+from archsim.analysis.perfetto import PerfettoExport, TraceExportWarning, export_perfetto
 from archsim.analysis.report import CAUSES
-from archsim.commands_trace import parse_time_ps, parse_window
+from archsim.cli.trace import parse_time_ps, parse_window
 from archsim.domain import State
 from archsim.trace import Recorder, Trace, open_trace, write_trace
-from archsim.trace.perfetto import PerfettoExport, TraceExportWarning, export_perfetto
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIRED = ("ph", "ts", "pid", "tid", "name")

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 import archsim
 import archsim.api
-from archsim.cli import cli
+from archsim.cli.main import cli
 from archsim.config import load_workload
 from archsim.domain import State, TransferKind
 from archsim.trace import SCHEMA_VERSION, Trace, TraceData, TraceFormatError, open_trace

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 
 import archsim
 from archsim.api import SimulationResult
-from archsim.cli import cli
+from archsim.cli.main import cli
 from archsim.config import ArchConfig, load_arch, load_workload
 from archsim.config.scenario import ScenarioConfig
 from archsim.domain import StallCause

@@ -12,8 +12,8 @@ from conftest import ARCH_DIR, WORKLOAD_DIR
 import archsim
 from archsim.config import load_workload_text
 from archsim.domain import Dataflow
-from archsim.hw.systolic import systolic_cycles
 from archsim.mapping.program import ComputeOp, Program
+from archsim.mapping.systolic import systolic_cycles
 from archsim.sim.engine import run_program
 from archsim.trace import NullRecorder
 

@@ -14,8 +14,8 @@ import distributed
 import pytest
 from click.testing import CliRunner
 
-from archsim.cli import ArchsimGroup
-from archsim.commands_sweep import sweep as sweep_command
+from archsim.cli.main import ArchsimGroup
+from archsim.cli.sweep import sweep as sweep_command
 from archsim.sweep import WALL_TIME_COLUMNS, PointStatus, ResultsTable, execute, read_results, sweep
 from archsim.sweep.execute import LOCAL_SCHEDULER_CONFIG
 from archsim.sweep.point import PointRecord, PointTask, run_point

@@ -11,9 +11,9 @@ import h5py
 import pytest
 from click.testing import CliRunner, Result
 
-from archsim.cli import ArchsimGroup
-from archsim.commands_sweep import sweep as sweep_command
-from archsim.commands_sweep import sweep_report
+from archsim.cli.main import ArchsimGroup
+from archsim.cli.sweep import sweep as sweep_command
+from archsim.cli.sweep_report import sweep_report
 from archsim.sweep import WALL_TIME_COLUMNS, PointStatus, SweepResult, read_results, sweep
 from archsim.sweep.__main__ import main as module_main
 
@@ -22,7 +22,7 @@ SMOKE = ROOT / "sweeps" / "tiny_smoke.yaml"
 EDGE_MESH = ROOT / "arch" / "edge_mesh.yaml"
 TINY_CNN = ROOT / "workloads" / "tiny_cnn.yaml"
 
-# The group `archsim.cli` registers the sweep commands on (user errors -> exit code 2).
+# The group `archsim.cli.main` registers the sweep commands on (user errors -> exit code 2).
 cli = ArchsimGroup(commands={"sweep": sweep_command, "sweep-report": sweep_report})
 
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from conftest import ARCH_DIR, WORKLOAD_DIR
 
 import archsim
-from archsim.cli import cli
+from archsim.cli.main import cli
 from archsim.config import load_workload, load_workload_text
 from archsim.errors import ConfigError
 from archsim.workload import TensorShape, build_graph

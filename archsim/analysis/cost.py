@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from archsim.config import ArchConfig
-from archsim.domain import InterconnectKind
 from archsim.sim.engine import RunOutcome
 from archsim.units import PS_PER_S
 from archsim.workload.graph import WorkloadGraph
@@ -22,7 +21,7 @@ PJ = 1e-12
 def routers(arch: ArchConfig) -> int:
     """Routers of the interconnect (a bus or a crossbar counts one per endpoint)."""
     mesh = arch.interconnect.mesh
-    if arch.interconnect.kind in (InterconnectKind.MESH, InterconnectKind.DETERMINISTIC) and mesh:
+    if mesh is not None:  # the config allows a mesh block exactly for the mesh kinds
         return mesh.cols * mesh.rows
     return arch.mac_clusters.count + arch.sram.banks + arch.dram.channels
 

@@ -17,10 +17,10 @@ from typing import Any
 
 from archsim.analysis.report_text import format_bytes
 from archsim.analysis.table import ReportTable
-from archsim.api import check_precision_supported, fusion_request, map_located
 from archsim.config import ArchConfig, WorkloadConfig
 from archsim.domain import Precision, TransferKind
 from archsim.errors import MappingError
+from archsim.mapping.located import check_precision_supported, fusion_request, map_located
 from archsim.mapping.mapper import ProgramBuilder
 from archsim.mapping.program import Program
 from archsim.mapping.residency import NETWORK_INPUT, physical_sources

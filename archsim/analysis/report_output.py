@@ -7,9 +7,9 @@ import html
 import os
 from pathlib import Path
 
-from archsim.analysis.files import write_atomic
 from archsim.analysis.plots import FIGURES, png_bytes
 from archsim.analysis.report import TraceReport, format_report, report_tables, summary_text
+from archsim.files import write_atomic
 
 TEXT_NAME = "report.txt"
 HTML_NAME = "report.html"

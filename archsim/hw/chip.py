@@ -7,20 +7,17 @@ import numpy as np
 import simpy
 
 from archsim.config import ArchConfig, endpoint_coordinates
-from archsim.domain import ComponentKind, EndpointKind, InterconnectKind
+from archsim.domain import ComponentKind, EndpointKind
 from archsim.hw.component import Component
 from archsim.hw.dma import DmaEngine
 from archsim.hw.dram import DramChannel
-from archsim.hw.interconnect.base import Interconnect
-from archsim.hw.interconnect.bus import Bus
-from archsim.hw.interconnect.crossbar import Crossbar
-from archsim.hw.interconnect.deterministic import DeterministicNoc
-from archsim.hw.interconnect.mesh import Mesh
-from archsim.hw.interconnect.topology import MeshTopology
+from archsim.hw.interconnect.base import InterconnectSite
+from archsim.hw.interconnect.registry import build_interconnect
 from archsim.hw.mac_cluster import MacCluster
 from archsim.hw.sram import SramBank
 from archsim.mapping.noc_schedule import NocSchedule
 from archsim.mapping.program import Endpoint, TransferOp
+from archsim.mapping.topology import MeshTopology
 from archsim.sim.counters import TransferCounters
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
@@ -29,10 +26,23 @@ from archsim.trace import Recorder
 def mesh_topology(arch: ArchConfig) -> MeshTopology | None:
     """The mesh topology of a mesh or deterministic interconnect (None for a bus)."""
     mesh = arch.interconnect.mesh
-    if arch.interconnect.kind in (InterconnectKind.BUS, InterconnectKind.CROSSBAR) or mesh is None:
+    if mesh is None:  # the config allows a mesh block exactly for the mesh kinds
         return None
     clusters, banks, dram_ports = endpoint_coordinates(arch)
     return MeshTopology(mesh.cols, mesh.rows, clusters, banks, dram_ports)
+
+
+def endpoints(arch: ArchConfig) -> tuple[Endpoint, ...]:
+    """Every endpoint of the chip: clusters, then SRAM banks, then DRAM ports."""
+    return tuple(
+        Endpoint(kind, number)
+        for kind, count in (
+            (EndpointKind.CLUSTER, arch.mac_clusters.count),
+            (EndpointKind.BANK, arch.sram.banks),
+            (EndpointKind.DRAM, arch.dram.channels),
+        )
+        for number in range(count)
+    )
 
 
 class Chip(Component):
@@ -75,7 +85,11 @@ class Chip(Component):
             for k, seed in enumerate(channel_seeds)
         ]
         self.topology = mesh_topology(arch)
-        self.interconnect = self._build_interconnect(arch, schedule)
+        self.interconnect = build_interconnect(
+            InterconnectSite(
+                self, arch.interconnect, env, recorder, endpoints(arch), self.topology, schedule
+            )
+        )
         self.endpoint_component_ids: dict[Endpoint, int] = {}
         for kind, ids in (
             (EndpointKind.CLUSTER, [c.component_id for c in self.clusters]),
@@ -88,28 +102,6 @@ class Chip(Component):
             if "interconnect" in node.PORTS:
                 node.connect("interconnect", self.interconnect)
         self.elaborate()
-
-    def _build_interconnect(self, arch: ArchConfig, schedule: NocSchedule | None) -> Interconnect:
-        cfg = arch.interconnect
-        if cfg.kind is InterconnectKind.BUS:
-            return Bus(self, "bus", cfg, self.env, self.recorder)
-        if cfg.kind is InterconnectKind.CROSSBAR:
-            endpoints = [
-                Endpoint(kind, number)
-                for kind, count in (
-                    (EndpointKind.CLUSTER, arch.mac_clusters.count),
-                    (EndpointKind.BANK, arch.sram.banks),
-                    (EndpointKind.DRAM, arch.dram.channels),
-                )
-                for number in range(count)
-            ]
-            return Crossbar(self, "xbar", cfg, self.env, self.recorder, endpoints)
-        assert self.topology is not None
-        if cfg.kind is InterconnectKind.MESH:
-            return Mesh(self, "noc", cfg, self.env, self.recorder, self.topology)
-        if schedule is None:
-            raise ValueError("a deterministic NoC needs its schedule before time 0")
-        return DeterministicNoc(self, "noc", cfg, self.env, self.recorder, self.topology, schedule)
 
     def account_transfer(self, op: TransferOp, timing: TransferTiming) -> None:
         """Add a completed transfer to the run totals."""

@@ -9,19 +9,54 @@ after their deps, and take no resource.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from typing import Any, Protocol
 
 import simpy
 
 from archsim.domain import EndpointKind, StallCause
 from archsim.hw.component import Component
-from archsim.mapping.program import TransferOp
+from archsim.hw.dram import DramChannel
+from archsim.hw.interconnect.base import Interconnect
+from archsim.hw.sram import SramBank
+from archsim.mapping.program import Endpoint, TransferOp
 from archsim.sim.runtime import OpRuntime, TransferTiming
-from archsim.trace.recorder import LAYER_TAG_STRIDE
+from archsim.trace.recorder import LAYER_TAG_STRIDE, Recorder
 
-if TYPE_CHECKING:
-    from archsim.hw.chip import Chip
+
+class DataPath(Protocol):
+    """What a DMA engine moves bytes through: the chip's memories and interconnect.
+
+    ``archsim.hw.chip.Chip`` provides it; the engines read it only once the run starts,
+    after the chip has been assembled.
+    """
+
+    @property
+    def env(self) -> simpy.Environment:
+        """The run's environment."""
+
+    @property
+    def recorder(self) -> Recorder:
+        """Where transfers are recorded."""
+
+    @property
+    def interconnect(self) -> Interconnect:
+        """The network between clusters, SRAM banks and DRAM ports."""
+
+    @property
+    def banks(self) -> Sequence[SramBank]:
+        """The SRAM banks, by bank number."""
+
+    @property
+    def dram(self) -> Sequence[DramChannel]:
+        """The DRAM channels, by channel number."""
+
+    @property
+    def endpoint_component_ids(self) -> Mapping[Endpoint, int]:
+        """The trace's component id of each transfer endpoint."""
+
+    def account_transfer(self, op: TransferOp, timing: TransferTiming) -> None:
+        """Add a completed transfer to the run totals."""
 
 
 class DmaEngine(Component):
@@ -33,7 +68,7 @@ class DmaEngine(Component):
 
     PORTS = ("interconnect",)
 
-    def __init__(self, parent: Component, name: str, chip: Chip, channels: int) -> None:
+    def __init__(self, parent: Component, name: str, chip: DataPath, channels: int) -> None:
         super().__init__(parent, name)
         self.chip = chip
         self.channels = channels

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 from archsim.domain import TransferKind
 from archsim.errors import MappingError
-from archsim.hw.interconnect.topology import MeshTopology
 from archsim.mapping.program import Endpoint, Program, TransferOp
+from archsim.mapping.topology import MeshTopology
 
 Flow = tuple[Endpoint, Endpoint, TransferKind]
 

@@ -28,8 +28,8 @@ from enum import StrEnum
 from archsim.config import ArchConfig
 from archsim.domain import Precision
 from archsim.errors import MappingError
-from archsim.hw.systolic import scaled_cycles, systolic_cycles
 from archsim.mapping.regions import Region, Span, input_region, weight_bytes
+from archsim.mapping.systolic import scaled_cycles, systolic_cycles
 from archsim.units import KIB, ceil_div
 from archsim.workload.graph import Layer, OpKind, TensorShape
 

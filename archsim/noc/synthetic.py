@@ -39,9 +39,9 @@ from archsim.hw.interconnect.base import Interconnect
 from archsim.hw.interconnect.bus import Bus
 from archsim.hw.interconnect.deterministic import DeterministicNoc
 from archsim.hw.interconnect.mesh import Mesh
-from archsim.hw.interconnect.topology import MeshTopology
 from archsim.mapping.noc_schedule import Flow, NocSchedule, reservation_table
 from archsim.mapping.program import Endpoint, TransferOp
+from archsim.mapping.topology import MeshTopology
 from archsim.noc.traffic import Grid, Traffic
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import NullRecorder

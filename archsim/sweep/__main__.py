@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import click
 
-from archsim.commands_sweep import sweep
+from archsim.cli.sweep import sweep
 from archsim.errors import UserError
 
 EXIT_USER_ERROR = 2

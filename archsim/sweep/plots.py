@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -271,8 +272,6 @@ def _panels(rows: Sequence[Row], scenarios: Sequence[str]) -> dict[str, list[Row
 
 
 def _colors(rows: Sequence[Row], group: str | None) -> dict[str, Any]:
-    from matplotlib import colormaps
-
     keys = list(dict.fromkeys(_text(row.get(group)) for row in rows)) if group else ["all"]
     palette = colormaps["tab10"]
     return {key: palette(index % 10) for index, key in enumerate(keys)}

@@ -1,12 +1,11 @@
-"""``sweep-report``: the results table as text, sorted by a column, and the plots.
+"""``sweep-report``: the results table as text, sorted by a column.
 
-Plots are drawn by ``archsim.sweep.plots`` (matplotlib is imported only when plotting).
+The plots are drawn by ``archsim.sweep.plots``, which uses the column helpers here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from archsim.sweep.table import ERROR, POINT, STATUS, Cell, ResultsTable
 
@@ -128,17 +127,3 @@ def format_cell(cell: Cell) -> str:
         return f"{cell:,}"
     text = str(cell)
     return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 3] + "..."
-
-
-def write_plots(
-    table: ResultsTable,
-    folder: Path,
-    *,
-    x: str | None = None,
-    y: str = "mac_utilization",
-    group: str | None = None,
-) -> list[Path]:
-    """Write the Pareto plots and the ``y`` vs ``x`` by ``group`` plot; their paths."""
-    from archsim.sweep.plots import plot_all
-
-    return plot_all(table, folder, x=x, y=y, group=group)

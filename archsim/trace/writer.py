@@ -32,6 +32,7 @@ from archsim.trace.schema import (
     Column,
     Table,
 )
+from archsim.version import __version__
 
 _OVERFLOW_TOLERANCE = 1e-9
 
@@ -73,12 +74,6 @@ def write_trace(
     return final
 
 
-def _archsim_version() -> str:
-    import archsim  # at call time: archsim/__init__ may import this package
-
-    return str(getattr(archsim, "__version__", "0+unknown"))
-
-
 def _root_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
     reserved = RESERVED_ATTRS.intersection(attrs)
     if reserved:
@@ -86,9 +81,7 @@ def _root_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in attrs.items():
         if not isinstance(value, str | int | float | bool | np.integer | np.floating | np.bool_):
             raise ValueError(f"attr {key!r}: expected str or number, got {type(value).__name__}")
-    return {SCHEMA_VERSION_ATTR: SCHEMA_VERSION, ARCHSIM_VERSION_ATTR: _archsim_version()} | dict(
-        attrs
-    )
+    return {SCHEMA_VERSION_ATTR: SCHEMA_VERSION, ARCHSIM_VERSION_ATTR: __version__} | dict(attrs)
 
 
 def _checked_columns(table: Table, data: TraceData) -> dict[str, np.ndarray]:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import simpy
 
 from archsim.config import InterconnectConfig
 from archsim.domain import InterconnectKind, StallCause
 from archsim.hw.component import Component
+from archsim.mapping.noc_schedule import NocSchedule
 from archsim.mapping.program import Endpoint, TransferOp
+from archsim.mapping.topology import MeshTopology
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
 from archsim.units import clock_period_ps
@@ -29,6 +31,20 @@ class LinkStats:
     busy_ps: int = 0
     blocked_ps: int = 0  # held while waiting for the rest of a route (mesh head-of-line)
     reserved_ps: int = -1  # link time reserved by a static schedule; -1 without one
+
+
+@dataclass(frozen=True)
+class InterconnectSite:
+    """What an interconnect is built from: where it sits in the component tree, its config,
+    the endpoints it connects, and (mesh kinds) their topology and static schedule."""
+
+    parent: Component
+    cfg: InterconnectConfig
+    env: simpy.Environment
+    recorder: Recorder
+    endpoints: tuple[Endpoint, ...]  # every cluster, SRAM bank and DRAM port
+    topology: MeshTopology | None = None  # None when the config has no mesh block
+    schedule: NocSchedule | None = None  # the mapper's reservation table, if there is one
 
 
 class Interconnect(Component):
@@ -59,6 +75,11 @@ class Interconnect(Component):
         self.bytes_moved = 0
         self.byte_hops = 0
         self.admission_wait_ps = 0
+
+    @classmethod
+    def build(cls, site: InterconnectSite) -> Self:
+        """The interconnect of this kind at ``site`` (each kind names its component)."""
+        raise NotImplementedError
 
     def admission(self, op: TransferOp) -> simpy.Event | None:
         """An event to wait for before the transfer may take any resource (None: go now).

@@ -10,7 +10,7 @@ import simpy
 from archsim.config import InterconnectConfig
 from archsim.domain import ComponentKind, InterconnectKind
 from archsim.hw.component import Component
-from archsim.hw.interconnect.base import LinkStats
+from archsim.hw.interconnect.base import InterconnectSite, LinkStats
 from archsim.hw.interconnect.single_stage import SingleStageInterconnect
 from archsim.mapping.program import TransferOp
 from archsim.sim.resources import ArbitratedResource
@@ -33,6 +33,11 @@ class Bus(SingleStageInterconnect):
         super().__init__(parent, name, cfg, env, recorder)
         self.medium = ArbitratedResource(env, 1, cfg.arbitration)
         self.stats = self._add_link(self.path, ComponentKind.INTERCONNECT.value)
+
+    @classmethod
+    def build(cls, site: InterconnectSite) -> Bus:
+        """The chip's bus, ``chip.bus``."""
+        return cls(site.parent, "bus", site.cfg, site.env, site.recorder)
 
     def stage(self, op: TransferOp) -> tuple[ArbitratedResource, LinkStats]:
         """Every transfer crosses the one bus."""

@@ -13,7 +13,7 @@ import simpy
 from archsim.config import InterconnectConfig
 from archsim.domain import ComponentKind, InterconnectKind
 from archsim.hw.component import Component
-from archsim.hw.interconnect.base import LinkStats
+from archsim.hw.interconnect.base import InterconnectSite, LinkStats
 from archsim.hw.interconnect.single_stage import SingleStageInterconnect
 from archsim.mapping.program import Endpoint, TransferOp
 from archsim.sim.resources import ArbitratedResource
@@ -42,6 +42,11 @@ class Crossbar(SingleStageInterconnect):
             endpoint: self._add_link(f"{self.path}.port.{endpoint}", ComponentKind.LINK.value)
             for endpoint in endpoints
         }
+
+    @classmethod
+    def build(cls, site: InterconnectSite) -> Crossbar:
+        """The chip's crossbar, ``chip.xbar``: one port per endpoint."""
+        return cls(site.parent, "xbar", site.cfg, site.env, site.recorder, list(site.endpoints))
 
     def stage(self, op: TransferOp) -> tuple[ArbitratedResource, LinkStats]:
         """A transfer crosses its destination's port."""

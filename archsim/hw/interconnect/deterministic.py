@@ -24,10 +24,10 @@ from archsim.config import InterconnectConfig
 from archsim.domain import ComponentKind, InterconnectKind
 from archsim.errors import SimulationError
 from archsim.hw.component import Component
-from archsim.hw.interconnect.base import Interconnect, PortTime
-from archsim.hw.interconnect.topology import MeshTopology
+from archsim.hw.interconnect.base import Interconnect, InterconnectSite, PortTime
 from archsim.mapping.noc_schedule import Flow, NocSchedule
 from archsim.mapping.program import Endpoint, TransferOp
+from archsim.mapping.topology import MeshTopology
 from archsim.sim.resources import FifoResource
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
@@ -76,6 +76,17 @@ class DeterministicNoc(Interconnect):
         for epochs in self.epochs:
             if epochs:
                 self.gates[epochs[0]].succeed()
+
+    @classmethod
+    def build(cls, site: InterconnectSite) -> DeterministicNoc:
+        """The chip's deterministic NoC, ``chip.noc``, on the site's topology and schedule."""
+        if site.topology is None:
+            raise ValueError("a deterministic NoC needs its topology (the config's mesh block)")
+        if site.schedule is None:
+            raise ValueError("a deterministic NoC needs its schedule before time 0")
+        return cls(
+            site.parent, "noc", site.cfg, site.env, site.recorder, site.topology, site.schedule
+        )
 
     def hops(self, src: Endpoint, dst: Endpoint) -> int:
         """Routers traversed on the XY route."""

@@ -18,9 +18,9 @@ import simpy
 from archsim.config import InterconnectConfig
 from archsim.domain import ComponentKind, InterconnectKind, State
 from archsim.hw.component import Component
-from archsim.hw.interconnect.base import Interconnect, PortTime
-from archsim.hw.interconnect.topology import MeshTopology
+from archsim.hw.interconnect.base import Interconnect, InterconnectSite, PortTime
 from archsim.mapping.program import Endpoint, TransferOp
+from archsim.mapping.topology import MeshTopology
 from archsim.sim.resources import FifoResource
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
@@ -46,6 +46,13 @@ class Mesh(Interconnect):
         self.resources = [FifoResource(env, 1) for _ in topology.link_names]
         for link_name in topology.link_names:
             self._add_link(f"{self.path}.{link_name}", ComponentKind.LINK.value)
+
+    @classmethod
+    def build(cls, site: InterconnectSite) -> Mesh:
+        """The chip's mesh, ``chip.noc``, on the site's topology."""
+        if site.topology is None:
+            raise ValueError("a mesh needs its topology (the config's mesh block)")
+        return cls(site.parent, "noc", site.cfg, site.env, site.recorder, site.topology)
 
     def hops(self, src: Endpoint, dst: Endpoint) -> int:
         """Routers traversed on the XY route."""

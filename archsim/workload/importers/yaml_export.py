@@ -13,10 +13,10 @@ from typing import Any
 
 import yaml
 
-from archsim.analysis.files import write_atomic
 from archsim.config.workload import WorkloadConfig
 from archsim.config.yaml_loader import parse_value
 from archsim.errors import ConfigError
+from archsim.files import write_atomic
 from archsim.version import __version__
 from archsim.workload.build import build_graph
 

@@ -34,11 +34,11 @@ from pathlib import Path
 
 import numpy as np
 
-from archsim.analysis.files import atomic_output
 from archsim.analysis.timeline import GAP, attribute_layers, bin_edges
 from archsim.analysis.trace_series import CLASS_LABELS, class_utilization, dram_bytes_per_bin
 from archsim.analysis.tracks import Tracks, binned_tracks, lanes, state_tracks
 from archsim.domain import ComponentKind, State, TransferKind
+from archsim.files import atomic_output
 from archsim.trace.reader import Trace, Window
 from archsim.units import PS_PER_S
 

@@ -1,6 +1,6 @@
 """``archsim map ARCH WORKLOAD``: the mapper's decisions per layer, without simulating.
 
-A plain click command (registered on the ``archsim`` group in archsim/cli.py) taking the
+A plain click command (registered on the ``archsim`` group in archsim/cli/main.py) taking the
 inputs of ``archsim run`` (input size, batch, precision, ``--set``, ``--fusion``). User
 errors raise UserError subclasses (the archsim group prints them and exits 2).
 """
@@ -13,9 +13,9 @@ from pathlib import Path
 import click
 
 from archsim.analysis.mapping_report import map_for_report
-from archsim.api import FUSION_MODES
-from archsim.cli_options import workload_run_options
-from archsim.commands_compare import load_inputs
+from archsim.cli.inputs import load_inputs
+from archsim.cli.options import InputSize, split_overrides, workload_run_options
+from archsim.mapping.located import FUSION_MODES
 
 
 @click.command("map")
@@ -38,7 +38,7 @@ from archsim.commands_compare import load_inputs
 def map_command(
     arch: Path,
     workload: Path,
-    input_size: tuple[int, int] | None,
+    input_size: InputSize,
     batch: int | None,
     precision: str | None,
     overrides: tuple[str, ...],
@@ -47,11 +47,9 @@ def map_command(
 ) -> None:
     """Map WORKLOAD onto ARCH and report, per layer, tiling, loop order, reuse and DRAM
     traffic (no simulation)."""
-    from archsim.cli import split_overrides  # archsim.cli imports this module
-
     arch_sets, workload_sets = split_overrides(overrides)
     (arch_cfg,), workload_cfg = load_inputs((arch,), workload, arch_sets, workload_sets)
-    width, height = input_size if input_size is not None else (None, None)
+    width, height = input_size
     report = map_for_report(
         arch_cfg,
         workload_cfg,

@@ -1,6 +1,6 @@
 """CLI commands over workloads: ``workload import`` (ONNX or SCALE-Sim -> workload YAML).
 
-Plain click commands, registered on the ``workload`` group in archsim/cli.py. User errors
+Plain click commands, registered on the ``workload`` group in archsim/cli/main.py. User errors
 raise UserError subclasses (the archsim group prints them and exits 2); the output file is
 written atomically (NAME.tmp, then renamed) and only once the import succeeded.
 """

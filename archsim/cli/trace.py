@@ -1,6 +1,6 @@
 """CLI commands over an existing trace: ``report`` and ``export``.
 
-Plain click commands, registered on the ``archsim`` group in archsim/cli.py. User errors
+Plain click commands, registered on the ``archsim`` group in archsim/cli/main.py. User errors
 raise UserError subclasses (the group prints them and exits 2); files are written
 atomically (NAME.tmp, then renamed).
 """
@@ -15,16 +15,16 @@ from typing import TypeVar
 
 import click
 
-from archsim.analysis.report import build_report, format_report
-from archsim.analysis.report_output import default_report_dir, write_report
-from archsim.errors import Problem, UserError
-from archsim.trace import open_trace
-from archsim.trace.perfetto import (
+from archsim.analysis.perfetto import (
     DEFAULT_MAX_EVENTS,
     DEFAULT_MAX_FLOWS,
     TraceExportWarning,
     export_perfetto,
 )
+from archsim.analysis.report import build_report, format_report
+from archsim.analysis.report_output import default_report_dir, write_report
+from archsim.errors import Problem, UserError
+from archsim.trace import open_trace
 from archsim.units import PS_PER_MS, PS_PER_NS, PS_PER_S, PS_PER_US
 
 T = TypeVar("T")

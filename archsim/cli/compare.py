@@ -1,6 +1,6 @@
 """``archsim compare A B WORKLOAD``: one workload on two architectures, side by side.
 
-A plain click command (registered on the ``archsim`` group in archsim/cli.py). Both runs
+A plain click command (registered on the ``archsim`` group in archsim/cli/main.py). Both runs
 write an HDF5 trace (to a temporary folder, or to ``--out DIR``) for their per-layer data;
 the comparison plot is written atomically to ``--out DIR``. User errors raise UserError.
 """
@@ -24,13 +24,13 @@ from archsim.analysis.compare import (
     read_layers,
 )
 from archsim.analysis.compare_plot import compare_figure
-from archsim.analysis.files import write_atomic
 from archsim.analysis.plots import png_bytes
 from archsim.api import simulate
-from archsim.cli_options import seed_option, workload_run_options
-from archsim.config import ArchConfig, WorkloadConfig, load_arch
+from archsim.cli.inputs import load_inputs
+from archsim.cli.options import InputSize, seed_option, split_overrides, workload_run_options
+from archsim.config import ArchConfig, WorkloadConfig
 from archsim.errors import Problem, UserError
-from archsim.workload.importers import load_any_workload
+from archsim.files import write_atomic
 
 DEFAULT_OUT = Path("traces")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -44,26 +44,6 @@ def _safe(text: str) -> str:
 def default_png_name(labels: tuple[str, str], workload: str) -> str:
     """compare-<A>-vs-<B>-<workload>.png"""
     return f"compare-{_safe(labels[0])}-vs-{_safe(labels[1])}-{_safe(workload)}.png"
-
-
-def load_inputs(
-    archs: Sequence[Path], workload: Path, arch_sets: list[str], workload_sets: list[str]
-) -> tuple[list[ArchConfig], WorkloadConfig]:
-    """Load both architectures and the workload; every problem of every file in one error."""
-    problems: list[Problem] = []
-    loaded: list[ArchConfig] = []
-    for path in archs:
-        try:
-            loaded.append(load_arch(path, arch_sets))
-        except UserError as exc:
-            problems.extend(exc.problems)
-    try:
-        workload_cfg = load_any_workload(workload, workload_sets)
-    except UserError as exc:
-        problems.extend(exc.problems)
-    if problems:
-        raise UserError(problems)
-    return loaded, workload_cfg
 
 
 def run_pair(
@@ -111,7 +91,7 @@ def compare_command(
     arch_a: Path,
     arch_b: Path,
     workload: Path,
-    input_size: tuple[int, int] | None,
+    input_size: InputSize,
     batch: int | None,
     precision: str | None,
     seed: int,
@@ -120,12 +100,10 @@ def compare_command(
     as_json: bool,
 ) -> None:
     """Run WORKLOAD on architectures A and B; print both side by side and plot per layer."""
-    from archsim.cli import split_overrides  # archsim.cli imports this module
-
     arch_sets, workload_sets = split_overrides(overrides)
     archs, workload_cfg = load_inputs((arch_a, arch_b), workload, arch_sets, workload_sets)
     labels = column_labels((archs[0].name, archs[1].name), (arch_a, arch_b))
-    width, height = input_size if input_size is not None else (None, None)
+    width, height = input_size
     options = {"width": width, "height": height, "batch": batch, "precision": precision}
     folder = out if out is not None else DEFAULT_OUT
     try:

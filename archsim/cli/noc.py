@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from archsim.cli_options import seed_option
+from archsim.cli.options import seed_option
+from archsim.cli.outputs import OUTPUT_ERRORS
 from archsim.config import load_arch
 from archsim.domain import InterconnectKind
 from archsim.errors import Problem, UserError
@@ -24,21 +25,12 @@ from archsim.noc.report import (
 from archsim.noc.synthetic import NetworkSpec, RunOptions, run_curve
 from archsim.noc.traffic import Pattern, Traffic, parse_rates
 
-# Errors from writing outputs that are the user's to fix (bad path, no permission).
-_OUTPUT_ERRORS = (
-    FileNotFoundError,
-    FileExistsError,
-    IsADirectoryError,
-    NotADirectoryError,
-    PermissionError,
-)
-
 
 def _write(path: Path, write: Callable[[], object]) -> None:
     """Run ``write()``; an output error becomes a UserError naming ``path``."""
     try:
         write()
-    except _OUTPUT_ERRORS as exc:
+    except OUTPUT_ERRORS as exc:
         raise UserError(Problem(f"cannot write: {exc.strerror}", file=str(path))) from exc
 
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import click
 
-from archsim.cli_options import workload_run_options
+from archsim.cli.options import InputSize, workload_run_options
 from archsim.config import load_workload
 from archsim.errors import UserError
 from archsim.workload import build_graph
 from archsim.workload.importers import load_any_workload
 from archsim.workload.stats import LayerStat, WorkloadStats, layer_stats, workload_stats
 
-SHIPPED_WORKLOADS = Path(__file__).resolve().parents[1] / "workloads"
+SHIPPED_WORKLOADS = Path(__file__).resolve().parents[2] / "workloads"
 
 
 def _mib(nbytes: int) -> str:
@@ -98,14 +98,14 @@ def format_layers(rows: list[LayerStat]) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def stats_command(
     workload: Path,
-    input_size: tuple[int, int] | None,
+    input_size: InputSize,
     batch: int | None,
     precision: str | None,
     show_layers: bool,
     as_json: bool,
 ) -> None:
     """Parameters, MACs, weight bytes and activation sizes of WORKLOAD."""
-    width, height = input_size if input_size else (None, None)
+    width, height = input_size
     graph = build_graph(
         load_any_workload(workload), width=width, height=height, batch=batch, precision=precision
     )

@@ -16,14 +16,12 @@ from archsim.analysis.dram_char import (
     format_text,
     to_json,
 )
-from archsim.cli_options import seed_option
+from archsim.cli.options import seed_option, split_overrides
 from archsim.config import load_arch
 
 
 def _arch_overrides(overrides: Sequence[str]) -> list[str]:
     """The ``--set`` overrides routed as ``archsim run`` does; workload keys are errors."""
-    from archsim.cli import split_overrides  # deferred: archsim.cli imports this module
-
     arch_sets, workload_sets = split_overrides(overrides)
     if workload_sets:
         raise click.BadParameter(
