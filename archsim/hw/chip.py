@@ -16,7 +16,7 @@ from archsim.hw.interconnect.bus import Bus
 from archsim.hw.interconnect.crossbar import Crossbar
 from archsim.hw.interconnect.deterministic import DeterministicNoc
 from archsim.hw.interconnect.mesh import Mesh
-from archsim.hw.interconnect.topology import MeshTopology
+from archsim.hw.interconnect.topology import MeshTopology, make_topology
 from archsim.hw.mac_cluster import MacCluster
 from archsim.hw.sram import SramBank
 from archsim.mapping.noc_schedule import NocSchedule
@@ -32,7 +32,7 @@ def mesh_topology(arch: ArchConfig) -> MeshTopology | None:
     if arch.interconnect.kind in (InterconnectKind.BUS, InterconnectKind.CROSSBAR) or mesh is None:
         return None
     clusters, banks, dram_ports = endpoint_coordinates(arch)
-    return MeshTopology(mesh.cols, mesh.rows, clusters, banks, dram_ports)
+    return make_topology(mesh.topology, mesh.cols, mesh.rows, clusters, banks, dram_ports)
 
 
 class Chip(Component):
