@@ -73,11 +73,15 @@ class MeshTopology:
         self.link_names.append(name)
 
     def route(self, src: Endpoint, dst: Endpoint) -> Route:
-        """The XY route from src to dst (cached)."""
+        """The dimension-order route from src to dst (cached)."""
         key = (src, dst)
-        cached = self._routes.get(key)
-        if cached is not None:
-            return cached
+        route = self._routes.get(key)
+        if route is None:
+            route = self._routes[key] = self._plan_route(src, dst)
+        return route
+
+    def _plan_route(self, src: Endpoint, dst: Endpoint) -> Route:
+        """XY: X links first, then Y links."""
         (x, y), (tx, ty) = self.attach[src], self.attach[dst]
         links = [self._link_index[("inject", src)]]
         while x != tx:
@@ -89,9 +93,7 @@ class MeshTopology:
             links.append(self._link_index[((x, y), (x, ny))])
             y = ny
         links.append(self._link_index[("eject", dst)])
-        route = Route(tuple(links), hops=len(links) - 1)
-        self._routes[key] = route
-        return route
+        return Route(tuple(links), hops=len(links) - 1)
 
 
 class TorusTopology(MeshTopology):
@@ -114,12 +116,8 @@ class TorusTopology(MeshTopology):
                 self._add_link(((x, rows - 1), (x, 0)), f"wrap({x},{rows - 1})->({x},0)")
                 self._add_link(((x, 0), (x, rows - 1)), f"wrap({x},0)->({x},{rows - 1})")
 
-    def route(self, src: Endpoint, dst: Endpoint) -> Route:
-        """The dimension-order route from src to dst, the shorter way round (cached)."""
-        key = (src, dst)
-        cached = self._routes.get(key)
-        if cached is not None:
-            return cached
+    def _plan_route(self, src: Endpoint, dst: Endpoint) -> Route:
+        """X then Y, each the shorter way round, with the dateline marks."""
         (x, y), (tx, ty) = self.attach[src], self.attach[dst]
         links = [self._link_index[("inject", src)]]
         dateline = [False]
@@ -141,9 +139,7 @@ class TorusTopology(MeshTopology):
                 y = here
         links.append(self._link_index[("eject", dst)])
         dateline.append(False)
-        route = Route(tuple(links), len(links) - 1, tuple(dateline))
-        self._routes[key] = route
-        return route
+        return Route(tuple(links), len(links) - 1, tuple(dateline))
 
 
 def make_topology(
