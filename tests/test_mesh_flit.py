@@ -275,7 +275,7 @@ def test_noc_command_runs_a_torus() -> None:
 
 # --- saturation under synthetic traffic -----------------------------------------------
 
-FAST = RunOptions(cycles=1000, warmup=300, drain=500)
+FAST = RunOptions(cycles=800, warmup=200, drain=300)
 
 
 def accepted(spec: NetworkSpec, pattern: Pattern, rate: float, flits: int) -> tuple[float, bool]:
@@ -295,7 +295,7 @@ def test_8x8_uniform_saturates_between_a_quarter_and_the_ideal_half(
 ) -> None:
     below, below_saturated = accepted(mesh8, Pattern.UNIFORM, 0.24, flits)
     assert not below_saturated and below == pytest.approx(0.24, rel=0.06)
-    saturation, saturated = accepted(mesh8, Pattern.UNIFORM, 0.6, flits)  # overload
+    saturation, saturated = accepted(mesh8, Pattern.UNIFORM, 0.45, flits)  # overload
     assert saturated
     assert 0.25 <= saturation < 0.5  # ideal 4/k = 0.5
 
