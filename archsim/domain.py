@@ -47,6 +47,13 @@ class InterconnectKind(StrEnum):
     DETERMINISTIC = "deterministic"
 
 
+class MeshShape(StrEnum):
+    """How the routers of a mesh interconnect are linked."""
+
+    MESH = "mesh"  # neighbours only
+    TORUS = "torus"  # neighbours plus a wraparound link at the ends of every row and column
+
+
 class Arbitration(StrEnum):
     """Who gets a shared bus next when several requesters wait."""
 

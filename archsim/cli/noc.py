@@ -80,9 +80,8 @@ def _write(path: Path, write: Callable[[], object]) -> None:
 @click.option(
     "--in-flight",
     type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Packets each source queue may have in the network at once.",
+    help="Packets each source queue may have in the network at once (default: 64 on a mesh, "
+    "so that the network, not the source, limits the load; 1 on a bus or deterministic NoC).",
 )
 @click.option(
     "--hotspot-fraction",
@@ -119,7 +118,7 @@ def noc_command(
     cycles: int,
     warmup: int,
     drain: int | None,
-    in_flight: int,
+    in_flight: int | None,
     hotspot_fraction: float,
     nodes: int | None,
     seed: int,
@@ -149,7 +148,7 @@ def noc_command(
         "cycles": cycles,
         "warmup": warmup,
         "drain": options.drain_cycles,
-        "in_flight": in_flight,
+        "in_flight": options.in_flight_for(arch_cfg.interconnect.kind),
         "seed": seed,
     }
     if traffic == Pattern.HOTSPOT.value:

@@ -13,6 +13,7 @@ from archsim.config.base import (
     CrossChecks,
     DataflowField,
     InterconnectKindField,
+    MeshShapeField,
     PrecisionField,
     StrictModel,
     raise_cross_checks,
@@ -20,7 +21,7 @@ from archsim.config.base import (
 from archsim.config.cost import AreaConfig, EnergyConfig
 from archsim.config.dram_presets import DRAM_PRESETS, DramPreset, DramPresetName
 from archsim.config.validation import load_model, load_model_text
-from archsim.domain import Arbitration, Dataflow, InterconnectKind, Precision
+from archsim.domain import Arbitration, Dataflow, InterconnectKind, MeshShape, Precision
 from archsim.units import KIB
 
 Coordinate = tuple[int, int]
@@ -230,6 +231,13 @@ class MeshConfig(StrictModel):
 
     cols: int = Field(ge=1, description="Routers per row (x runs from 0 to cols - 1).")
     rows: int = Field(ge=1, description="Routers per column (y runs from 0 to rows - 1).")
+    topology: MeshShapeField = Field(
+        default=MeshShape.MESH,
+        description="mesh: links between neighbouring routers only; torus: also a wraparound "
+        "link from the last router of every row and column to the first (kind mesh only; "
+        "dimension-order routing takes the shorter way round, dateline virtual channels keep "
+        "it deadlock-free when virtual_channels >= 2).",
+    )
 
     @property
     def routers(self) -> int:
@@ -278,6 +286,22 @@ class InterconnectConfig(StrictModel):
         description="Transfers are split into packets of at most this many bytes, so several "
         "transfers interleave on a bus, a crossbar port or a mesh route.",
     )
+    buffer_flits: int = Field(
+        default=8,
+        ge=1,
+        description="Kind mesh: depth of each virtual channel's input buffer, in flits "
+        "(a flit is link_bytes_per_cycle bytes). Credits stop a link when the buffer at its "
+        "far end is full. The default models a typical 8-flit router buffer; it must be at "
+        "least hop_latency_cycles (the buffer covers the router pipeline).",
+    )
+    virtual_channels: int = Field(
+        default=2,
+        ge=1,
+        description="Kind mesh: virtual channels per link. A packet blocked in a router holds "
+        "one channel (its buffer); others pass it on the remaining ones. The default models "
+        "a router with 2 virtual channels per port; a torus needs at least 2 to be "
+        "deadlock-free (dateline classes).",
+    )
     mesh: MeshConfig | None = Field(
         default=None, description="Mesh size; required for kinds mesh and deterministic."
     )
@@ -296,6 +320,7 @@ class InterconnectConfig(StrictModel):
                 f"arbitration applies to a bus or a crossbar; kind {self.kind} routes "
                 "packets link by link (first come, first served)",
             )
+        self._check_router(checks)
         if uses_mesh and self.mesh is None:
             checks.add(("mesh",), f"mesh is required for kind {self.kind}")
         if not uses_mesh and self.mesh is not None:
@@ -314,6 +339,25 @@ class InterconnectConfig(StrictModel):
                         )
         checks.raise_if_any()
         return self
+
+    def _check_router(self, checks: CrossChecks) -> None:
+        """Router settings: only kind mesh has buffers, virtual channels and a torus."""
+        if self.kind is InterconnectKind.MESH:
+            if self.buffer_flits < self.hop_latency_cycles:
+                checks.add(
+                    ("buffer_flits",),
+                    f"must be at least hop_latency_cycles ({self.hop_latency_cycles}): a "
+                    "buffer shallower than the router pipeline throttles every packet",
+                )
+            return
+        fields = type(self).model_fields
+        for key in ("buffer_flits", "virtual_channels"):
+            if getattr(self, key) != fields[key].default:
+                checks.add((key,), f"applies to kind mesh; kind {self.kind} has no router buffers")
+        if self.mesh is not None and self.mesh.topology is MeshShape.TORUS:
+            checks.add(
+                ("mesh", "topology"), f"torus is supported by kind mesh only, not {self.kind}"
+            )
 
 
 def _attach_groups(attach: AttachConfig) -> list[tuple[str, list[Coordinate]]]:

@@ -17,7 +17,7 @@ from archsim.hw.mac_cluster import MacCluster
 from archsim.hw.sram import SramBank
 from archsim.mapping.noc_schedule import NocSchedule
 from archsim.mapping.program import Endpoint, TransferOp
-from archsim.mapping.topology import MeshTopology
+from archsim.mapping.topology import MeshTopology, make_topology
 from archsim.sim.counters import TransferCounters
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
@@ -29,7 +29,7 @@ def mesh_topology(arch: ArchConfig) -> MeshTopology | None:
     if mesh is None:  # the config allows a mesh block exactly for the mesh kinds
         return None
     clusters, banks, dram_ports = endpoint_coordinates(arch)
-    return MeshTopology(mesh.cols, mesh.rows, clusters, banks, dram_ports)
+    return make_topology(mesh.topology, mesh.cols, mesh.rows, clusters, banks, dram_ports)
 
 
 def endpoints(arch: ArchConfig) -> tuple[Endpoint, ...]:

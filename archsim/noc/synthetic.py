@@ -10,16 +10,20 @@ with the interconnect's own ``send`` and a zero SRAM port time.
 Injection is a Bernoulli process per node and cycle with probability
 rate / packet_flits (rate in flits/node/cycle), generated up front from the seed.
 Packets wait in an unbounded FIFO source queue; ``in_flight`` packets per queue may be in
-the network at once. Mesh and bus nodes keep one queue each; the deterministic NoC's
-network interface keeps one queue per flow (a TDM interface never lets one flow block
-another), and its reservation table is computed from the pattern's expected shares.
+the network at once (default: ``MESH_IN_FLIGHT`` on a mesh, where packets pipeline and the
+injection link and its virtual channels, not the source, should limit the load; 1
+elsewhere, where a queue is served in order anyway). Mesh and bus nodes keep one queue
+each; the deterministic NoC's network interface keeps one queue per flow (a TDM interface
+never lets one flow block another), and its reservation table is computed from the
+pattern's expected shares.
 
 Packets generated in [warmup, warmup + cycles) are measured. Generation continues after
 the window so that measured packets see steady load; the run stops when every measured
 packet is delivered, or ``drain`` cycles after the window (then the point is saturated).
 Latency = delivery - generation (includes source queueing); network latency = delivery
-- grant (the transfer holds its whole route, or its flow's slots); route wait = grant -
-leaving the source queue (on a mesh: head-of-line blocking while acquiring the route).
+- grant (on a mesh: from the head winning its injection link, blocking in routers
+included; on the deterministic NoC: its flow's slots); route wait = grant - leaving the
+source queue (on a mesh: waiting for the injection link and one of its virtual channels).
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from archsim.hw.interconnect.deterministic import DeterministicNoc
 from archsim.hw.interconnect.mesh import Mesh
 from archsim.mapping.noc_schedule import Flow, NocSchedule, reservation_table
 from archsim.mapping.program import Endpoint, TransferOp
-from archsim.mapping.topology import MeshTopology
+from archsim.mapping.topology import MeshTopology, make_topology
 from archsim.noc.traffic import Grid, Traffic
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import NullRecorder
@@ -49,6 +53,9 @@ from archsim.units import clock_period_ps
 
 SATURATION_ACCEPTANCE = 0.95
 """A point whose accepted throughput is below this share of its injected load is saturated."""
+
+MESH_IN_FLIGHT = 64
+"""Default packets per source in a mesh at once: more than its buffers hold near saturation."""
 
 _SHARE_SCALE = 1_000_000  # expected shares -> integer "bytes" for the reservation table
 
@@ -93,7 +100,8 @@ class NetworkSpec:
             return cls(arch, grid, None)
         grid = Grid(mesh.cols, mesh.rows)
         routers = [(i % grid.cols, i // grid.cols) for i in range(grid.nodes)]
-        return cls(arch, grid, MeshTopology(grid.cols, grid.rows, routers, routers, []))
+        topology = make_topology(mesh.topology, grid.cols, grid.rows, routers, routers, [])
+        return cls(arch, grid, topology)
 
     @property
     def kind(self) -> InterconnectKind:
@@ -136,8 +144,14 @@ class RunOptions:
     cycles: int = 20000
     warmup: int = 2000
     drain: int | None = None  # default: cycles
-    in_flight: int = 1
+    in_flight: int | None = None  # default: MESH_IN_FLIGHT on a mesh, 1 elsewhere
     seed: int = 0
+
+    def in_flight_for(self, kind: InterconnectKind) -> int:
+        """Packets a source queue may have in the network at once on this kind."""
+        if self.in_flight is not None:
+            return self.in_flight
+        return MESH_IN_FLIGHT if kind is InterconnectKind.MESH else 1
 
     @property
     def drain_cycles(self) -> int:
@@ -246,7 +260,7 @@ class SyntheticRun:
         env = self.env
         for queue in self.packets.queues:
             state = [0]
-            for _ in range(self.options.in_flight):
+            for _ in range(self.options.in_flight_for(self.spec.kind)):
                 env.process(self._injector(queue, state))
         env.run(until=env.process(self._monitor()))
         self.t_end_ps = int(env.now)

@@ -30,7 +30,7 @@ from archsim.sim.frames import (
     gate_process,
 )
 from archsim.sim.runtime import OpRuntime
-from archsim.sim.watchdog import stuck_report, watchdog
+from archsim.sim.watchdog import DEADLOCK, stuck_report, watchdog
 from archsim.trace import Recorder
 
 
@@ -123,7 +123,7 @@ def run_program(
         env.process(watchdog(rt, watchdog_ps))
     env.run_counting()
     if rt.unfinished:
-        raise DeadlockError(stuck_report(rt, "every remaining operation waits on another"))
+        raise DeadlockError(stuck_report(rt, DEADLOCK))
     latency = max(rt.t_done, default=0)
     chip.interconnect.finish()
     for cluster in chip.clusters:

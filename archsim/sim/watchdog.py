@@ -1,9 +1,12 @@
 """Deadlock and livelock detection, with a report of what is stuck on what.
 
 A run is stuck when operations remain but none completes: either the event queue runs
-dry (a deadlock: every process waits on an event nobody will trigger) or events keep
+dry (a deadlock: every process waits on an event nobody will trigger; with the watchdog
+running, its own timeout is then the only event left, which it checks) or events keep
 happening without any operation finishing or executing for ``limit_ps`` of simulated
-time (a livelock, caught by the watchdog process). Either way the run stops with a
+time (a livelock, caught by the watchdog process). Transfers stuck in a cycle of network
+buffers (a torus without dateline virtual channels) count as executing, so only the first
+check catches them. Either way the run stops with a
 DeadlockError listing, per queue, the operation it is blocked on and the unfinished
 operations that one waits for, and the transfers that were in flight (they hold SRAM
 ports and interconnect resources while they wait).
@@ -11,6 +14,7 @@ ports and interconnect resources while they wait).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 from typing import Any
 
@@ -22,6 +26,7 @@ from archsim.sim.runtime import OpRuntime
 from archsim.units import PS_PER_MS
 
 MAX_LISTED = 12
+DEADLOCK = "every remaining operation waits on another"
 
 
 def describe(op: Op) -> str:
@@ -82,6 +87,8 @@ def watchdog(rt: OpRuntime, limit_ps: int) -> Generator[simpy.Event, Any, None]:
     seen = rt.completed
     while rt.completed < total:
         yield env.timeout(limit_ps)
+        if env.peek() == math.inf and rt.completed < total:  # nothing else will ever happen
+            raise DeadlockError(stuck_report(rt, DEADLOCK))
         if rt.completed == seen and rt.running == 0 and rt.completed < total:
             why = f"no operation completed for {limit_ps / PS_PER_MS:g} ms of simulated time"
             raise DeadlockError(stuck_report(rt, why))

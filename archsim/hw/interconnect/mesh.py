@@ -1,11 +1,22 @@
-"""Blocking 2D mesh with XY routing and wormhole-style flow control.
+"""Blocking 2D mesh (or torus) with dimension-order routing and wormhole switching.
 
-Transfers are split into packets of at most ``max_packet_bytes``. A packet acquires the
-links of its route in order (injection, router links, ejection), holding those it already
-has while it waits for the next one (head-of-line blocking), then holds all of them for
-hops x hop latency + ceil(bytes / width) cycles. Zero-load latency is therefore exactly
-hops x router delay + size / link bandwidth. A link held while its packet waits for a link
-further along is recorded as blocked (state STALL_INTERCONNECT on the link).
+Transfers are split into packets of at most ``max_packet_bytes``; a packet is
+ceil(bytes / link width) flits. Its head crosses the route one router per hop latency,
+winning each link (a free virtual channel and the link's bandwidth) in request order; its
+body streams behind it at one flit per cycle (or the SRAM port's rate, if slower). A link's
+bandwidth is booked for the packet's flit time from the head's grant; a virtual channel is
+the packet's until its tail has left that channel's buffer. When the head waits, the body
+piles into the buffers behind it (``buffer_flits`` per virtual channel) and, once they are
+full, keeps the channels of the links it still occupies (head-of-line blocking: with one
+virtual channel those links are closed to every other packet). Release times follow from
+the head's grants in closed form (``archsim.hw.interconnect.wormhole``): one event per
+packet per hop, no per-flit events. Zero-load latency is exactly hops x router delay +
+size / link bandwidth.
+
+Per link: ``busy_ps`` is flit time; ``blocked_ps`` the time, beyond the zero-load hold,
+that packets kept the link's virtual channels while blocked further along (summed over the
+channels). The trace shows flit time as busy and, with one virtual channel, the blocked
+time (when the link is closed to others) as a stall.
 """
 
 from __future__ import annotations
@@ -19,16 +30,19 @@ from archsim.config import InterconnectConfig
 from archsim.domain import ComponentKind, InterconnectKind, State
 from archsim.hw.component import Component
 from archsim.hw.interconnect.base import Interconnect, InterconnectSite, PortTime
+from archsim.hw.interconnect.wormhole import WormholeLink, hops_ahead, tail_crossed_ps
 from archsim.mapping.program import Endpoint, TransferOp
-from archsim.mapping.topology import MeshTopology
-from archsim.sim.resources import FifoResource
+from archsim.mapping.topology import MeshTopology, Route
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
 from archsim.trace.recorder import LAYER_TAG_STRIDE
 
+VcRange = tuple[int, int]
+"""Virtual channels [first, end) a packet may take on one link."""
+
 
 class Mesh(Interconnect):
-    """A blocking mesh network on chip."""
+    """A blocking wormhole network on chip (mesh or torus)."""
 
     kind = InterconnectKind.MESH
 
@@ -43,9 +57,12 @@ class Mesh(Interconnect):
     ) -> None:
         super().__init__(parent, name, cfg, env, recorder)
         self.topology = topology
-        self.resources = [FifoResource(env, 1) for _ in topology.link_names]
+        self.buffer_flits = cfg.buffer_flits
+        self.virtual_channels = cfg.virtual_channels
+        self.channels = [WormholeLink(env, cfg.virtual_channels) for _ in topology.link_names]
         for link_name in topology.link_names:
             self._add_link(f"{self.path}.{link_name}", ComponentKind.LINK.value)
+        self._paths: dict[tuple[Endpoint, Endpoint], tuple[Route, list[VcRange]]] = {}
 
     @classmethod
     def build(cls, site: InterconnectSite) -> Mesh:
@@ -55,49 +72,133 @@ class Mesh(Interconnect):
         return cls(site.parent, "noc", site.cfg, site.env, site.recorder, site.topology)
 
     def hops(self, src: Endpoint, dst: Endpoint) -> int:
-        """Routers traversed on the XY route."""
+        """Routers traversed on the dimension-order route."""
         return self.topology.route(src, dst).hops
+
+    def vc_ranges(self, route: Route) -> list[VcRange]:
+        """Virtual channels usable on each link of the route.
+
+        Any, on a mesh and on the injection and ejection links. On a torus with at least
+        two virtual channels, the first half (rounded up) before the dateline of the
+        current dimension and the rest after it, so no ring of buffers can wait on itself.
+        """
+        count = self.virtual_channels
+        ranges = [(0, count)] * len(route.links)
+        if not route.dateline or count < 2:
+            return ranges
+        split = (count + 1) // 2
+        for index in range(1, len(route.links) - 1):
+            ranges[index] = (split, count) if route.dateline[index] else (0, split)
+        return ranges
+
+    def _path(self, src: Endpoint, dst: Endpoint) -> tuple[Route, list[VcRange]]:
+        key = (src, dst)
+        path = self._paths.get(key)
+        if path is None:
+            route = self.topology.route(src, dst)
+            path = self._paths[key] = (route, self.vc_ranges(route))
+        return path
 
     def send(
         self, op: TransferOp, timing: TransferTiming, port_time_ps: PortTime
     ) -> Generator[simpy.Event, Any, None]:
         env = self.env
-        layer = op.layer + op.frame * LAYER_TAG_STRIDE  # layer tag of the trace's states
-        tracing = self.recorder.enabled
-        route = self.topology.route(op.src, op.dst)
-        resources = [self.resources[i] for i in route.links]
-        latency_ps = route.hops * self.hop_latency_ps
+        route, ranges = self._path(op.src, op.dst)
+        channels = [self.channels[i] for i in route.links]
+        last = len(channels) - 1
+        hop_ps = self.hop_latency_ps
         timing.hops = route.hops
+        t_request = int(env.now)
+        serialization_total = stream_total = 0
+        done = t_request
         remaining = op.nbytes
-        while remaining > 0:
+        while remaining > 0:  # packets one after another, each head hop by hop
             size = min(remaining, self.max_packet_bytes)
             remaining -= size
-            t_request = int(env.now)
-            taken: list[int] = []  # when each link of the route was taken
-            for resource in resources:  # in route order, holding what is already taken
-                waiting = resource.acquire()
-                if waiting is not None:
-                    yield waiting
-                taken.append(int(env.now))
-            t_grant = int(env.now)
-            network_ps = latency_ps + self.serialization_ps(size)
-            port_ps = port_time_ps(size)
-            hold = max(network_ps, port_ps)
-            yield env.timeout(hold)
-            for resource in resources:
-                resource.release()
+            flits = -(-size // self.width)
+            serialization = flits * self.period_ps
+            stream = max(serialization, port_time_ps(size))  # the body's time on each link
+            serialization_total += serialization
+            stream_total += stream
+            ahead = hops_ahead(flits, self.buffer_flits)
+            packet = _Packet(op, size, flits, stream, last + 1)
+            ready = int(env.now)
+            for k, link in enumerate(channels):
+                first_vc, end_vc = ranges[k]
+                granted = link.request(ready, first_vc, end_vc, stream)
+                if granted is None:
+                    granted = yield link.wait(ready, first_vc, end_vc, stream)
+                packet.grants[k], packet.vcs[k] = granted
+                if k >= ahead:  # the tail on link k - ahead no longer depends on the head
+                    self._release(packet, k - ahead, route, channels)
+                if k < last:
+                    wait = packet.grants[k] - int(env.now)
+                    if wait > 0:
+                        yield env.timeout(wait)
+                    ready = packet.grants[k] + hop_ps
+            for j in range(max(0, last - ahead + 1), last + 1):
+                self._release(packet, j, route, channels)
+            done = packet.grants[last] + stream
             if timing.t_grant < 0:
-                timing.t_grant = t_grant
-            self.account_hold(timing, t_request, t_grant, network_ps, port_ps, contended=True)
-            for link, t_taken in zip(route.links, taken, strict=True):
-                stats = self.links[link]
-                stats.busy_ps += hold
-                stats.blocked_ps += t_grant - t_taken
-                stats.bytes += size
-                if tracing:
-                    # held while the packet waited for links further along: blocked
-                    record = self.recorder.state
-                    record(stats.component_id, State.STALL_INTERCONNECT, t_taken, t_grant, layer)
-                    record(stats.component_id, State.BUSY, t_grant, t_grant + hold, layer)
+                timing.t_grant = packet.grants[0]
+        wait = done - int(env.now)
+        if wait > 0:
+            yield env.timeout(wait)
+        pipeline_ps = route.hops * hop_ps
+        network_ps = pipeline_ps + serialization_total
+        port_ps = pipeline_ps + stream_total if stream_total > serialization_total else 0
+        hold = max(network_ps, port_ps)
+        self.account_hold(timing, t_request, done - hold, network_ps, port_ps, contended=True)
         self.bytes_moved += op.nbytes
         self.byte_hops += op.nbytes * route.hops
+
+    def _release(self, packet: _Packet, j: int, route: Route, channels: list[WormholeLink]) -> None:
+        """The tail's time on link j is final: book link j and free the channel behind it."""
+        grants = packet.grants
+        last = len(grants) - 1
+        stream = packet.stream_ps
+        tail = tail_crossed_ps(grants, j, last, stream, packet.flits, self.buffer_flits)
+        stats = self.links[route.links[j]]
+        stats.bytes += packet.size
+        stats.busy_ps += stream
+        tracing = self.recorder.enabled
+        if tracing:
+            op = packet.op
+            layer = op.layer + op.frame * LAYER_TAG_STRIDE  # layer tag of the trace's states
+            self.recorder.state(
+                stats.component_id, State.BUSY, grants[j], grants[j] + stream, layer
+            )
+        if j == last:  # nothing behind the ejection link holds its channel
+            channels[j].release(packet.vcs[j], tail)
+        if j == 0:
+            return
+        # the tail has left the buffer at the far end of link j - 1
+        channels[j - 1].release(packet.vcs[j - 1], tail)
+        behind = self.links[route.links[j - 1]]
+        body_end = grants[j - 1] + stream
+        blocked = tail - self.hop_latency_ps - body_end  # beyond the zero-load hold
+        behind.blocked_ps += blocked
+        if tracing and blocked > 0 and self.virtual_channels == 1:
+            op = packet.op
+            layer = op.layer + op.frame * LAYER_TAG_STRIDE
+            self.recorder.state(
+                behind.component_id,
+                State.STALL_INTERCONNECT,
+                body_end,
+                body_end + blocked,
+                layer,
+            )
+
+
+class _Packet:
+    """One packet in flight: its grant time and virtual channel on each link of its route."""
+
+    __slots__ = ("op", "size", "flits", "stream_ps", "grants", "vcs")
+
+    def __init__(self, op: TransferOp, size: int, flits: int, stream_ps: int, links: int) -> None:
+        self.op = op
+        self.size = size
+        self.flits = flits
+        self.stream_ps = stream_ps
+        self.grants = [0] * links
+        self.vcs = [0] * links
