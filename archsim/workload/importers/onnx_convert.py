@@ -187,10 +187,10 @@ class Converter:
     def relayout_as(self, name: str, like: str, axes: tuple[str, ...]) -> str:
         """`relayout` of `name` into the shape of tensor `like` (a Reshape's output)."""
         value = self.current(name)
-        if value.axes == axes and OPAQUE not in axes and like == name:
+        if value.axes == axes and like == name:
             return name
         shape = self.model.shape(like)
-        dims = ir_dims(shape, axes)
+        dims = ir_dims(shape, axes, self.batch())
         _, height, width, channels = dims
         fields = {"height": height, "width": width, "channels": channels}
         if dims[0] != value.dims[0]:
@@ -275,7 +275,7 @@ class Converter:
         """
         output = node.output[0]
         if dims is None:
-            dims = ir_dims(self.model.shape(output), axes)
+            dims = ir_dims(self.model.shape(output), axes, self.batch())
         producers = [self.current(source).layer for source in sources]
         previous = self.layers[-1]["name"] if self.layers else INPUT_NAME
         name = self._namer.claim(node.name, f"{node.op_type.lower()}{len(self.layers)}")
@@ -349,15 +349,17 @@ def canonical_axes(shape: Sequence[int], batch: int) -> tuple[str, ...]:
     return lead + ("H", "W", "C")[3 - rest :]
 
 
-def ir_dims(shape: Sequence[int], axes: Sequence[str]) -> tuple[int, int, int, int]:
+def ir_dims(shape: Sequence[int], axes: Sequence[str], batch: int = 1) -> tuple[int, int, int, int]:
     """(N, H, W, C) of a tensor of ONNX `shape` whose axes have the letters `axes`.
 
-    Opaque axes: N the first axis, C and W the last two, H the product of the rest."""
+    Opaque axes: N the first axis if it has the batch's size (else N is the batch), C and
+    W the last two, H the product of the rest."""
     if OPAQUE in axes:
+        lead = 1 if shape[0] == batch else 0
         middle = 1
-        for dim in shape[1:-2]:
+        for dim in shape[lead:-2]:
             middle *= dim
-        return (shape[0], middle, shape[-2], shape[-1])
+        return (shape[0] if lead else batch, middle, shape[-2], shape[-1])
     sizes = {"N": 1, "H": 1, "W": 1, "C": 1}
     for letters, dim in zip(axes, shape, strict=True):
         if len(letters) > 1:

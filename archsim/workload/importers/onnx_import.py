@@ -8,9 +8,9 @@ the ONNX node implies. So an imported workload has the model's MACs and paramete
 statistics; a Mul by a constant is folded into the weights and not counted).
 
 Post-processing that runs on the host (NonMaxSuppression, TopK..., a Softmax of the
-network's output scores, and every node after them) is not simulated: the workload lists it in ``host_ops``, which summaries and
-``archsim workload stats`` report. ``until`` cuts the model after a node or tensor: the
-nodes it does not need are listed the same way.
+network's output scores, and every node after them) is not simulated: the workload lists
+it in ``host_ops``, which summaries and ``archsim workload stats`` report. ``until``
+cuts the model after a node or tensor: the nodes it does not need are listed the same way.
 
 Precision: int8 for a quantized model (QuantizeLinear, QLinearConv, QLinearMatMul,
 MatMulInteger, ConvInteger; int16 if its zero points are 16-bit), fp16 / bf16 for a model

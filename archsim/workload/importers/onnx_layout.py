@@ -13,7 +13,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from archsim.workload.importers.onnx_convert import NCHW, OPAQUE, Converter, canonical_axes
+from archsim.workload.importers.onnx_convert import (
+    NCHW,
+    OPAQUE,
+    Converter,
+    canonical_axes,
+    ir_dims,
+)
 from archsim.workload.importers.onnx_model import NodeIssue
 from archsim.workload.importers.onnx_nodes import attributes, int_list, operands, optional_input
 
@@ -137,13 +143,17 @@ def concat(c: Converter, node: NodeProto) -> None:
 
 def split(c: Converter, node: NodeProto) -> None:
     """One ``slice`` per output (views along channels)."""
-    axis = attributes(node).get("axis", 0)
-    source, letter = axis_letter(c, node.input[0], axis)
+    axis = attributes(node).get("axis", 0) % len(c.model.shape(node.input[0]))
+    opaque = OPAQUE in c.current(node.input[0]).axes
+    source, letter = (node.input[0], "") if opaque else axis_letter(c, node.input[0], axis)
     begin = 0
     for output in node.output:
-        size = c.model.shape(output)[axis % len(c.model.shape(output))]
+        size = c.model.shape(output)[axis]
         if output and (c.model.consumers(output) or output in c.model.outputs):
-            _slice_layer(c, node, source, output, {letter: (begin, size)})
+            if opaque:
+                _opaque_rows(c, node, source, axis, begin, size, output)
+            else:
+                _slice_layer(c, node, source, output, {letter: (begin, size)})
         begin += size
 
 
@@ -163,9 +173,44 @@ def slice_(c: Converter, node: NodeProto) -> None:
         if after[axis] == before[axis]:
             continue
         begin = start + before[axis] if start < 0 else min(start, before[axis])
+        if OPAQUE in c.current(source).axes and len(boxes) == 0 and len(starts) == 1:
+            _opaque_rows(c, node, source, axis, begin, after[axis])
+            return
         source, letter = axis_letter(c, source, axis)
         boxes[letter] = (begin, after[axis])
     _slice_layer(c, node, source, node.output[0], boxes)
+
+
+def _opaque_rows(
+    c: Converter,
+    node: NodeProto,
+    source: str,
+    axis: int,
+    begin: int,
+    size: int,
+    output: str | None = None,
+) -> None:
+    """A range of the outermost axis folded into the height of a rank > 4 tensor (as
+    taking q, k or v from a fused projection does): a slice of rows."""
+    shape = c.model.shape(source)
+    lead = 1 if shape[0] == c.batch() else 0
+    if axis != lead:
+        raise NodeIssue(
+            f"works along axis {axis} of the rank-{len(shape)} tensor {source!r}; archsim "
+            f"slices such a tensor along its first non-batch axis only"
+        )
+    inner = 1
+    for dim in shape[lead + 1 : -2]:
+        inner *= dim
+    value = c.current(source)
+    output = output or node.output[0]
+    out_shape = c.model.shape(output)
+    dims = (value.dims[0], size * inner, value.dims[2], value.dims[3])
+    axes = canonical_axes(out_shape, c.batch())
+    if OPAQUE not in axes and ir_dims(out_shape, axes, c.batch()) != dims:
+        axes = (OPAQUE,) * len(out_shape)
+    fields = {"begin": [begin * inner, 0, 0], "size": [size * inner, dims[2], dims[3]]}
+    c.add_output_layer(node, output, "slice", fields, [source], axes, dims)
 
 
 def gather(c: Converter, node: NodeProto) -> None:
@@ -181,6 +226,9 @@ def gather(c: Converter, node: NodeProto) -> None:
     values = [v + size if v < 0 else v for v in values]
     if values != list(range(values[0], values[0] + len(values))):
         raise NodeIssue(f"gathers indices {values}; archsim gathers a contiguous range")
+    if OPAQUE in c.current(source).axes:
+        _opaque_rows(c, node, source, axis, values[0], len(values))
+        return
     source, letter = axis_letter(c, source, axis)
     value = c.current(source)
     scalar = len(c.model.constant_shape(indices)) == 0

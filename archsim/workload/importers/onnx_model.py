@@ -35,6 +35,8 @@ FOLD_MAX_ELEMENTS = 1 << 16
 of which only the shape is used."""
 SHAPE_OPS = frozenset({"Shape", "Size"})
 """Ops whose output is a constant when their input's shape is static."""
+MAX_FOLD_PASSES = 8
+"""Fold-and-infer rounds at most (exporters' shape subgraphs settle in two or three)."""
 _NOT_FOLDED = frozenset({"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike"})
 
 
@@ -202,15 +204,19 @@ def load_onnx_model(path: str | Path) -> OnnxModel:
         raise ConfigError(Problem(f"not an ONNX model (cannot parse it: {exc})", file)) from None
     if not model.graph.node:
         raise ConfigError(Problem("not an ONNX model, or an empty one (no graph nodes)", file))
-    try:
-        onnx.checker.check_model(model)
+    try:  # by path, so that external data is looked for next to the model
+        onnx.checker.check_model(file if _has_external_data(model) else model)
     except onnx.checker.ValidationError as exc:
         first_line = str(exc).strip().splitlines()[0]
         raise ConfigError(Problem(f"invalid ONNX model: {first_line}", file)) from None
     network_input = _network_input(model, file)
-    inferred = _infer(model, file)
-    folded, constant_outputs = _fold_constants(OnnxModel(file, inferred, network_input))
-    return OnnxModel(file, _infer(folded, file), network_input, constant_outputs)
+    current = OnnxModel(file, _infer(model, file), network_input)
+    for _ in range(MAX_FOLD_PASSES):  # each pass can give shapes that let more fold
+        folded, constant_outputs, count = _fold_constants(current)
+        current = OnnxModel(file, _infer(folded, file), network_input, constant_outputs)
+        if count == 0:
+            break
+    return current
 
 
 def _infer(model: ModelProto, file: str) -> ModelProto:
@@ -223,10 +229,10 @@ def _infer(model: ModelProto, file: str) -> ModelProto:
         raise ConfigError(Problem(f"ONNX shape inference failed: {first_line}", file)) from None
 
 
-def _fold_constants(model: OnnxModel) -> tuple[ModelProto, frozenset[str]]:
+def _fold_constants(model: OnnxModel) -> tuple[ModelProto, frozenset[str], int]:
     """`model` with every small constant node output turned into an initializer; the
     outputs of the nodes that still compute constants (large ones, e.g. Identity on a
-    weight, DequantizeLinear of quantized weights)."""
+    weight, DequantizeLinear of quantized weights); how many tensors were folded."""
     from onnx import numpy_helper
 
     known: dict[str, np.ndarray[Any, Any] | None] = {}  # constant tensor -> small value
@@ -275,7 +281,8 @@ def _fold_constants(model: OnnxModel) -> tuple[ModelProto, frozenset[str]]:
         numpy_helper.from_array(value, name) for name, value in folded.items()
     )
     del new.graph.value_info[:]  # inferred again, now with the folded values
-    return new, frozenset(output for node in large for output in node.output)
+    large_outputs = frozenset(output for node in large for output in node.output)
+    return new, large_outputs, len(folded)
 
 
 def _evaluate(
@@ -318,6 +325,12 @@ def _tensor_value(tensor: TensorProto, folder: str) -> np.ndarray[Any, Any]:
             ) from None
         tensor = copy
     return numpy_helper.to_array(tensor)
+
+
+def _has_external_data(model: ModelProto) -> bool:
+    from onnx.external_data_helper import uses_external_data
+
+    return any(uses_external_data(tensor) for tensor in model.graph.initializer)
 
 
 def _elements(dims: Sequence[int]) -> int:

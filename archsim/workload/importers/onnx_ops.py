@@ -344,19 +344,26 @@ def _layernorm(c: Converter, node: NodeProto) -> None:
 def _batchnorm(c: Converter, node: NodeProto) -> None:
     unused_extra_outputs(c, node, "training statistics")
     source = node.input[0]
-    layer = c.layer(c.current(source))
-    if layer is None or layer["op"] != "conv2d":
-        what = "the network input" if layer is None else f"a {layer['op']} layer"
-        raise NodeIssue(
-            f"its input comes from {what}; only a BatchNormalization right after a Conv is "
-            "supported (folded into the convolution)"
-        )
-    if layer["batchnorm"] or layer["activation"] != "none":
-        raise NodeIssue(
-            f"layer {layer['name']!r} already has a batchnorm or an activation; only a "
-            "BatchNormalization right after the Conv can be folded"
-        )
-    c.fold(node, source, lambda fields: fields.update(batchnorm=True))
+    value = c.current(source)
+    layer = c.layer(value)
+    alone = len(c.model.consumers(source)) == 1 and source not in c.model.outputs
+    if (
+        layer is not None
+        and layer["op"] == "conv2d"
+        and not layer["batchnorm"]
+        and layer["activation"] == "none"
+        and alone
+    ):
+        c.fold(node, source, lambda fields: fields.update(batchnorm=True))
+        return
+    # Elsewhere (DenseNet's pre-activation): a scale and shift per channel, on the lanes.
+    source = image(c, source) if len(c.model.shape(source)) == 4 else source
+    value = c.current(source)
+    channels = c.model.constant_elements(constant_at(c, node, 1, "scale"))
+    fields = {"function": "batchnorm", "ops_per_element": 2, "weights": 2 * channels}
+    c.add_layer(
+        node, "eltwise", fields, [source], value.axes, explicit_inputs=True, dims=value.dims
+    )
 
 
 # --- zero cost ---------------------------------------------------------------------------

@@ -186,7 +186,9 @@ def _fold_or_eltwise(
     value = c.current(source)
     function = label if label != "pointwise" else node.op_type.lower()
     fields = {"function": function, "ops_per_element": operations}
-    c.add_layer(node, "eltwise", fields, [source], value.axes, dims=value.dims)
+    c.add_layer(
+        node, "eltwise", fields, [source], value.axes, explicit_inputs=True, dims=value.dims
+    )
 
 
 def _with_constant(c: Converter, node: NodeProto, source: str, constant: str) -> None:
@@ -209,7 +211,9 @@ def _with_constant(c: Converter, node: NodeProto, source: str, constant: str) ->
         "ops_per_element": 1,
         "weights": elements if elements > 1 else 0,
     }
-    c.add_layer(node, "eltwise", fields, [source], value.axes, dims=value.dims)
+    c.add_layer(
+        node, "eltwise", fields, [source], value.axes, explicit_inputs=True, dims=value.dims
+    )
 
 
 def _fold_bias(c: Converter, node: NodeProto, source: str, constant: str) -> bool:
