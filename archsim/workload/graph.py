@@ -151,6 +151,8 @@ class WorkloadGraph:
     input_shape: TensorShape
     precision: Precision
     layers: tuple[Layer, ...]
+    host_ops: tuple[str, ...] = ()
+    """Operations of the source model that run on the host, not simulated (one line each)."""
     _index: dict[str, int] = field(init=False, repr=False, compare=False)
     _consumers: dict[str, tuple[Layer, ...]] = field(init=False, repr=False, compare=False)
 
