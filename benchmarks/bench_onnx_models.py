@@ -284,7 +284,7 @@ def measure(models: Path, arch: Path, small: bool, only: list[str]) -> None:
             continue
         try:
             workload = import_onnx(models / entry["file"])
-        except ArchsimError as exc:
+        except Exception as exc:  # an internal error is a result of the table too
             first = str(exc).strip().splitlines()
             print(f"{row} {'no':8} {first[0][:150] if first else ''}", flush=True)
             for line in first[1:6]:
@@ -298,7 +298,7 @@ def measure(models: Path, arch: Path, small: bool, only: list[str]) -> None:
             result = simulate(arch, workload, trace=None, **overrides)
             fps = f"{result.summary['throughput_fps']:.1f}"
         except ArchsimError as exc:
-            fps = f"error: {str(exc).splitlines()[0][:60]}"
+            fps = f"error: {str(exc).splitlines()[0][-80:]}"
         print(f"{row} {'yes':8} {macs:15,} {delta:+7.2f}% {fps:>9}", flush=True)
 
 

@@ -231,8 +231,17 @@ def gather(c: Converter, node: NodeProto) -> None:
         return
     source, letter = axis_letter(c, source, axis)
     value = c.current(source)
-    scalar = len(c.model.constant_shape(indices)) == 0
-    axes = tuple(a for i, a in enumerate(value.axes) if i != axis) if scalar else None
+    index_rank = len(c.model.constant_shape(indices))
+    axes = value.axes
+    if index_rank != 1:  # the slice's letters regrouped to the output's shape
+        dims = list(value.dims)
+        dims["NHWC".index(letter)] = len(values)
+        regrouped = _regroup(value.axes, tuple(dims), c.model.shape(node.output[0]))
+        if regrouped is None:
+            raise NodeIssue(
+                f"gathers with indices of shape {list(c.model.constant_shape(indices))}"
+            )
+        axes = regrouped
     _slice_layer(c, node, source, node.output[0], {letter: (values[0], len(values))}, axes)
 
 
