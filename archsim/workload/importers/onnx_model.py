@@ -229,11 +229,12 @@ def _infer(model: ModelProto, file: str) -> ModelProto:
         raise ConfigError(Problem(f"ONNX shape inference failed: {first_line}", file)) from None
 
 
-def _fold_constants(model: OnnxModel) -> tuple[ModelProto, frozenset[str], int]:
+def _fold_constants(model: OnnxModel) -> tuple[ModelProto, frozenset[str], int]:  # noqa: C901
     """`model` with every small constant node output turned into an initializer; the
     outputs of the nodes that still compute constants (large ones, e.g. Identity on a
     weight, DequantizeLinear of quantized weights); how many tensors were folded."""
     from onnx import numpy_helper
+    from onnx.external_data_helper import uses_external_data
 
     known: dict[str, np.ndarray[Any, Any] | None] = {}  # constant tensor -> small value
     for name, tensor in model._initializers.items():
@@ -280,9 +281,15 @@ def _fold_constants(model: OnnxModel) -> tuple[ModelProto, frozenset[str], int]:
     new.graph.initializer.extend(
         numpy_helper.from_array(value, name) for name, value in folded.items()
     )
+    inline = 0
+    for position, tensor in enumerate(new.graph.initializer):  # small external values inline,
+        value = known.get(tensor.name)  # so that shape inference reads them
+        if value is not None and uses_external_data(tensor):
+            new.graph.initializer[position].CopyFrom(numpy_helper.from_array(value, tensor.name))
+            inline += 1
     del new.graph.value_info[:]  # inferred again, now with the folded values
     large_outputs = frozenset(output for node in large for output in node.output)
-    return new, large_outputs, len(folded)
+    return new, large_outputs, len(folded) + inline
 
 
 def _evaluate(
