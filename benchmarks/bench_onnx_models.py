@@ -263,7 +263,7 @@ def export(out: Path, only: list[str]) -> None:
             print(key, entry.get("export_error", "ok"), entry["export_s"], "s", flush=True)
 
 
-def measure(models: Path, arch: Path, small: bool, only: list[str]) -> None:
+def measure(models: Path, arch: Path | None, small: bool, only: list[str]) -> None:
     """Import every exported file, compare MACs, simulate on `arch`; print the table."""
     from archsim.api import simulate
     from archsim.errors import ArchsimError
@@ -294,12 +294,20 @@ def measure(models: Path, arch: Path, small: bool, only: list[str]) -> None:
         delta = 100.0 * (macs - entry["reference_macs"]) / max(entry["reference_macs"], 1)
         fps = "-"
         try:
+            if arch is None:
+                raise _NotRun
             overrides = {"width": 64, "height": 64} if small and len(entry["shape"]) == 4 else {}
             result = simulate(arch, workload, trace=None, **overrides)
             fps = f"{result.summary['throughput_fps']:.1f}"
+        except _NotRun:
+            pass
         except ArchsimError as exc:
             fps = f"error: {str(exc).splitlines()[0][-80:]}"
         print(f"{row} {'yes':8} {macs:15,} {delta:+7.2f}% {fps:>9}", flush=True)
+
+
+class _NotRun(Exception):
+    """--no-run: import only."""
 
 
 def main() -> None:
@@ -313,11 +321,12 @@ def main() -> None:
     measure_parser.add_argument("--arch", type=Path, default=ROOT / "arch" / "edge_bus.yaml")
     measure_parser.add_argument("--small", action="store_true", help="simulate at 64x64")
     measure_parser.add_argument("--only", nargs="*", default=[])
+    measure_parser.add_argument("--no-run", action="store_true", help="import only, no fps")
     args = parser.parse_args()
     if args.command == "export":
         export(args.out, args.only)
     else:
-        measure(args.models, args.arch, args.small, args.only)
+        measure(args.models, None if args.no_run else args.arch, args.small, args.only)
 
 
 if __name__ == "__main__":

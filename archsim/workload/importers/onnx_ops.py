@@ -264,10 +264,17 @@ def _gemm(c: Converter, node: NodeProto) -> None:
     bias = optional_input(node, 2)
     if bias is not None:
         constant_at(c, node, 2, "bias (C)")
-    c.current(source)
     macs = math.prod(c.model.shape(node.output[0])) * depth
     fields = {"units": units, "bias": bias is not None}
-    c.add_layer(node, "fully_connected", fields, [source], ("N", "C"), macs=macs)
+    value = c.current(source)
+    if value.axes[0] == "N" and value.dims[0] == c.model.shape(source)[0]:
+        c.add_layer(node, "fully_connected", fields, [source], ("N", "C"), macs=macs)
+        return
+    # Rows that are not the batch (tokens, sequence first): a projection per row.
+    source = canonical(c, source)
+    value = c.current(source)
+    dims = (*value.dims[:3], units)
+    c.add_layer(node, "matmul", fields, [source], value.axes, macs=macs, dims=dims)
 
 
 def _matmul(c: Converter, node: NodeProto) -> None:
@@ -284,7 +291,8 @@ def _matmul(c: Converter, node: NodeProto) -> None:
     macs = math.prod(c.model.shape(node.output[0])) * weight[0]
     fields = {"units": weight[1], "bias": False}
     value = c.current(source)
-    if len(value.axes) == 2 and value.axes[0] == "N":
+    batch_rows = value.axes[0] == "N" and value.dims[0] == c.model.shape(source)[0]
+    if len(value.axes) == 2 and batch_rows:
         c.add_layer(node, "fully_connected", fields, [source], ("N", "C"), macs=macs)
         return
     if value.axes[-1] != "C":
