@@ -157,14 +157,29 @@ def _upsampled(layer: Layer, shape: TensorShape, out: Region) -> Region:
 
 
 def _reshaped(layer: Layer, shape: TensorShape, out: Region) -> Region:
-    """The input rows holding the output rows' elements in NHWC order, all columns and
-    channels (a transpose reads more than this; the row band keeps bytes proportional)."""
+    """The smallest input box holding the span, in NHWC order, from the tile's first
+    element to its last (both tensors have the same elements in the same order; a
+    transpose really reads scattered elements: the bytes are comparable, the locality is
+    not modelled)."""
     out_shape = layer.output_shape
-    out_row = out_shape.width * out_shape.channels
-    in_row = shape.width * shape.channels
-    first = out.rows[0] * out_row // in_row
-    last = -(-out.rows[1] * out_row // in_row)
-    return Region(_clip((first, last), shape.height), (0, shape.width), (0, shape.channels))
+    first = (out.rows[0] * out_shape.width + out.cols[0]) * out_shape.channels + out.channels[0]
+    last = ((out.rows[1] - 1) * out_shape.width + out.cols[1] - 1) * out_shape.channels
+    last += out.channels[1]  # one past the tile's last element
+    return _flat_box(shape, first, max(first, last))
+
+
+def _flat_box(shape: TensorShape, first: int, end: int) -> Region:
+    """The smallest box of one image of `shape` covering flat NHWC elements [first, end)."""
+    row_size = shape.width * shape.channels
+    top, bottom = first // row_size, -(-end // row_size)
+    if bottom - top > 1:
+        return Region((top, bottom), (0, shape.width), (0, shape.channels))
+    within = first - top * row_size, end - top * row_size
+    left, right = within[0] // shape.channels, -(-within[1] // shape.channels)
+    if right - left > 1:
+        return Region((top, top + 1), (left, right), (0, shape.channels))
+    base = left * shape.channels
+    return Region((top, top + 1), (left, left + 1), (within[0] - base, within[1] - base))
 
 
 def _concatenated(layer: Layer, input_index: int, out: Region) -> Region:
