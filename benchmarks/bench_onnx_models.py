@@ -91,48 +91,29 @@ def _bert_encoder() -> Any:
     return Encoder()
 
 
-def _ssdlite() -> Any:
-    import torch
-    import torchvision
+def _detection_heads(name: str) -> Callable[[], Any]:
+    """A torchvision detector's backbone and heads: box and class maps (anchors, decoding
+    and NMS run on the host; torchvision's own wrapper is not exportable)."""
 
-    class Heads(torch.nn.Module):
-        """SSDlite320's backbone and heads: box and class maps (decoding and NMS run on
-        the host)."""
+    def build() -> Any:
+        import torch
+        import torchvision
 
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = torchvision.models.get_model(
-                "ssdlite320_mobilenet_v3_large", weights=None, weights_backbone=None
-            )
+        class Heads(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.model = torchvision.models.get_model(
+                    name, weights=None, weights_backbone=None
+                )
 
-        def forward(self, images: Any) -> Any:
-            features = list(self.model.backbone(images).values())
-            head = self.model.head(features)
-            return head["bbox_regression"], head["cls_logits"]
+            def forward(self, images: Any) -> Any:
+                features = list(self.model.backbone(images).values())
+                head = self.model.head(features)
+                return head["bbox_regression"], head["cls_logits"]
 
-    return Heads()
+        return Heads()
 
-
-def _retinanet_heads() -> Any:
-    import torch
-    import torchvision
-
-    class Heads(torch.nn.Module):
-        """RetinaNet-ResNet50-FPN's backbone and heads (anchors, decoding and NMS on the
-        host)."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = torchvision.models.get_model(
-                "retinanet_resnet50_fpn", weights=None, weights_backbone=None
-            )
-
-        def forward(self, images: Any) -> Any:
-            features = list(self.model.backbone(images).values())
-            head = self.model.head(features)
-            return head["bbox_regression"], head["cls_logits"]
-
-    return Heads()
+    return build
 
 
 def _segmentation(name: str) -> Callable[[], Any]:
@@ -167,7 +148,12 @@ MODELS = [
     ModelSpec("densenet121", "torchvision", _torchvision("densenet121"), IMAGE),
     ModelSpec("convnext_tiny", "torchvision", _torchvision("convnext_tiny"), IMAGE),
     ModelSpec("vit_b_16", "torchvision", _torchvision("vit_b_16"), IMAGE),
-    ModelSpec("ssdlite320_mobilenet_v3", "torchvision detection", _ssdlite, (1, 3, 320, 320)),
+    ModelSpec(
+        "ssdlite320_mobilenet_v3",
+        "torchvision detection",
+        _detection_heads("ssdlite320_mobilenet_v3_large"),
+        (1, 3, 320, 320),
+    ),
     ModelSpec(
         "retinanet_resnet50_fpn", "torchvision detection", _retinanet_heads, (1, 3, 512, 512)
     ),

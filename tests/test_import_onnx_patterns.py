@@ -200,7 +200,10 @@ def c2f_and_decode_head(path: Path) -> Graph:
     scores = g.node("Transpose", [decoded], "head.t", perm=[0, 2, 1])
     g.nodes.append(
         helper.make_node(
-            "NonMaxSuppression", [scores, scores], ["nms:0"], name="nms",
+            "NonMaxSuppression",
+            [scores, scores],
+            ["nms:0"],
+            name="nms",
         )
     )
     g.save(path, "nms:0")
