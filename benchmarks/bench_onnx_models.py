@@ -102,9 +102,7 @@ def _detection_heads(name: str) -> Callable[[], Any]:
         class Heads(torch.nn.Module):
             def __init__(self) -> None:
                 super().__init__()
-                self.model = torchvision.models.get_model(
-                    name, weights=None, weights_backbone=None
-                )
+                self.model = torchvision.models.get_model(name, weights=None, weights_backbone=None)
 
             def forward(self, images: Any) -> Any:
                 features = list(self.model.backbone(images).values())
@@ -155,7 +153,10 @@ MODELS = [
         (1, 3, 320, 320),
     ),
     ModelSpec(
-        "retinanet_resnet50_fpn", "torchvision detection", _retinanet_heads, (1, 3, 512, 512)
+        "retinanet_resnet50_fpn",
+        "torchvision detection",
+        _detection_heads("retinanet_resnet50_fpn"),
+        (1, 3, 512, 512),
     ),
     ModelSpec(
         "deeplabv3_mobilenet_v3",
