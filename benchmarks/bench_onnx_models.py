@@ -12,7 +12,8 @@ Two steps, each run by hand (never by the tests):
 manifest.json with the reference MACs (torch.utils.flop_counter: FLOPs / 2 of the matrix
 products and convolutions) and parameter counts. `measure` prints one row per file: whether
 it imports, archsim's MACs against the reference (%), and frames per second on ARCH
-(default edge_bus), simulated at the exported size or, with --small, at a small one.
+(default edge_bus), simulated at the exported size (imported models keep it: their
+re-layouts have fixed sizes); --no-run imports only.
 """
 
 from __future__ import annotations
@@ -250,7 +251,7 @@ def export(out: Path, only: list[str]) -> None:
             print(key, entry.get("export_error", "ok"), entry["export_s"], "s", flush=True)
 
 
-def measure(models: Path, arch: Path | None, small: bool, only: list[str]) -> None:
+def measure(models: Path, arch: Path | None, only: list[str]) -> None:
     """Import every exported file, compare MACs, simulate on `arch`; print the table."""
     from archsim.api import simulate
     from archsim.errors import ArchsimError
@@ -283,8 +284,7 @@ def measure(models: Path, arch: Path | None, small: bool, only: list[str]) -> No
         try:
             if arch is None:
                 raise _NotRun
-            overrides = {"width": 64, "height": 64} if small and len(entry["shape"]) == 4 else {}
-            result = simulate(arch, workload, trace=None, **overrides)
+            result = simulate(arch, workload, trace=None)
             fps = f"{result.summary['throughput_fps']:.1f}"
         except _NotRun:
             pass
@@ -306,14 +306,13 @@ def main() -> None:
     measure_parser = commands.add_parser("measure", help="import and simulate the exports")
     measure_parser.add_argument("--models", type=Path, required=True)
     measure_parser.add_argument("--arch", type=Path, default=ROOT / "arch" / "edge_bus.yaml")
-    measure_parser.add_argument("--small", action="store_true", help="simulate at 64x64")
     measure_parser.add_argument("--only", nargs="*", default=[])
     measure_parser.add_argument("--no-run", action="store_true", help="import only, no fps")
     args = parser.parse_args()
     if args.command == "export":
         export(args.out, args.only)
     else:
-        measure(args.models, None if args.no_run else args.arch, args.small, args.only)
+        measure(args.models, None if args.no_run else args.arch, args.only)
 
 
 if __name__ == "__main__":
