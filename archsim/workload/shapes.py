@@ -480,7 +480,9 @@ def _reshape(cfg: ReshapeConfig, head: LayerHead) -> Layer:
     if output.elements != source.elements:
         raise ShapeError(
             f"reshape to {cfg.height}x{cfg.width}x{cfg.channels} (height x width x channels) "
-            f"changes the element count of its input {source}"
+            f"changes the element count of its input {source}; a reshape has a fixed size, "
+            "so the workload runs only at the input size it was made for (an imported "
+            "model: its exported size)"
         )
     return Layer(*head, output_shape=output, vector_ops=output.elements)
 
