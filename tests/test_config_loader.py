@@ -159,7 +159,28 @@ def test_non_utf8_file(tmp_path: Path) -> None:
     path.write_bytes(b"name: caf\xe9\n")
     with pytest.raises(ConfigError) as excinfo:
         load_yaml(path)
-    assert excinfo.value.problems[0].message.startswith("not UTF-8 text (byte 9")
+    problem = excinfo.value.problems[0]
+    assert problem.message.startswith("not a YAML text file: not UTF-8 (byte 9")
+    assert (problem.line, problem.column) == (1, 10)
+
+
+@pytest.mark.parametrize(
+    ("data", "position", "kind"),
+    [
+        (b"\x00\x01\x02binary", (1, 1), "binary data (character #x0000)"),
+        (b"name: a\nkey: \x07bell\n", (2, 6), "a control character (character #x0007)"),
+    ],
+)
+def test_binary_or_control_characters_are_located(
+    tmp_path: Path, data: bytes, position: tuple[int, int], kind: str
+) -> None:
+    path = tmp_path / "binary.yaml"
+    path.write_bytes(data)
+    with pytest.raises(ConfigError) as excinfo:
+        load_yaml(path)
+    [problem] = excinfo.value.problems
+    assert problem.message.startswith(f"not a YAML text file: {kind}")
+    assert (problem.file, problem.line, problem.column) == (str(path), *position)
 
 
 @pytest.mark.parametrize("text", ["", "# only a comment\n", "---\n", "~\n"])

@@ -107,6 +107,7 @@ def format_summary(summary: dict[str, Any], clusters: int, trace: str | Path | N
     events, wall_s = summary["events"], summary["wall_s"]
     rate = f" ({events / wall_s / 1e3:,.0f}k events/s)" if wall_s > 0 else ""
     rows.append(("simulation", f"{events:,} events in {wall_s:.2f} s{rate}"))
+    rows.extend(("host", f"{line}") for line in summary.get("host_ops", ()))
     if trace is not None:
         rows.append(("trace", str(trace)))
     title = (

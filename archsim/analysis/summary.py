@@ -90,7 +90,8 @@ def build_summary(
     dram_busy = sum(channel.busy_ps for channel in chip.dram)
     batch = graph.input_shape.batch
     shape = graph.input_shape
-    return {
+    host = {"host_ops": list(graph.host_ops)} if graph.host_ops else {}
+    return host | {
         "archsim_version": version,
         "arch": arch_name,
         "workload": workload_name,

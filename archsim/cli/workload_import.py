@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from archsim.domain import Precision
 from archsim.errors import Problem, UserError
 from archsim.workload.build import build_graph
 from archsim.workload.importers import (
@@ -45,15 +46,31 @@ __all__ = ["import_command", "load_any_workload"]
     type=click.Choice(["conv", "gemm"]),
     help="SCALE-Sim topology layout (default: from the CSV header).",
 )
+@click.option(
+    "--until",
+    metavar="NODE_OR_TENSOR",
+    help="ONNX: keep only what computing this node or tensor needs (cut post-processing).",
+)
+@click.option(
+    "--precision",
+    type=click.Choice([p.value for p in Precision]),
+    help="Precision of the workload (default: the model's; int8 for a float32 ONNX model).",
+)
 def import_command(
-    model: Path, out: Path, fmt: ModelFormat | None, name: str | None, layout: Layout | None
+    model: Path,
+    out: Path,
+    fmt: ModelFormat | None,
+    name: str | None,
+    layout: Layout | None,
+    until: str | None,
+    precision: str | None,
 ) -> None:
     """Import MODEL (ONNX, or a SCALE-Sim topology CSV) as a workload YAML file."""
     if out.exists() and out.resolve() == model.resolve():
         raise UserError(
             Problem("the output would overwrite the model; choose another -o", str(out))
         )
-    cfg = import_model(model, fmt, name=name, layout=layout)
+    cfg = import_model(model, fmt, name=name, layout=layout, until=until, precision=precision)
     graph = build_graph(cfg)
     try:
         write_workload_yaml(cfg, out, source=model.name)
@@ -64,3 +81,5 @@ def import_command(
         f"wrote {out}: workload {cfg.name}, {len(graph.layers)} layers, "
         f"{graph.total_macs:,} MACs, {graph.total_params:,} parameters"
     )
+    for line in cfg.host_ops:
+        click.echo(f"  not simulated: {line}")

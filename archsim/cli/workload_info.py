@@ -46,6 +46,7 @@ def format_stats(stats: WorkloadStats) -> str:
         f"{stats.workload}: input {stats.input}, batch {stats.batch}, {stats.precision}, "
         f"{stats.layers} layers"
     )
+    rows.extend(("host", line) for line in stats.host_ops)
     width = max(len(label) for label, _ in rows)
     return "\n".join([head, *(f"  {label:<{width}}  {value}" for label, value in rows)])
 

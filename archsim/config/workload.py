@@ -65,7 +65,27 @@ ConvPadding = Annotated[
 ]
 """Padding on both sides: n, [height, width], 'same' or 'valid'."""
 
-Activation = Literal["none", "relu", "relu6", "leaky_relu", "sigmoid", "silu", "gelu"]
+Activation = Literal[
+    "none",
+    "relu",
+    "relu6",
+    "leaky_relu",
+    "sigmoid",
+    "silu",
+    "gelu",
+    "hardswish",
+    "hardsigmoid",
+    "tanh",
+    "pointwise",
+]
+"""Element-wise functions a layer applies to its output at no extra cost ('pointwise': any
+other chain of element-wise operations the hardware fuses into the layer's output stage)."""
+
+TensorAxis = Literal["height", "width", "channels"]
+"""An axis of an NHWC tensor other than the batch."""
+_Triple = Annotated[list[NonNegativeInt], Field(min_length=3, max_length=3)]
+_PositiveTriple = Annotated[list[PositiveInt], Field(min_length=3, max_length=3)]
+_Pads = Annotated[list[NonNegativeInt], Field(min_length=4, max_length=4)]
 
 
 class InputConfig(StrictModel):
@@ -190,10 +210,78 @@ class AddConfig(_LayerBase):
 
 
 class ConcatConfig(_LayerBase):
-    """Concatenation along channels of tensors of identical height and width."""
+    """Concatenation of tensors along one axis (channels by default: a view, producers write
+    in place; along height or width, or with a constant part, a copy on the vector lanes)."""
 
     op: Literal["concat"] = Field(description="Operator.")
-    inputs: list[str] = Field(min_length=2, description="Producer layer names (two or more).")
+    inputs: list[str] = Field(min_length=1, description="Producer layer names.")
+    axis: TensorAxis = Field(default="channels", description="Axis to concatenate along.")
+    constant: NonNegativeInt = Field(
+        default=0,
+        description="Extent along `axis` of a constant part placed first (e.g. a class "
+        "token), stored with the layer's weights and counted as parameters.",
+    )
+
+
+class EltwiseConfig(_LayerBase):
+    """Element-wise operation on tensors that broadcast to one shape (each size equal or 1),
+    e.g. a product with squeeze-excitation weights, a difference, a decoded box."""
+
+    op: Literal["eltwise"] = Field(description="Operator.")
+    inputs: list[str] = Field(min_length=1, description="Producer layer names (one or more).")
+    function: str = Field(
+        pattern=r"^[a-z0-9_]+$", description="What it computes (mul, sub, div, sigmoid...)."
+    )
+    ops_per_element: PositiveInt = Field(
+        default=1, description="Vector-lane operations per output element."
+    )
+    weights: NonNegativeInt = Field(
+        default=0,
+        description="Elements of constant operands (e.g. a position embedding), stored with "
+        "the layer and counted as parameters.",
+    )
+
+
+class ReshapeConfig(_LayerBase):
+    """Re-layout of a tensor into another shape of as many elements (a transpose or reshape
+    that moves data): every element read and written once."""
+
+    op: Literal["reshape"] = Field(description="Operator.")
+    height: PositiveInt = Field(description="Output height.")
+    width: PositiveInt = Field(description="Output width.")
+    channels: PositiveInt = Field(description="Output channels.")
+
+
+class SliceConfig(_LayerBase):
+    """A box of the input: rows, columns and channels from `begin`, `size` of each. A slice
+    of channels only is a view; any other a copy."""
+
+    op: Literal["slice"] = Field(description="Operator.")
+    begin: _Triple = Field(description="First [row, column, channel] of the box.")
+    size: _PositiveTriple = Field(description="[height, width, channels] of the box.")
+
+
+class PadConfig(_LayerBase):
+    """Zero padding of height and width (a copy into a larger tensor)."""
+
+    op: Literal["pad"] = Field(description="Operator.")
+    padding: _Pads = Field(description="[top, bottom, left, right] pixels.")
+
+
+class ReduceConfig(_LayerBase):
+    """Reduction (mean, sum, max...) over some axes, which become 1."""
+
+    op: Literal["reduce"] = Field(description="Operator.")
+    function: str = Field(pattern=r"^[a-z0-9_]+$", description="mean, sum, max, min...")
+    axes: list[TensorAxis] = Field(min_length=1, description="Axes reduced.")
+
+
+class BatchMatmulConfig(_LayerBase):
+    """Product of two activations per batch and group: [a (B, G, M, K), b (B, G, K, P)] ->
+    (B, G, M, P), as attention's Q . K^T and P . V (b's B and G may be 1: broadcast)."""
+
+    op: Literal["batch_matmul"] = Field(description="Operator.")
+    inputs: list[str] = Field(min_length=2, max_length=2, description="[a, b].")
 
 
 class AttentionScoresConfig(_LayerBase):
@@ -223,15 +311,17 @@ class AttentionContextConfig(_LayerBase):
 
 
 class SoftmaxConfig(_LayerBase):
-    """Softmax over channels (vector unit: exponent, sum and divide per element)."""
+    """Softmax over one axis (vector unit: exponent, sum and divide per element)."""
 
     op: Literal["softmax"] = Field(description="Operator.")
+    axis: TensorAxis = Field(default="channels", description="Axis normalized over.")
 
 
 class LayerNormConfig(_LayerBase):
-    """Layer normalization over channels with a learned scale and shift per channel."""
+    """Layer normalization over channels with a learned scale (and shift) per channel."""
 
     op: Literal["layernorm"] = Field(description="Operator.")
+    bias: bool = Field(default=True, description="A learned shift per channel.")
 
 
 class InputTensorConfig(_LayerBase):
@@ -260,10 +350,15 @@ class YoloConfig(_LayerBase):
 
 
 class UpsampleConfig(_LayerBase):
-    """Nearest-neighbour upsampling of height and width by an integer factor."""
+    """Upsampling of height and width by integer factors (nearest, bilinear or bicubic)."""
 
     op: Literal["upsample"] = Field(description="Operator.")
-    scale: PositiveInt = Field(default=2, description="Upsampling factor of height and width.")
+    scale: Size = Field(default=2, description="Factor: n or [height, width].")
+    mode: Literal["nearest", "linear", "cubic"] = Field(
+        default="nearest",
+        description="Interpolation: input pixels read per output pixel "
+        "1 (nearest), 4 (linear) or 16 (cubic).",
+    )
 
 
 LayerConfig = Annotated[
@@ -282,7 +377,13 @@ LayerConfig = Annotated[
     | AttentionContextConfig
     | SoftmaxConfig
     | LayerNormConfig
-    | UpsampleConfig,
+    | UpsampleConfig
+    | EltwiseConfig
+    | ReshapeConfig
+    | SliceConfig
+    | PadConfig
+    | ReduceConfig
+    | BatchMatmulConfig,
     Field(discriminator="op"),
 ]
 """One layer; the `op` key selects the kind."""
@@ -322,6 +423,11 @@ class WorkloadConfig(StrictModel):
     )
     fusion: FusionConfig = Field(
         default_factory=FusionConfig, description="Layer fusion (default: none)."
+    )
+    host_ops: list[str] = Field(
+        default_factory=list,
+        description="Operations of the source model that run on the host and are not "
+        "simulated (e.g. an imported model's NonMaxSuppression), reported in summaries.",
     )
     scenario: ScenarioConfig | None = Field(
         default=None,

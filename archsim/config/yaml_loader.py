@@ -52,22 +52,32 @@ def load_yaml(path: str | Path) -> tuple[Any, SourceMap]:
     """
     file = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise ConfigError(Problem("file not found", file)) from None
     except IsADirectoryError:
         raise ConfigError(Problem("is a directory, expected a YAML file", file)) from None
-    except UnicodeDecodeError as exc:
-        message = f"not UTF-8 text (byte {exc.start}: {exc.reason})"
-        raise ConfigError(Problem(message, file)) from None
     except OSError as exc:
         raise ConfigError(Problem(f"cannot read file: {exc.strerror or exc}", file)) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        message = (
+            f"not a YAML text file: not UTF-8 (byte {exc.start}: {exc.reason}); is it a "
+            "binary file?"
+        )
+        raise ConfigError(Problem(message, file, line, column)) from None
     return load_yaml_text(text, file)
 
 
 def load_yaml_text(text: str, file: str) -> tuple[Any, SourceMap]:
     """Like ``load_yaml`` for YAML held in a string; ``file`` names it in problems."""
-    loader = SafeLoader(text)
+    try:
+        loader = SafeLoader(text)  # the reader rejects control characters up front
+    except yaml.reader.ReaderError as exc:
+        raise ConfigError(_reader_problem(exc, text, file)) from None
     try:
         root = _compose(loader, text, file)
         walker = _PositionWalker(loader, file)
@@ -90,9 +100,7 @@ def _compose(loader: SafeLoader, text: str, file: str) -> MappingNode:
     except yaml.MarkedYAMLError as exc:
         raise ConfigError(_marked_problem(exc, file, "YAML syntax error")) from None
     except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
-        message = f"YAML syntax error: unacceptable character #x{exc.character:04x}"
-        raise ConfigError(Problem(message, file, line)) from None
+        raise ConfigError(_reader_problem(exc, text, file)) from None
     except yaml.YAMLError as exc:
         raise ConfigError(Problem(f"YAML syntax error: {exc}", file)) from None
     if root is None or (isinstance(root, ScalarNode) and root.tag == _NULL_TAG):
@@ -103,6 +111,19 @@ def _compose(loader: SafeLoader, text: str, file: str) -> MappingNode:
         message = f"the top level must be a mapping of keys, not a {kind}"
         raise ConfigError(Problem(message, file, line, column))
     return root
+
+
+def _reader_problem(exc: yaml.reader.ReaderError, text: str, file: str) -> Problem:
+    """A located problem for a character YAML never allows (binary data, control codes)."""
+    line = text.count("\n", 0, exc.position) + 1
+    column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+    character = exc.character if isinstance(exc.character, int) else ord(exc.character)
+    kind = "binary data" if character == 0 else "a control character"
+    message = (
+        f"not a YAML text file: {kind} (character #x{character:04x}) where YAML allows "
+        "only printable text"
+    )
+    return Problem(message, file, line, column)
 
 
 def _marked_problem(exc: yaml.MarkedYAMLError, file: str, prefix: str) -> Problem:

@@ -59,7 +59,7 @@ from archsim.mapping.tiling import (
     is_view,
     tile_cycles,
 )
-from archsim.workload.graph import Layer, TensorShape, WorkloadGraph
+from archsim.workload.graph import Layer, OpKind, TensorShape, WorkloadGraph
 
 
 def _block(index: int, size: int, total: int) -> Span:
@@ -179,9 +179,12 @@ class ProgramBuilder:
         """Physical tensors and channel ranges behind a (possibly view) tensor's channels."""
         if name == NETWORK_INPUT or not is_view(self.graph.layer(name)):
             return [(name, channels)]
+        layer = self.graph.layer(name)
+        if layer.op is OpKind.SLICE:  # a channel range of its one producer
+            begin = layer.offset[2]
+            return self._resolve(layer.inputs[0], (channels[0] + begin, channels[1] + begin))
         parts: list[tuple[str, Span]] = []
         offset = 0
-        layer = self.graph.layer(name)
         for producer, shape in zip(layer.inputs, layer.input_shapes, strict=True):
             lo, hi = max(channels[0], offset), min(channels[1], offset + shape.channels)
             if hi > lo:

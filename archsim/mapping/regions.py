@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archsim.workload.graph import Layer, OpKind
+from archsim.workload.graph import Layer, OpKind, TensorShape
 
 Span = tuple[int, int]
 
@@ -88,16 +88,113 @@ def input_region(layer: Layer, input_index: int, out: Region) -> Region:
             heads = (out.channels[0] // per_head, -(-out.channels[1] // per_head))
             return Region(heads, out.cols, (0, keys))
         return Region((0, 1), (0, keys), out.channels)
-    if op in (OpKind.SOFTMAX, OpKind.LAYERNORM):  # normalize over all channels
-        return out.with_channels((0, shape.channels))
+    if op in (OpKind.SOFTMAX, OpKind.LAYERNORM, OpKind.REDUCE):  # across their axes
+        return _whole_along(out, shape, layer.axes)
     if op is OpKind.UPSAMPLE:
-        scale = layer.output_shape.height // shape.height
+        return _upsampled(layer, shape, out)
+    if op is OpKind.BATCH_MATMUL:  # out: groups x M x P; a: groups x M x K, b: groups x K x P
+        groups = out.rows if shape.height > 1 else (0, 1)
+        if input_index == 0:
+            return Region(groups, out.cols, (0, shape.channels))
+        return Region(groups, (0, shape.width), out.channels)
+    if op is OpKind.RESHAPE:
+        return _reshaped(layer, shape, out)
+    if op is OpKind.SLICE:
+        row, col, channel = layer.offset
+        return Region(_shift(out.rows, row), _shift(out.cols, col), _shift(out.channels, channel))
+    if op is OpKind.PAD:
+        top, _, left, _ = layer.padding
         return Region(
-            (out.rows[0] // scale, -(-out.rows[1] // scale)),
-            (out.cols[0] // scale, -(-out.cols[1] // scale)),
+            _clip(_shift(out.rows, -top), shape.height),
+            _clip(_shift(out.cols, -left), shape.width),
             out.channels,
         )
-    return out  # add: the same region of every input
+    if op is OpKind.CONCAT and not layer.is_view:
+        return _concatenated(layer, input_index, out)
+    return _broadcast(out, shape)  # add, eltwise: the same region (size-1 axes broadcast)
+
+
+def _shift(span: Span, offset: int) -> Span:
+    return span[0] + offset, span[1] + offset
+
+
+def _clip(span: Span, size: int) -> Span:
+    first = min(max(span[0], 0), size)
+    return first, max(first, min(span[1], size))
+
+
+def _broadcast(out: Region, shape: TensorShape) -> Region:
+    """`out` in an input that broadcasts along its size-1 axes."""
+    return Region(
+        (0, 1) if shape.height == 1 else out.rows,
+        (0, 1) if shape.width == 1 else out.cols,
+        (0, 1) if shape.channels == 1 else out.channels,
+    )
+
+
+def _whole_along(out: Region, shape: TensorShape, axes: tuple[str, ...]) -> Region:
+    """`out` widened to the whole input along `axes` (what softmax or a reduction reads)."""
+    return Region(
+        (0, shape.height) if "height" in axes else out.rows,
+        (0, shape.width) if "width" in axes else out.cols,
+        (0, shape.channels) if "channels" in axes else out.channels,
+    )
+
+
+def _upsampled(layer: Layer, shape: TensorShape, out: Region) -> Region:
+    """Input pixels behind an upsampled tile; interpolating modes read a halo of 1 (linear,
+    4 taps) or 2 (cubic, 16 taps) pixels."""
+    taps = layer.vector_ops // max(1, layer.output_shape.elements)
+    halo = 0 if taps <= 1 else (1 if taps <= 4 else 2)
+    spans = []
+    for span, size, out_size in (
+        (out.rows, shape.height, layer.output_shape.height),
+        (out.cols, shape.width, layer.output_shape.width),
+    ):
+        scale = out_size // size
+        spans.append(_clip((span[0] // scale - halo, -(-span[1] // scale) + halo), size))
+    return Region(spans[0], spans[1], out.channels)
+
+
+def _reshaped(layer: Layer, shape: TensorShape, out: Region) -> Region:
+    """The smallest input box holding the span, in NHWC order, from the tile's first
+    element to its last (both tensors have the same elements in the same order; a
+    transpose really reads scattered elements: the bytes are comparable, the locality is
+    not modelled)."""
+    out_shape = layer.output_shape
+    first = (out.rows[0] * out_shape.width + out.cols[0]) * out_shape.channels + out.channels[0]
+    last = ((out.rows[1] - 1) * out_shape.width + out.cols[1] - 1) * out_shape.channels
+    last += out.channels[1]  # one past the tile's last element
+    return _flat_box(shape, first, max(first, last))
+
+
+def _flat_box(shape: TensorShape, first: int, end: int) -> Region:
+    """The smallest box of one image of `shape` covering flat NHWC elements [first, end)."""
+    row_size = shape.width * shape.channels
+    top, bottom = first // row_size, -(-end // row_size)
+    if bottom - top > 1:
+        return Region((top, bottom), (0, shape.width), (0, shape.channels))
+    within = first - top * row_size, end - top * row_size
+    left, right = within[0] // shape.channels, -(-within[1] // shape.channels)
+    if right - left > 1:
+        return Region((top, top + 1), (left, right), (0, shape.channels))
+    base = left * shape.channels
+    return Region((top, top + 1), (left, left + 1), (within[0] - base, within[1] - base))
+
+
+def _concatenated(layer: Layer, input_index: int, out: Region) -> Region:
+    """The part of input `input_index` inside a tile of a copying concat (along height or
+    width, after its constant part)."""
+    along = layer.axes[0]
+    sizes = [getattr(shape, along) for shape in layer.input_shapes]
+    total = getattr(layer.output_shape, along)
+    start = total - sum(sizes) + sum(sizes[:input_index])
+    shape = layer.input_shapes[input_index]
+    if along == "height":
+        return Region(_clip(_shift(out.rows, -start), shape.height), out.cols, out.channels)
+    if along == "width":
+        return Region(out.rows, _clip(_shift(out.cols, -start), shape.width), out.channels)
+    return Region(out.rows, out.cols, _clip(_shift(out.channels, -start), shape.channels))
 
 
 def _conv_input_channels(layer: Layer, channels: Span) -> Span:

@@ -94,6 +94,10 @@ class Tiling:
         return self.input_bytes + self.weight_bytes + self.output_bytes
 
 
+_ROW_GROUPED = frozenset({OpKind.ATTENTION_SCORES, OpKind.BATCH_MATMUL})
+"""MAC layers whose groups are the output's rows (heads), not blocks of channels."""
+
+
 def tile_cycles(layer: Layer, arch: ArchConfig, precision: Precision, out: Region) -> int:
     """Closed-form cluster cycles of the output tile ``out``."""
     cfg = arch.mac_clusters
@@ -103,7 +107,7 @@ def tile_cycles(layer: Layer, arch: ArchConfig, precision: Precision, out: Regio
         per_element = layer.vector_ops / max(1, shape.elements)
         return ceil_div(round(out.elements() * per_element), cfg.vector_lanes)
     rows, cols = out.rows[1] - out.rows[0], out.cols[1] - out.cols[0]
-    if layer.op is OpKind.ATTENTION_SCORES:  # one GEMM per head (row): queries x keys
+    if layer.op in _ROW_GROUPED:  # one GEMM per group (row): e.g. queries x keys per head
         cycles = rows * systolic_cycles(
             cfg.rows, cfg.cols, cfg.dataflow, cols, channels, layer.gemm.k
         )
@@ -149,7 +153,7 @@ def _halvings(size: int) -> list[int]:
 
 def _channel_candidates(layer: Layer) -> list[int]:
     channels = layer.output_shape.channels
-    grouped_channels = layer.op is not OpKind.ATTENTION_SCORES  # its groups are rows
+    grouped_channels = layer.op not in _ROW_GROUPED
     if layer.gemm is not None and layer.groups > 1 and grouped_channels:
         per_group = channels // layer.groups
         whole_groups = [per_group * g for g in _halvings(layer.groups)]
@@ -405,8 +409,9 @@ def _estimated_cycles(
 
 
 def is_view(layer: Layer) -> bool:
-    """Layers that move no data and do no work (concat: producers write in place)."""
-    return layer.is_view or layer.op is OpKind.CONCAT
+    """Layers that move no data and do no work (a channel concat: producers write in place;
+    a channel slice: consumers read in place)."""
+    return layer.is_view
 
 
 def executes(layer: Layer) -> bool:

@@ -64,7 +64,13 @@ def build_graph(
     problems.extend(_locate(cfg, _explain_too_small(cfg, resolved, issue)) for issue in issues)
     if problems:
         raise ConfigError(problems)
-    return WorkloadGraph(cfg.name, resolved.input_shape, resolved.precision, tuple(layers))
+    return WorkloadGraph(
+        cfg.name,
+        resolved.input_shape,
+        resolved.precision,
+        tuple(layers),
+        host_ops=tuple(cfg.host_ops),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,12 @@ class OpKind(StrEnum):
     SOFTMAX = "softmax"
     LAYERNORM = "layernorm"
     UPSAMPLE = "upsample"
+    ELTWISE = "eltwise"
+    RESHAPE = "reshape"
+    SLICE = "slice"
+    PAD = "pad"
+    REDUCE = "reduce"
+    BATCH_MATMUL = "batch_matmul"
 
 
 MAC_OPS = frozenset(
@@ -43,6 +49,7 @@ MAC_OPS = frozenset(
         OpKind.MATMUL,
         OpKind.ATTENTION_SCORES,
         OpKind.ATTENTION_CONTEXT,
+        OpKind.BATCH_MATMUL,
     }
 )
 """Operators that run on the MAC arrays (they carry a GEMM view)."""
@@ -118,7 +125,12 @@ class Layer:
     vector_ops: int = 0
     """Element operations of non-MAC layers (pooling, add, upsample)."""
     is_view: bool = False
-    """True for concat: producers write in place, no compute and no data movement."""
+    """True for a channel concat or slice: producers write in place (consumers read in
+    place), no compute and no data movement."""
+    offset: tuple[int, int, int] = (0, 0, 0)
+    """(row, column, channel) of the output's origin in the input: a slice's begin."""
+    axes: tuple[str, ...] = ()
+    """Axes ('height', 'width', 'channels') an op works across: softmax, reduce, concat."""
 
     @property
     def is_input(self) -> bool:
@@ -139,6 +151,8 @@ class WorkloadGraph:
     input_shape: TensorShape
     precision: Precision
     layers: tuple[Layer, ...]
+    host_ops: tuple[str, ...] = ()
+    """Operations of the source model that run on the host, not simulated (one line each)."""
     _index: dict[str, int] = field(init=False, repr=False, compare=False)
     _consumers: dict[str, tuple[Layer, ...]] = field(init=False, repr=False, compare=False)
 

@@ -14,8 +14,10 @@ from archsim.config.workload import (
     AttentionContextConfig,
     AttentionScoresConfig,
     AvgPoolConfig,
+    BatchMatmulConfig,
     ConcatConfig,
     Conv2dConfig,
+    EltwiseConfig,
     FullyConnectedConfig,
     GlobalAvgPoolConfig,
     InputTensorConfig,
@@ -23,8 +25,13 @@ from archsim.config.workload import (
     LayerNormConfig,
     MatmulConfig,
     MaxPoolConfig,
+    PadConfig,
+    ReduceConfig,
+    ReshapeConfig,
     RouteConfig,
+    SliceConfig,
     SoftmaxConfig,
+    TensorAxis,
     UpsampleConfig,
     YoloConfig,
 )
@@ -127,13 +134,23 @@ def spatial_extent(cfg: LayerConfig, axis: Axis, size: int) -> int:
         case Conv2dConfig() | MaxPoolConfig() | AvgPoolConfig():
             return _axis_window(cfg, axis, size).output(size)
         case UpsampleConfig():
-            return size * cfg.scale
+            return size * _pick(cfg.scale, axis)
         case GlobalAvgPoolConfig() | FullyConnectedConfig():
             return 1
+        case PadConfig():
+            return size + sum(cfg.padding[:2] if axis == "height" else cfg.padding[2:])
+        case ReshapeConfig():
+            return cfg.height if axis == "height" else cfg.width
+        case SliceConfig():
+            return cfg.size[_AXIS_INDEX[axis]]
+        case ReduceConfig():
+            return 1 if axis in cfg.axes else size
         case (
             MatmulConfig()
             | AddConfig()
             | ConcatConfig()
+            | EltwiseConfig()
+            | BatchMatmulConfig()
             | RouteConfig()
             | YoloConfig()
             | SoftmaxConfig()
@@ -321,19 +338,26 @@ def _attention_context(cfg: AttentionContextConfig, head: LayerHead) -> Layer:
     return Layer(*head, output_shape=v, groups=cfg.heads, gemm=gemm, macs=gemm.macs)
 
 
-def _softmax(head: LayerHead) -> Layer:
-    source = _single_input(head)
-    return Layer(*head, output_shape=source, vector_ops=source.elements * SOFTMAX_OPS_PER_ELEMENT)
-
-
-def _layernorm(head: LayerHead) -> Layer:
+def _softmax(cfg: SoftmaxConfig, head: LayerHead) -> Layer:
     source = _single_input(head)
     return Layer(
         *head,
         output_shape=source,
+        vector_ops=source.elements * SOFTMAX_OPS_PER_ELEMENT,
+        axes=(cfg.axis,),
+    )
+
+
+def _layernorm(cfg: LayerNormConfig, head: LayerHead) -> Layer:
+    source = _single_input(head)
+    params = (2 if cfg.bias else 1) * source.channels
+    return Layer(
+        *head,
+        output_shape=source,
         vector_ops=source.elements * LAYERNORM_OPS_PER_ELEMENT,
-        weight_elements=2 * source.channels,
-        params=2 * source.channels,
+        weight_elements=params,
+        params=params,
+        axes=("channels",),
     )
 
 
@@ -378,28 +402,163 @@ def _add(head: LayerHead) -> Layer:
     return Layer(*head, output_shape=output, vector_ops=output.elements * (len(head.inputs) - 1))
 
 
-def _concat(head: LayerHead, op: str = "concat") -> Layer:
+def _concat(
+    head: LayerHead, op: str = "concat", axis: TensorAxis = "channels", constant: int = 0
+) -> Layer:
+    """Channels (no constant part): a view; other axes or a constant part: a copy."""
     first = head.input_shapes[0]
-    spatial = (first.batch, first.height, first.width)
-    if any((s.batch, s.height, s.width) != spatial for s in head.input_shapes):
+    index = _NHWC_FIELDS.index(axis)
+    others = [i for i in range(4) if i != index]
+    if any(
+        [_dims(s)[i] for i in others] != [_dims(first)[i] for i in others]
+        for s in head.input_shapes
+    ):
+        kept = " and ".join(_NHWC_FIELDS[i] for i in others[1:])
         raise ShapeError(
-            f"{op} needs inputs of identical height and width, got {_describe_inputs(head)}",
+            f"{op} along {axis} needs inputs of identical {kept}, got {_describe_inputs(head)}",
             "inputs",
         )
-    channels = sum(shape.channels for shape in head.input_shapes)
+    dims = list(_dims(first))
+    dims[index] = constant + sum(_dims(shape)[index] for shape in head.input_shapes)
+    output = TensorShape(*dims)
+    view = axis == "channels" and constant == 0
+    weights = output.elements // output.batch // dims[index] * constant
     return Layer(
         *head,
-        output_shape=TensorShape(first.batch, first.height, first.width, channels),
-        is_view=True,
+        output_shape=output,
+        is_view=view,
+        vector_ops=0 if view else output.elements,
+        weight_elements=weights,
+        params=weights,
+        axes=(axis,),
     )
+
+
+UPSAMPLE_TAPS = {"nearest": 1, "linear": 4, "cubic": 16}
+"""Input pixels read (one vector operation each) per output element of an upsample."""
 
 
 def _upsample(cfg: UpsampleConfig, head: LayerHead) -> Layer:
     source = _single_input(head)
     output = TensorShape(
-        source.batch, source.height * cfg.scale, source.width * cfg.scale, source.channels
+        source.batch,
+        source.height * _pick(cfg.scale, "height"),
+        source.width * _pick(cfg.scale, "width"),
+        source.channels,
     )
+    return Layer(*head, output_shape=output, vector_ops=output.elements * UPSAMPLE_TAPS[cfg.mode])
+
+
+_NHWC_FIELDS = ("batch", "height", "width", "channels")
+
+
+def _dims(shape: TensorShape) -> tuple[int, int, int, int]:
+    return (shape.batch, shape.height, shape.width, shape.channels)
+
+
+def _eltwise(cfg: EltwiseConfig, head: LayerHead) -> Layer:
+    """Inputs broadcast to one shape: along each axis, every size is 1 or the largest."""
+    dims = [max(sizes) for sizes in zip(*map(_dims, head.input_shapes), strict=True)]
+    for shape in head.input_shapes:
+        if any(size not in (1, full) for size, full in zip(_dims(shape), dims, strict=True)):
+            raise ShapeError(
+                f"inputs do not broadcast to one shape: {_describe_inputs(head)}", "inputs"
+            )
+    output = TensorShape(*dims)
+    return Layer(
+        *head,
+        output_shape=output,
+        vector_ops=output.elements * cfg.ops_per_element,
+        weight_elements=cfg.weights,
+        params=cfg.weights,
+    )
+
+
+def _reshape(cfg: ReshapeConfig, head: LayerHead) -> Layer:
+    source = _single_input(head)
+    output = TensorShape(source.batch, cfg.height, cfg.width, cfg.channels)
+    if output.elements != source.elements:
+        raise ShapeError(
+            f"reshape to {cfg.height}x{cfg.width}x{cfg.channels} (height x width x channels) "
+            f"changes the element count of its input {source}; a reshape has a fixed size, "
+            "so the workload runs only at the input size it was made for (an imported "
+            "model: its exported size)"
+        )
     return Layer(*head, output_shape=output, vector_ops=output.elements)
+
+
+def _slice(cfg: SliceConfig, head: LayerHead) -> Layer:
+    source = _single_input(head)
+    extents = (source.height, source.width, source.channels)
+    for axis, (begin, size, extent) in enumerate(zip(cfg.begin, cfg.size, extents, strict=True)):
+        if begin + size > extent:
+            raise ShapeError(
+                f"the box [{begin}, {begin + size}) along {_NHWC_FIELDS[axis + 1]} exceeds the "
+                f"input's {extent}",
+                "size",
+            )
+    output = TensorShape(source.batch, *cfg.size)
+    channels_only = cfg.size[:2] == [source.height, source.width]
+    return Layer(
+        *head,
+        output_shape=output,
+        offset=(cfg.begin[0], cfg.begin[1], cfg.begin[2]),
+        is_view=channels_only,
+        vector_ops=0 if channels_only else output.elements,
+    )
+
+
+def _pad(cfg: PadConfig, head: LayerHead) -> Layer:
+    source = _single_input(head)
+    top, bottom, left, right = cfg.padding
+    output = TensorShape(
+        source.batch, source.height + top + bottom, source.width + left + right, source.channels
+    )
+    return Layer(
+        *head,
+        output_shape=output,
+        padding=(top, bottom, left, right),
+        vector_ops=output.elements,
+    )
+
+
+def _reduce(cfg: ReduceConfig, head: LayerHead) -> Layer:
+    source = _single_input(head)
+    kept = {axis: 1 if axis in cfg.axes else side_or_channels(source, axis) for axis in _AXES3}
+    output = TensorShape(source.batch, kept["height"], kept["width"], kept["channels"])
+    return Layer(
+        *head,
+        output_shape=output,
+        vector_ops=source.elements,
+        axes=tuple(axis for axis in _AXES3 if axis in cfg.axes),
+    )
+
+
+_AXES3: tuple[TensorAxis, ...] = ("height", "width", "channels")
+
+
+def side_or_channels(shape: TensorShape, axis: TensorAxis) -> int:
+    """Size of `shape` along height, width or channels."""
+    return shape.channels if axis == "channels" else side(shape, axis)
+
+
+def _batch_matmul(head: LayerHead) -> Layer:
+    a, b = head.input_shapes
+    groups_fit = b.height in (1, a.height) and b.batch in (1, a.batch)
+    if b.width != a.channels or not groups_fit:
+        raise ShapeError(
+            f"batch_matmul needs a (B, G, M, K) and b (B or 1, G or 1, K, P), got "
+            f"{_describe_inputs(head)}",
+            "inputs",
+        )
+    gemm = Gemm(m=a.batch * a.width, n=b.channels, k=a.channels, groups=a.height)
+    return Layer(
+        *head,
+        output_shape=TensorShape(a.batch, a.height, a.width, b.channels),
+        groups=a.height,
+        gemm=gemm,
+        macs=gemm.macs,
+    )
 
 
 def shape_layer(cfg: LayerConfig, head: LayerHead) -> Layer:
@@ -418,7 +577,7 @@ def shape_layer(cfg: LayerConfig, head: LayerHead) -> Layer:
         case AddConfig():
             return _add(head)
         case ConcatConfig():
-            return _concat(head)
+            return _concat(head, axis=cfg.axis, constant=cfg.constant)
         case RouteConfig():
             return _concat(head, "route")
         case YoloConfig():
@@ -428,12 +587,24 @@ def shape_layer(cfg: LayerConfig, head: LayerHead) -> Layer:
         case AttentionContextConfig():
             return _attention_context(cfg, head)
         case SoftmaxConfig():
-            return _softmax(head)
+            return _softmax(cfg, head)
         case LayerNormConfig():
-            return _layernorm(head)
+            return _layernorm(cfg, head)
         case InputTensorConfig():
             raise AssertionError("input layers are built by the graph walk, not by a rule")
         case UpsampleConfig():
             return _upsample(cfg, head)
+        case EltwiseConfig():
+            return _eltwise(cfg, head)
+        case ReshapeConfig():
+            return _reshape(cfg, head)
+        case SliceConfig():
+            return _slice(cfg, head)
+        case PadConfig():
+            return _pad(cfg, head)
+        case ReduceConfig():
+            return _reduce(cfg, head)
+        case BatchMatmulConfig():
+            return _batch_matmul(head)
         case _:
             assert_never(cfg)

@@ -58,6 +58,8 @@ class WorkloadStats:
     peak_live_activation_bytes: int
     peak_live_at: str
     activation_traffic_bytes: int
+    host_ops: list[str]
+    """Operations of the source model that run on the host, not simulated."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -132,6 +134,7 @@ def workload_stats(graph: WorkloadGraph) -> WorkloadStats:
         peak_live_activation_bytes=peak,
         peak_live_at=peak_at,
         activation_traffic_bytes=traffic,
+        host_ops=list(graph.host_ops),
     )
 
 

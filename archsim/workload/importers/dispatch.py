@@ -31,17 +31,21 @@ def import_model(
     *,
     name: str | None = None,
     layout: Layout | None = None,
+    until: str | None = None,
+    precision: str | None = None,
 ) -> WorkloadConfig:
     """The workload of a model file: ONNX or a SCALE-Sim CSV (`fmt`, else the extension).
 
-    `layout` applies to SCALE-Sim files only. Raises ConfigError if the format is unknown
-    or the model cannot be imported.
+    `layout` applies to SCALE-Sim files only, `until` to ONNX files only; `precision`
+    overrides the model's. Raises ConfigError if the format is unknown or the model cannot
+    be imported.
     """
     chosen = fmt or model_format(path)
     if chosen == "onnx":
-        return import_onnx(path, name=name)
+        return import_onnx(path, name=name, until=until, precision=precision)
     if chosen == "scalesim":
-        return import_scalesim_csv(path, name=name, layout=layout)
+        cfg = import_scalesim_csv(path, name=name, layout=layout)
+        return cfg if precision is None else cfg.model_copy(update={"precision": precision})
     raise ConfigError(
         Problem(
             f"cannot tell the model format from the extension {Path(path).suffix!r}; expected "

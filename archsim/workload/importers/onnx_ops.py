@@ -1,18 +1,20 @@
 """Per-op rules of the ONNX importer: each node becomes a layer, a fold or a pass-through.
 
-Layers: Conv -> conv2d, Gemm -> fully_connected, MatMul by a constant -> fully_connected
-(2-D input) or matmul (per position, channels last), Add of two activations -> add,
-Concat along channels -> concat, MaxPool / AveragePool -> maxpool / avgpool,
-GlobalAveragePool -> global_avgpool, nearest Resize / Upsample by an integer -> upsample.
+Layers: Conv (and QLinearConv, ConvInteger) -> conv2d; Gemm -> fully_connected; MatMul (and
+QLinearMatMul, MatMulInteger) by a constant -> fully_connected (2-D input) or matmul (per
+position, channels last); MatMul of two activations -> batch_matmul; MaxPool / AveragePool
+-> maxpool / avgpool; GlobalAveragePool -> global_avgpool; GlobalMaxPool, ReduceMean /
+ReduceSum / ReduceMax... -> reduce; Softmax -> softmax over its axis; LayerNormalization ->
+layernorm. Element-wise ops: ``onnx_pointwise``; layout and data movement (Reshape,
+Transpose, Concat, Split, Slice, Gather, Pad, Resize): ``onnx_layout``.
 
 Folded into the producing layer (no cost of their own): BatchNormalization after a Conv
-(``batchnorm: true``), Relu / LeakyRelu / Sigmoid / Clip(0, 6) / Clip(0) (``activation``),
-Add of a per-feature constant after Gemm / MatMul / Conv (``bias: true``).
+(``batchnorm: true``), activations, a bias. Zero cost, no trace in the workload: Identity,
+Dropout, Cast, QuantizeLinear / DequantizeLinear of activations (the model's precision is
+the workload's), and every node that computes constants (see ``onnx_model``).
 
-Zero cost, no trace in the workload: Mul by a constant (a scale that inference folds into
-the neighbouring weights), Flatten, Reshape as a flatten feeding Gemm / MatMul, Transpose
-that only moves size-1 axes, feeds MatMul or restores NCHW (the data movement of the
-transpose is not modelled), Softmax at the network output, Identity, Dropout, Constant.
+Host-side ops (NonMaxSuppression, TopK...) and every node after them are not simulated;
+``onnx_import`` reports them.
 """
 
 from __future__ import annotations
@@ -22,76 +24,65 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from archsim.workload.importers.names import size_value
-from archsim.workload.importers.onnx_convert import (
-    NCHW,
-    Converter,
-    FormCheck,
-    Handler,
-    Value,
+from archsim.workload.importers.onnx_convert import NCHW, Converter, FormCheck, Handler
+from archsim.workload.importers.onnx_layout import (
+    axis_letter,
+    canonical,
+    concat,
+    gather,
+    pad,
+    reshape,
+    resize,
+    slice_,
+    split,
+    transpose,
 )
 from archsim.workload.importers.onnx_model import NodeIssue, OnnxModel
+from archsim.workload.importers.onnx_nodes import (
+    attributes,
+    constant_at,
+    image,
+    int_list,
+    optional_input,
+    unused_extra_outputs,
+)
+from archsim.workload.importers.onnx_pointwise import POINTWISE, pointwise
 
 if TYPE_CHECKING:
     from onnx import NodeProto
 
-_ACTIVATIONS = {"Relu": "relu", "LeakyRelu": "leaky_relu", "Sigmoid": "sigmoid"}
-_MAC_LAYER_FEATURES = {"conv2d": "filters", "fully_connected": "units", "matmul": "units"}
-
-
-def _attributes(node: NodeProto) -> dict[str, Any]:
-    from onnx import helper
-
-    values = {attribute.name: helper.get_attribute_value(attribute) for attribute in node.attribute}
-    return {k: v.decode() if isinstance(v, bytes) else v for k, v in values.items()}
-
-
-def _operands(c: Converter, node: NodeProto) -> tuple[list[str], list[str]]:
-    """(activation inputs, constant inputs) of `node`, omitted optional inputs dropped."""
-    names = [name for name in node.input if name]
-    return [n for n in names if not c.is_constant(n)], [n for n in names if c.is_constant(n)]
-
-
-def _optional_input(node: NodeProto, index: int) -> str | None:
-    return node.input[index] if len(node.input) > index and node.input[index] else None
-
-
-def _require_image(value: Value, what: str) -> None:
-    if value.axes != NCHW:
-        raise NodeIssue(
-            f"{what} needs an NCHW image tensor; its input has axes {','.join(value.axes)}"
-        )
-
-
-def _unused_extra_outputs(c: Converter, node: NodeProto, what: str) -> None:
-    for name in node.output[1:]:
-        if name and (c.model.consumers(name) or name in c.model.outputs):
-            raise NodeIssue(f"its {what} output {name!r} is used; only the first output is")
-
-
-def _constant_at(c: Converter, node: NodeProto, index: int, role: str) -> str:
-    name = _optional_input(node, index)
-    if name is None or not c.is_constant(name):
-        raise NodeIssue(f"its {role} must be a constant (initializer)")
-    return name
-
+HOST_OPS = frozenset(
+    {
+        "NonMaxSuppression", "TopK", "NonZero", "RoiAlign", "ArgMax", "ArgMin", "Loop", "If",
+        "Scan", "ScatterND", "ScatterElements", "GatherND", "GatherElements", "Unique",
+        "CumSum", "Multinomial", "Compress", "SequenceConstruct", "SplitToSequence",
+    }
+)  # fmt: skip
+"""Ops that run on the host (post-processing, data-dependent control): not simulated."""
 
 # --- layers ------------------------------------------------------------------------------
 
 
+_CONV_OPERANDS = {"Conv": (0, 1, 2), "QLinearConv": (0, 3, 8), "ConvInteger": (0, 1, None)}
+_MATMUL_OPERANDS = {"MatMul": (0, 1), "QLinearMatMul": (0, 3), "MatMulInteger": (0, 1)}
+
+
 def _conv(c: Converter, node: NodeProto) -> None:
-    source = node.input[0]
-    _require_image(c.current(source), "Conv")
-    weight = c.model.constant_shape(_constant_at(c, node, 1, "weight"))
+    data, weight_at, bias_at = _CONV_OPERANDS[node.op_type]
+    source = image(c, node.input[data])
+    weight = c.model.constant_shape(constant_at(c, node, weight_at, "weight"))
     if len(weight) != 4:
         raise NodeIssue(f"only 2-D convolutions are supported (weight shape {list(weight)})")
-    bias = _optional_input(node, 2)
+    bias = optional_input(node, bias_at) if bias_at is not None else None
     if bias is not None:
-        _constant_at(c, node, 2, "bias")
-    attributes = _attributes(node)
-    strides = list(attributes.get("strides", [1, 1]))
-    dilations = list(attributes.get("dilations", [1, 1]))
+        constant_at(c, node, bias_at, "bias")
+    values = _with_folded_pads(c, node.input[data], attributes(node))
+    strides = list(values.get("strides", [1, 1]))
+    dilations = list(values.get("dilations", [1, 1]))
     output_shape = c.model.shape(node.output[0])
-    padding = _conv_padding(attributes, c.model.shape(source)[2:], output_shape[2:], strides)
+    input_hw = c.model.shape(node.input[data])[2:]
+    input_hw = _unpadded(c, node.input[data], input_hw)
+    padding = _conv_padding(values, input_hw, output_shape[2:], strides)
     filters, channels_per_group, kernel_h, kernel_w = weight
     fields = {
         "filters": filters,
@@ -99,12 +90,31 @@ def _conv(c: Converter, node: NodeProto) -> None:
         "stride": size_value(*strides),
         "padding": padding,
         "dilation": size_value(*dilations),
-        "groups": attributes.get("group", 1),
+        "groups": values.get("group", 1),
         "bias": bias is not None,
         "batchnorm": False,
     }
     macs = math.prod(output_shape) * channels_per_group * kernel_h * kernel_w
     c.add_layer(node, "conv2d", fields, [source], NCHW, macs=macs)
+
+
+def _with_folded_pads(c: Converter, source: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The node's attributes with the pads of a Pad folded into it added."""
+    folded = c.pending_pads.get(source)
+    if folded is None:
+        return values
+    if values.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
+        raise NodeIssue("a Pad before a Conv or pool with auto_pad cannot be folded")
+    top, left, bottom, right = values.get("pads", [0, 0, 0, 0])
+    extra_top, extra_left, extra_bottom, extra_right = folded
+    pads = [top + extra_top, left + extra_left, bottom + extra_bottom, right + extra_right]
+    return {**values, "pads": pads, "auto_pad": "NOTSET"}
+
+
+def _unpadded(c: Converter, source: str, input_hw: Sequence[int]) -> tuple[int, int]:
+    """Height and width before a folded Pad (what the layer reads)."""
+    top, left, bottom, right = c.pending_pads.get(source, (0, 0, 0, 0))
+    return (input_hw[0] - top - bottom, input_hw[1] - left - right)
 
 
 def _conv_padding(
@@ -134,20 +144,19 @@ def _conv_padding(
 
 
 def _pool(c: Converter, node: NodeProto) -> None:
-    source = node.input[0]
-    _require_image(c.current(source), node.op_type)
-    _unused_extra_outputs(c, node, "Indices")
-    attributes = _attributes(node)
-    kernel = list(attributes["kernel_shape"])
+    source = image(c, node.input[0])
+    unused_extra_outputs(c, node, "Indices")
+    values = _with_folded_pads(c, node.input[0], attributes(node))
+    kernel = list(values["kernel_shape"])
     if len(kernel) != 2:
         raise NodeIssue(f"only 2-D pooling is supported (kernel_shape {kernel})")
-    if any(dilation != 1 for dilation in attributes.get("dilations", [1, 1])):
+    if any(dilation != 1 for dilation in values.get("dilations", [1, 1])):
         raise NodeIssue("dilated pooling is not supported")
-    strides = list(attributes.get("strides", [1, 1]))
-    pads = list(attributes.get("pads", [0, 0, 0, 0]))
-    if attributes.get("auto_pad", "NOTSET") != "NOTSET":
+    strides = list(values.get("strides", [1, 1]))
+    pads = list(values.get("pads", [0, 0, 0, 0]))
+    if values.get("auto_pad", "NOTSET") != "NOTSET":
         pads = [-1, -1, -1, -1]  # no preferred padding: search
-    input_hw = c.model.shape(source)[2:]
+    input_hw = _unpadded(c, node.input[0], c.model.shape(node.input[0])[2:])
     output_hw = c.model.shape(node.output[0])[2:]
     padding = [
         _pool_padding(input_hw[axis], kernel[axis], strides[axis], output_hw[axis], pads, axis)
@@ -185,263 +194,191 @@ def _pool_padding(
 
 
 def _global_avgpool(c: Converter, node: NodeProto) -> None:
-    source = node.input[0]
-    _require_image(c.current(source), "GlobalAveragePool")
+    source = image(c, node.input[0])
     c.add_layer(node, "global_avgpool", {}, [source], NCHW)
+
+
+def _global_maxpool(c: Converter, node: NodeProto) -> None:
+    source = image(c, node.input[0])
+    c.add_layer(node, "reduce", {"function": "max", "axes": ["height", "width"]}, [source], NCHW)
+
+
+def _reduce(c: Converter, node: NodeProto) -> None:
+    """ReduceMean / Sum / Max / Min... over constant axes: ``reduce``."""
+    source = node.input[0]
+    rank = len(c.model.shape(source))
+    axes = int_list(c, node, 1, "axes")
+    if not axes:
+        axes = [] if attributes(node).get("noop_with_empty_axes", 0) else list(range(rank))
+    axes = sorted(axis % rank for axis in axes)
+    if not axes:
+        c.pass_through(source, node.output[0])
+        return
+    value = c.current(source)
+    letters = "".join(value.axes[axis] for axis in axes)
+    if "N" in letters or "?" in letters:
+        source = canonical(c, source)
+        value = c.current(source)
+        letters = "".join(value.axes[axis] for axis in axes)
+    if "N" in letters or not letters and any(c.model.shape(source)[a] != 1 for a in axes):
+        raise NodeIssue(f"reduces axes {axes}, which include the batch")
+    function = node.op_type.removeprefix("Reduce").lower()
+    ir_axes = [
+        name
+        for letter, name in (("H", "height"), ("W", "width"), ("C", "channels"))
+        if letter in letters
+    ]
+    keep = attributes(node).get("keepdims", 1)
+    out_axes = tuple(
+        "" if axis in axes else letter
+        for axis, letter in enumerate(value.axes)
+        if keep or axis not in axes
+    )
+    dims = tuple(
+        1 if letter in letters else size for letter, size in zip("NHWC", value.dims, strict=True)
+    )
+    if not ir_axes:
+        c.pass_through(source, node.output[0], out_axes)
+        return
+    c.add_layer(
+        node,
+        "reduce",
+        {"function": function, "axes": ir_axes},
+        [source],
+        out_axes,
+        dims=(dims[0], dims[1], dims[2], dims[3]),
+    )
 
 
 def _gemm(c: Converter, node: NodeProto) -> None:
     source = node.input[0]
     if c.is_constant(source):
         raise NodeIssue("its first operand is a constant; only activation x weight is supported")
-    attributes = _attributes(node)
-    if attributes.get("transA", 0):
+    values = attributes(node)
+    if values.get("transA", 0):
         raise NodeIssue("transA = 1 (a transposed activation) is not supported")
-    weight = c.model.constant_shape(_constant_at(c, node, 1, "weight (B)"))
+    weight = c.model.constant_shape(constant_at(c, node, 1, "weight (B)"))
     if len(weight) != 2:
         raise NodeIssue(f"weight B must be 2-D, got shape {list(weight)}")
-    units, depth = (weight[0], weight[1]) if attributes.get("transB", 0) else (weight[1], weight[0])
-    bias = _optional_input(node, 2)
+    units, depth = (weight[0], weight[1]) if values.get("transB", 0) else (weight[1], weight[0])
+    bias = optional_input(node, 2)
     if bias is not None:
-        _constant_at(c, node, 2, "bias (C)")
-    c.current(source)
+        constant_at(c, node, 2, "bias (C)")
     macs = math.prod(c.model.shape(node.output[0])) * depth
     fields = {"units": units, "bias": bias is not None}
-    c.add_layer(node, "fully_connected", fields, [source], ("N", "C"), macs=macs)
+    value = c.current(source)
+    if value.axes[0] == "N" and value.dims[0] == c.model.shape(source)[0]:
+        c.add_layer(node, "fully_connected", fields, [source], ("N", "C"), macs=macs)
+        return
+    # Rows that are not the batch (tokens, sequence first): a projection per row.
+    source = canonical(c, source)
+    value = c.current(source)
+    dims = (*value.dims[:3], units)
+    c.add_layer(node, "matmul", fields, [source], value.axes, macs=macs, dims=dims)
 
 
 def _matmul(c: Converter, node: NodeProto) -> None:
-    source, weight_name = node.input[0], node.input[1]
+    first, second = _MATMUL_OPERANDS[node.op_type]
+    source, weight_name = node.input[first], node.input[second]
     if c.is_constant(source):
         raise NodeIssue("its first operand is a constant; only activation x weight is supported")
+    if not c.is_constant(weight_name):
+        _batch_matmul(c, node, source, weight_name)
+        return
     weight = c.model.constant_shape(weight_name)
     if len(weight) != 2:
         raise NodeIssue(f"the weight must be 2-D, got shape {list(weight)}")
-    value = c.current(source)
     macs = math.prod(c.model.shape(node.output[0])) * weight[0]
     fields = {"units": weight[1], "bias": False}
-    if len(value.axes) == 2:
-        c.add_layer(node, "fully_connected", fields, [source], ("N", "C"), macs=macs)
-    elif value.axes[-1] == "C":
-        c.add_layer(node, "matmul", fields, [source], value.axes, macs=macs)
-    else:
-        raise NodeIssue(
-            f"it contracts the {value.axes[-1]} axis of a {','.join(value.axes)} tensor; "
-            "archsim's matmul contracts channels (Transpose to channels-last first)"
-        )
-
-
-def _add(c: Converter, node: NodeProto) -> None:
-    activations, constants = _operands(c, node)
-    if len(activations) == 1:
-        _fold_bias(c, node, activations[0], constants[0])
-        return
-    if len(activations) != 2:
-        raise NodeIssue("adds two constants; fold constants first (e.g. with onnxsim)")
-    first, second = (c.current(name) for name in activations)
-    shapes = [c.model.shape(name) for name in activations]
-    if shapes[0] != shapes[1] or first.axes != second.axes:
-        raise NodeIssue(
-            f"adds tensors of shapes {list(shapes[0])} and {list(shapes[1])}; archsim adds "
-            "tensors of identical shape and layout (no broadcasting)"
-        )
-    c.add_layer(node, "add", {}, activations, first.axes, explicit_inputs=True)
-
-
-def _fold_bias(c: Converter, node: NodeProto, source: str, constant: str) -> None:
     value = c.current(source)
-    layer = c.layer(value)
-    feature_key = _MAC_LAYER_FEATURES.get(layer["op"]) if layer else None
-    if layer is None or feature_key is None:
-        what = "the network input" if layer is None else f"a {layer['op']} layer"
-        raise NodeIssue(
-            f"adds a constant to {what}; a constant is only supported as the bias of the "
-            "Gemm, MatMul or Conv right before it"
-        )
-    features = layer[feature_key]
-    shape = c.model.constant_shape(constant)
-    padded = (1,) * (len(value.axes) - len(shape)) + shape
-    channel = value.axes.index("C") if "C" in value.axes else -1
-    per_feature = len(padded) == len(value.axes) and all(
-        dim == (features if axis == channel else 1) for axis, dim in enumerate(padded)
-    )
-    if not per_feature:
-        raise NodeIssue(
-            f"adds a constant of shape {list(shape)} to layer {layer['name']!r}; a bias has "
-            f"one value per output feature ({features})"
-        )
-    if layer["bias"]:
-        raise NodeIssue(f"layer {layer['name']!r} already has a bias")
-    if layer["activation"] != "none":
-        raise NodeIssue(f"adds a bias after the activation of layer {layer['name']!r}")
-    c.fold(node, source, lambda fields: fields.update(bias=True))
-
-
-def _concat(c: Converter, node: NodeProto) -> None:
-    activations, constants = _operands(c, node)
-    if constants:
-        raise NodeIssue(f"concatenates the constant {constants[0]!r}; only activations are")
-    values = [c.current(name) for name in activations]
-    if len(values) == 1:
-        c.pass_through(activations[0], node.output[0])
+    batch_rows = value.axes[0] == "N" and value.dims[0] == c.model.shape(source)[0]
+    if len(value.axes) == 2 and batch_rows:
+        c.add_layer(node, "fully_connected", fields, [source], ("N", "C"), macs=macs)
         return
-    if any(value.axes != values[0].axes for value in values):
-        raise NodeIssue("concatenates tensors of different layouts")
-    axis = _attributes(node)["axis"] % len(values[0].axes)
-    if values[0].axes[axis] != "C":
-        raise NodeIssue(
-            f"concatenates along axis {axis} ({values[0].axes[axis]}); archsim concatenates "
-            "channels (axis 1 of NCHW)"
-        )
-    c.add_layer(node, "concat", {}, activations, values[0].axes, explicit_inputs=True)
+    if value.axes[-1] != "C":
+        source = canonical(c, source)
+        value = c.current(source)
+    dims = (*value.dims[:3], weight[1])
+    c.add_layer(node, "matmul", fields, [source], value.axes, macs=macs, dims=dims)
 
 
-def _upsample(c: Converter, node: NodeProto) -> None:
-    source = node.input[0]
-    mode = _attributes(node).get("mode", "nearest")
-    if mode != "nearest":
-        raise NodeIssue(f"mode {mode!r} is not supported; archsim upsamples nearest-neighbour")
-    _require_image(c.current(source), node.op_type)
-    before, after = c.model.shape(source), c.model.shape(node.output[0])
-    scales = {after[axis] / before[axis] for axis in (2, 3)}
-    scale = scales.pop() if len(scales) == 1 else 0.0
-    if before[:2] != after[:2] or not scale.is_integer() or scale < 1:
+def _batch_matmul(c: Converter, node: NodeProto, first: str, second: str) -> None:
+    """A product of two activations (attention): both in ONNX order, batch dims leading."""
+    shapes = [c.model.shape(first), c.model.shape(second)]
+    if any(len(shape) not in (3, 4) for shape in shapes) or len(shapes[0]) != len(shapes[1]):
         raise NodeIssue(
-            f"resizes {list(before)} to {list(after)}; archsim upsamples height and width "
-            "by one integer factor"
+            f"multiplies activations of shapes {list(shapes[0])} and {list(shapes[1])}; "
+            "archsim multiplies (B, M, K) or (B, G, M, K) by one of the same rank"
         )
-    c.add_layer(node, "upsample", {"scale": int(scale)}, [source], NCHW)
+    sources = [canonical(c, first), canonical(c, second)]
+    output = c.model.shape(node.output[0])
+    macs = math.prod(output) * shapes[0][-1]
+    value = c.current(sources[0])
+    dims = (*value.dims[:3], output[-1])
+    c.add_layer(
+        node, "batch_matmul", {}, sources, value.axes, macs=macs, explicit_inputs=True, dims=dims
+    )
+
+
+def _softmax(c: Converter, node: NodeProto) -> None:
+    rank = len(c.model.shape(node.input[0]))
+    axis = attributes(node).get("axis", -1 if c.model.opsets().get("", 13) >= 13 else 1) % rank
+    if c.model.opsets().get("", 13) < 13 and axis != rank - 1:
+        raise NodeIssue("Softmax before opset 13 over more than the last axis is not supported")
+    source, letter = axis_letter(c, node.input[0], axis)
+    value = c.current(source)
+    axis_name = {"H": "height", "W": "width", "C": "channels"}[letter]
+    c.add_layer(node, "softmax", {"axis": axis_name}, [source], value.axes, dims=value.dims)
+
+
+def _layernorm(c: Converter, node: NodeProto) -> None:
+    rank = len(c.model.shape(node.input[0]))
+    axis = attributes(node).get("axis", -1) % rank
+    if axis != rank - 1:
+        raise NodeIssue(f"normalizes axes {list(range(axis, rank))}; archsim normalizes one axis")
+    unused_extra_outputs(c, node, "statistics")
+    source, letter = axis_letter(c, node.input[0], axis)
+    if letter != "C":
+        source = canonical(c, node.input[0])
+    value = c.current(source)
+    constant_at(c, node, 1, "scale")
+    fields = {"bias": optional_input(node, 2) is not None}
+    c.add_layer(node, "layernorm", fields, [source], value.axes, dims=value.dims)
 
 
 # --- folds -------------------------------------------------------------------------------
 
 
 def _batchnorm(c: Converter, node: NodeProto) -> None:
-    _unused_extra_outputs(c, node, "training statistics")
+    unused_extra_outputs(c, node, "training statistics")
     source = node.input[0]
-    layer = c.layer(c.current(source))
-    if layer is None or layer["op"] != "conv2d":
-        what = "the network input" if layer is None else f"a {layer['op']} layer"
-        raise NodeIssue(
-            f"its input comes from {what}; only a BatchNormalization right after a Conv is "
-            "supported (folded into the convolution)"
-        )
-    if layer["batchnorm"] or layer["activation"] != "none":
-        raise NodeIssue(
-            f"layer {layer['name']!r} already has a batchnorm or an activation; only a "
-            "BatchNormalization right after the Conv can be folded"
-        )
-    c.fold(node, source, lambda fields: fields.update(batchnorm=True))
-
-
-def _activation(c: Converter, node: NodeProto) -> None:
-    activation = _ACTIVATIONS.get(node.op_type) or _clip_activation(c, node)
-    source = node.input[0]
-    layer = c.layer(c.current(source))
-    if layer is not None and layer["activation"] != "none":
-        raise NodeIssue(
-            f"layer {layer['name']!r} already has activation {layer['activation']!r}; "
-            "archsim folds one activation per layer"
-        )
-    c.fold(node, source, lambda fields: fields.update(activation=activation))
-
-
-def _clip_activation(c: Converter, node: NodeProto) -> str:
-    """relu6 for Clip(0, 6), relu for Clip(0); NodeIssue for other bounds."""
-    attributes = _attributes(node)
-    bounds = [attributes.get("min", -math.inf), attributes.get("max", math.inf)]
-    for position in (0, 1):
-        name = _optional_input(node, position + 1)
-        if name is not None:
-            value = c.model.constant_value(_constant_at(c, node, position + 1, "bound"))
-            bounds[position] = float(value.reshape(-1)[0])
-    if bounds[0] == 0 and bounds[1] == 6:
-        return "relu6"
-    if bounds[0] == 0 and bounds[1] == math.inf:
-        return "relu"
-    raise NodeIssue(
-        f"Clip({bounds[0]:g}, {bounds[1]:g}) has no archsim activation (relu6 is Clip(0, 6), "
-        "relu is Clip(0))"
+    value = c.current(source)
+    layer = c.layer(value)
+    alone = len(c.model.consumers(source)) == 1 and source not in c.model.outputs
+    if (
+        layer is not None
+        and layer["op"] == "conv2d"
+        and not layer["batchnorm"]
+        and layer["activation"] == "none"
+        and alone
+    ):
+        c.fold(node, source, lambda fields: fields.update(batchnorm=True))
+        return
+    # Elsewhere (DenseNet's pre-activation): a scale and shift per channel, on the lanes.
+    source = image(c, source) if len(c.model.shape(source)) == 4 else source
+    value = c.current(source)
+    channels = c.model.constant_elements(constant_at(c, node, 1, "scale"))
+    fields = {"function": "batchnorm", "ops_per_element": 2, "weights": 2 * channels}
+    c.add_layer(
+        node, "eltwise", fields, [source], value.axes, explicit_inputs=True, dims=value.dims
     )
 
 
 # --- zero cost ---------------------------------------------------------------------------
 
 
-def _scale(c: Converter, node: NodeProto) -> None:
-    activations, _ = _operands(c, node)
-    if len(activations) != 1:
-        raise NodeIssue("multiplies two constants; fold constants first (e.g. with onnxsim)")
-    c.pass_through(activations[0], node.output[0])
-
-
-def _flatten(c: Converter, node: NodeProto) -> None:
-    source = node.input[0]
-    value = c.value(source)
-    axis = _attributes(node).get("axis", 1) % max(len(value.axes), 1)
-    if axis != 1 or value.axes[0] != "N":
-        raise NodeIssue(f"only Flatten(axis=1) of a batch-first tensor is supported (axis {axis})")
-    c.pass_through(source, node.output[0], _flattened(c, source, value))
-
-
-def _flattened(c: Converter, source: str, value: Value) -> tuple[str, str]:
-    """Axes after flattening all but the batch: the letters of the axes that are not 1."""
-    shape = c.model.shape(source)
-    letters = "".join(axes for axes, dim in zip(value.axes[1:], shape[1:], strict=True) if dim != 1)
-    return ("N", letters or "C")
-
-
-def _reshape(c: Converter, node: NodeProto) -> None:
-    source = node.input[0]
-    value = c.value(source)
-    before, after = c.model.shape(source), c.model.shape(node.output[0])
-    is_flatten = (
-        value.axes[0] == "N"
-        and len(after) == 2
-        and after[0] == before[0]
-        and after[1] == math.prod(before[1:])
-    )
-    consumers = c.model.consumers(node.output[0])
-    feeds_gemm = bool(consumers) and all(n.op_type in ("Gemm", "MatMul") for n in consumers)
-    if not (is_flatten and feeds_gemm):
-        raise NodeIssue(
-            f"reshapes {list(before)} to {list(after)}; only a flatten [N, ...] -> "
-            "[N, features] that feeds Gemm or MatMul is supported"
-        )
-    c.pass_through(source, node.output[0], _flattened(c, source, value))
-
-
-def _transpose(c: Converter, node: NodeProto) -> None:
-    source = node.input[0]
-    value = c.value(source)
-    shape = c.model.shape(source)
-    perm = list(_attributes(node).get("perm", reversed(range(len(shape)))))
-    axes = tuple(value.axes[p] for p in perm)
-    moves_only_ones = _non_unit(axes, [shape[p] for p in perm]) == _non_unit(value.axes, shape)
-    consumers = c.model.consumers(node.output[0])
-    feeds_matmul = bool(consumers) and all(n.op_type == "MatMul" for n in consumers)
-    if not (moves_only_ones or feeds_matmul or axes == NCHW):
-        raise NodeIssue(
-            f"perm {perm} turns axes {','.join(value.axes)} into {','.join(axes)}; a Transpose "
-            "is only supported when it moves size-1 axes, feeds MatMul or restores NCHW"
-        )
-    c.pass_through(source, node.output[0], axes)
-
-
-def _non_unit(axes: Sequence[str], shape: Sequence[int]) -> list[str]:
-    """The axes whose size is not 1, in order."""
-    return [axis for axis, size in zip(axes, shape, strict=True) if size != 1]
-
-
-def _softmax(c: Converter, node: NodeProto) -> None:
-    output = node.output[0]
-    if output not in c.model.outputs or c.model.consumers(output):
-        raise NodeIssue("Softmax is only supported at the network output (where it is dropped)")
-    c.pass_through(node.input[0], output)
-
-
 def _identity(c: Converter, node: NodeProto) -> None:
-    _unused_extra_outputs(c, node, "mask")
+    unused_extra_outputs(c, node, "mask")
     c.pass_through(node.input[0], node.output[0])
 
 
@@ -451,44 +388,56 @@ def _constant(c: Converter, node: NodeProto) -> None:
 
 HANDLERS: dict[str, Handler] = {
     "Conv": _conv,
+    "QLinearConv": _conv,
+    "ConvInteger": _conv,
     "Gemm": _gemm,
     "MatMul": _matmul,
-    "Add": _add,
-    "Concat": _concat,
+    "QLinearMatMul": _matmul,
+    "MatMulInteger": _matmul,
     "MaxPool": _pool,
     "AveragePool": _pool,
     "GlobalAveragePool": _global_avgpool,
-    "Resize": _upsample,
-    "Upsample": _upsample,
+    "GlobalMaxPool": _global_maxpool,
+    "ReduceMean": _reduce,
+    "ReduceSum": _reduce,
+    "ReduceMax": _reduce,
+    "ReduceMin": _reduce,
+    "ReduceProd": _reduce,
+    "ReduceL2": _reduce,
+    "Resize": resize,
+    "Upsample": resize,
     "BatchNormalization": _batchnorm,
-    "Relu": _activation,
-    "LeakyRelu": _activation,
-    "Sigmoid": _activation,
-    "Clip": _activation,
-    "Mul": _scale,
-    "Flatten": _flatten,
-    "Reshape": _reshape,
-    "Transpose": _transpose,
+    "LayerNormalization": _layernorm,
     "Softmax": _softmax,
+    "Concat": concat,
+    "Split": split,
+    "Slice": slice_,
+    "Gather": gather,
+    "Pad": pad,
+    "Flatten": reshape,
+    "Reshape": reshape,
+    "Squeeze": reshape,
+    "Unsqueeze": reshape,
+    "Transpose": transpose,
     "Identity": _identity,
     "Dropout": _identity,
+    "Cast": _identity,
+    "QuantizeLinear": _identity,
+    "DequantizeLinear": _identity,
     "Constant": _constant,
+    **{op: pointwise for op in sorted(POINTWISE)},
 }
 """Supported ONNX ops (default domain) and their rules."""
 
 
-def _two_activations(what: str) -> FormCheck:
-    def check(model: OnnxModel, node: NodeProto) -> str | None:
-        names = [name for name in node.input[:2] if name]
-        both = len(names) == 2 and not any(model.is_constant(name) for name in names)
-        return f"{what} of two activations" if both else None
-
-    return check
-
-
-FORMS: dict[str, FormCheck] = {
-    "Mul": _two_activations("Mul"),
-    "MatMul": _two_activations("MatMul"),
-    "Gemm": _two_activations("Gemm"),
-}
+FORMS: dict[str, FormCheck] = {}
 """Forms of supported ops that are unsupported, reported with the unsupported ops."""
+
+
+def _two_activation_gemm(model: OnnxModel, node: NodeProto) -> str | None:
+    names = [name for name in node.input[:2] if name]
+    both = len(names) == 2 and not any(model.is_constant(name) for name in names)
+    return "Gemm of two activations" if both else None
+
+
+FORMS["Gemm"] = _two_activation_gemm
