@@ -9,10 +9,21 @@ from typing import Any
 
 import yaml
 
+from archsim.analysis.cost import static_power_w
 from archsim.analysis.fusion_report import fusion_summary
 from archsim.analysis.layer_table import STALL_CAUSES, layer_results
+from archsim.analysis.roofline import peak_macs_per_s
 from archsim.analysis.summary import build_summary
 from archsim.config import ArchConfig, WorkloadConfig, load_arch, load_workload, problem_for
+from archsim.config.operating_point import Corner
+from archsim.config.pvt import (
+    MAX_THERMAL_RUNS,
+    ResolvedOperatingPoint,
+    at_operating_point,
+    next_throttle,
+    operating_point_of,
+    parse_corner,
+)
 from archsim.config.scenario import ScenarioConfig
 from archsim.domain import Precision
 from archsim.errors import ConfigError, MappingError
@@ -150,6 +161,7 @@ def simulate(
     watchdog_ms: float | None = DEFAULT_WATCHDOG_MS,
     fusion: str | None = None,
     scenario: ScenarioConfig | None = None,
+    corner: Corner | str | None = None,
 ) -> SimulationResult:
     """Simulate one inference of ``workload`` on ``arch``, or the frames of a scenario.
 
@@ -163,9 +175,68 @@ def simulate(
     Same inputs and seed give the same summary (``wall_s`` aside)
     and the same trace datasets. The run stops with a DeadlockError when no operation
     completes for ``watchdog_ms`` of simulated time (None: only when no event is left).
+
+    ``corner`` (worst|typical|best) runs the arch at that corner of its ``operating_point``
+    block (the block's defaults if it has none); the block's own point applies without one.
+    Above the block's ``tdp_w`` the on-chip clocks are throttled and the run repeated until
+    its average power is under the TDP (``archsim.config.pvt``); the summary then has an
+    ``operating_point`` block. With neither block nor corner, the arch runs as given.
     """
     arch_cfg = _arch(arch)
     workload_cfg = _workload(workload)
+    run = _RunRequest(
+        width, height, batch, precision, seed, trace, trace_path, watchdog_ms, fusion, scenario
+    )
+    chosen = parse_corner(corner)
+    operating_point = operating_point_of(arch_cfg, chosen)
+    if operating_point is None:
+        return _simulate_at(arch_cfg, workload_cfg, run)
+    throttle = 1.0
+    for _ in range(MAX_THERMAL_RUNS):
+        effective, resolved = at_operating_point(arch_cfg, operating_point, chosen, throttle)
+        result = _simulate_at(effective, workload_cfg, run, (arch_cfg, resolved))
+        power_w = result.summary["average_power_w"]
+        tdp_w = operating_point.tdp_w
+        if tdp_w is None or power_w <= tdp_w:
+            return result
+        static_w = static_power_w(effective)
+        if static_w >= tdp_w:
+            message = (
+                f"static power {static_w:.3g} W at this operating point is not below the "
+                f"TDP ({tdp_w:g} W): no clock meets it"
+            )
+            raise ConfigError(problem_for(operating_point, message, "tdp_w"))
+        throttle = next_throttle(throttle, power_w, static_w, tdp_w)
+    return result
+
+
+@dataclass(frozen=True)
+class _RunRequest:
+    """The run parameters of ``simulate`` (one request, possibly several thermal runs)."""
+
+    width: int | None
+    height: int | None
+    batch: int | None
+    precision: Precision | str | None
+    seed: int
+    trace: bool
+    trace_path: str | Path | None
+    watchdog_ms: float | None
+    fusion: str | None
+    scenario: ScenarioConfig | None
+
+
+def _simulate_at(
+    arch_cfg: ArchConfig,
+    workload_cfg: WorkloadConfig,
+    run: _RunRequest,
+    operating_point: tuple[ArchConfig, ResolvedOperatingPoint] | None = None,
+) -> SimulationResult:
+    """One simulation of ``arch_cfg`` (already at its operating point, if any; then
+    ``operating_point`` is the nominal arch and the point, for the summary)."""
+    width, height, batch, precision = run.width, run.height, run.batch, run.precision
+    seed, trace, trace_path, watchdog_ms = run.seed, run.trace, run.trace_path, run.watchdog_ms
+    fusion, scenario = run.fusion, run.scenario
     graph = build_graph(workload_cfg, width=width, height=height, batch=batch, precision=precision)
     check_precision_supported(arch_cfg, graph.precision)
     request = fusion_request(workload_cfg, fusion)
@@ -195,6 +266,10 @@ def simulate(
         version=__version__,
     )
     summary.update(fusion_summary(request, program, unfused, graph))
+    if operating_point is not None:
+        nominal, resolved = operating_point
+        nominal_tops = 2 * peak_macs_per_s(nominal, graph.precision) / 1e12
+        summary["operating_point"] = resolved.summary(nominal, arch_cfg, nominal_tops)
     shape = graph.input_shape
     results = finish_frames(
         outcome, summary, scenario_cfg, arch_cfg, shape.batch, graph.precision, recorder

@@ -15,7 +15,7 @@ import click
 
 from archsim.analysis.report_text import format_summary
 from archsim.api import DEFAULT_WATCHDOG_MS, FUSION_MODES, simulate
-from archsim.cli_options import seed_option, workload_run_options
+from archsim.cli_options import corner_option, seed_option, workload_run_options
 from archsim.cli_scenario import scenario_options
 from archsim.commands_compare import compare_command
 from archsim.commands_dram import dram_command
@@ -136,6 +136,7 @@ def cli() -> None:
 @click.argument("workload", type=click.Path(path_type=Path))
 @workload_run_options
 @seed_option
+@corner_option
 @scenario_options
 @click.option(
     "--set",
@@ -179,6 +180,7 @@ def run(
     as_json: bool,
     watchdog_ms: float,
     fusion: str | None,
+    corner: str | None,
     scenario_flags: ScenarioFlags,
 ) -> None:
     """Simulate WORKLOAD (a workload YAML) on ARCH (an architecture YAML): one inference,
@@ -207,6 +209,7 @@ def run(
             watchdog_ms=watchdog_ms,
             fusion=fusion,
             scenario=scenario,
+            corner=corner,
         )
     except _OUTPUT_ERRORS as exc:
         target = str(out if out is not None else exc.filename)

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
+from archsim.config.pvt import CORNER_NAMES
 from archsim.domain import Precision
 
 _INPUT_SIZE = re.compile(r"([0-9]+)x([0-9]+)")
@@ -60,3 +61,11 @@ seed_option = click.option(
     "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="RNG seed."
 )
 """--seed N: the run's seed (same inputs and seed give the same results)."""
+
+corner_option = click.option(
+    "--corner",
+    type=click.Choice(CORNER_NAMES),
+    help="Run at this PVT corner of the arch's operating_point block (its defaults if the "
+    "arch has none): worst (ss, 0.9 Vnom, 125 C), typical, best (ff, 1.1 Vnom, -40 C).",
+)
+"""--corner worst|typical|best: the operating point a run uses."""
