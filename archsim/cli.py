@@ -17,6 +17,7 @@ from archsim.analysis.report_text import format_summary
 from archsim.api import DEFAULT_WATCHDOG_MS, FUSION_MODES, simulate
 from archsim.cli_options import corner_option, seed_option, workload_run_options
 from archsim.cli_scenario import scenario_options
+from archsim.commands_bench import bench
 from archsim.commands_compare import compare_command
 from archsim.commands_dram import dram_command
 from archsim.commands_map import map_command
@@ -271,6 +272,7 @@ cli.add_command(compare_command)
 cli.add_command(map_command)
 cli.add_command(noc_command)
 cli.add_command(dram_command)
+cli.add_command(bench)
 
 
 @cli.group()
