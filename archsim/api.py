@@ -30,9 +30,11 @@ from archsim.errors import ConfigError, MappingError
 from archsim.mapping.fusion import FusionRequest, chain_problems
 from archsim.mapping.mapper import map_workload
 from archsim.mapping.program import Program
+from archsim.mapping.tiling import TilingMode
 from archsim.scenario import FrameResult, engine_arch, finish_frames, plan_frames
 from archsim.scenario.engines import engine_mapping_hint
 from archsim.sim.engine import RunOutcome, run_program
+from archsim.sim.ideal_memory import ideal_memory_arch
 from archsim.trace import NullRecorder, Recorder, write_trace
 from archsim.units import PS_PER_MS
 from archsim.version import __version__
@@ -40,6 +42,9 @@ from archsim.workload import WorkloadGraph, build_graph
 
 FUSION_MODES = ("none", "auto")
 """Values of ``--fusion``."""
+
+TILING_MODES = tuple(mode.value for mode in TilingMode)
+"""Values of ``--tiling``."""
 
 DEFAULT_WATCHDOG_MS = 1000.0
 """Simulated time without any completed operation after which a run is declared stuck."""
@@ -129,13 +134,14 @@ def map_located(
     arch: ArchConfig,
     workload: WorkloadConfig,
     fusion: FusionRequest | None = None,
+    tiling: TilingMode = TilingMode.SEARCH,
 ) -> Program:
     """Map the workload; a mapping error about a layer points at that layer's entry, and
     an explicit fusion group that cannot be fused at its line."""
     if fusion is not None:
         _check_groups(graph, workload, fusion)
     try:
-        return map_workload(graph, arch, fusion)
+        return map_workload(graph, arch, fusion, tiling)
     except MappingError as error:
         names = [layer.name for layer in workload.layers]
         if error.layer is None or error.layer not in names:
@@ -162,6 +168,8 @@ def simulate(
     fusion: str | None = None,
     scenario: ScenarioConfig | None = None,
     corner: Corner | str | None = None,
+    ideal_memory: bool = False,
+    tiling: TilingMode | str = TilingMode.SEARCH,
 ) -> SimulationResult:
     """Simulate one inference of ``workload`` on ``arch``, or the frames of a scenario.
 
@@ -181,11 +189,27 @@ def simulate(
     Above the block's ``tdp_w`` the on-chip clocks are throttled and the run repeated until
     its average power is under the TDP (``archsim.config.pvt``); the summary then has an
     ``operating_point`` block. With neither block nor corner, the arch runs as given.
+
+    ``ideal_memory`` gives DRAM, SRAM and the interconnect unlimited bandwidth and no
+    latency and local buffers that hold whole layers (``archsim.sim.ideal_memory``);
+    ``tiling`` scalesim maps every layer as one GEMM per cluster, as SCALE-Sim does
+    (default: search, the cheapest tiling). Both add their key to the summary.
     """
     arch_cfg = _arch(arch)
     workload_cfg = _workload(workload)
     run = _RunRequest(
-        width, height, batch, precision, seed, trace, trace_path, watchdog_ms, fusion, scenario
+        width,
+        height,
+        batch,
+        precision,
+        seed,
+        trace,
+        trace_path,
+        watchdog_ms,
+        fusion,
+        scenario,
+        ideal_memory,
+        parse_tiling(tiling),
     )
     chosen = parse_corner(corner)
     operating_point = operating_point_of(arch_cfg, chosen)
@@ -224,6 +248,17 @@ class _RunRequest:
     watchdog_ms: float | None
     fusion: str | None
     scenario: ScenarioConfig | None
+    ideal_memory: bool
+    tiling: TilingMode
+
+
+def parse_tiling(tiling: TilingMode | str) -> TilingMode:
+    """``tiling`` as a TilingMode; a ConfigError naming the choices for anything else."""
+    if isinstance(tiling, TilingMode):
+        return tiling
+    if tiling not in TILING_MODES:
+        raise ConfigError(f"--tiling: expected one of {', '.join(TILING_MODES)}; got {tiling!r}")
+    return TilingMode(tiling)
 
 
 def _simulate_at(
@@ -240,9 +275,13 @@ def _simulate_at(
     graph = build_graph(workload_cfg, width=width, height=height, batch=batch, precision=precision)
     check_precision_supported(arch_cfg, graph.precision)
     request = fusion_request(workload_cfg, fusion)
+    if run.tiling is TilingMode.SCALESIM and (request.mode != "none" or request.groups):
+        raise ConfigError("--tiling scalesim maps layers one by one: use it with --fusion none")
+    if run.ideal_memory:
+        arch_cfg = ideal_memory_arch(arch_cfg, graph)
     engine_cfg = engine_arch(arch_cfg)  # the whole chip, or one engine of several
     with engine_mapping_hint(arch_cfg):
-        program = map_located(graph, engine_cfg, workload_cfg, request)
+        program = map_located(graph, engine_cfg, workload_cfg, request, run.tiling)
     unfused = map_workload(graph, engine_cfg) if program.fusion_groups else None
     scenario_cfg = scenario if scenario is not None else workload_cfg.scenario
     frames = plan_frames(program, arch_cfg, scenario_cfg, seed)  # None: one frame as mapped
@@ -266,6 +305,10 @@ def _simulate_at(
         version=__version__,
     )
     summary.update(fusion_summary(request, program, unfused, graph))
+    if run.ideal_memory:
+        summary["ideal_memory"] = True
+    if run.tiling is not TilingMode.SEARCH:
+        summary["tiling"] = run.tiling.value
     if operating_point is not None:
         nominal, resolved = operating_point
         nominal_tops = 2 * peak_macs_per_s(nominal, graph.precision) / 1e12

@@ -15,7 +15,13 @@ import click
 
 from archsim.analysis.report_text import format_summary
 from archsim.api import DEFAULT_WATCHDOG_MS, FUSION_MODES, simulate
-from archsim.cli_options import corner_option, seed_option, workload_run_options
+from archsim.cli_options import (
+    corner_option,
+    ideal_memory_option,
+    seed_option,
+    tiling_option,
+    workload_run_options,
+)
 from archsim.cli_scenario import scenario_options
 from archsim.commands_bench import bench
 from archsim.commands_compare import compare_command
@@ -138,6 +144,8 @@ def cli() -> None:
 @workload_run_options
 @seed_option
 @corner_option
+@ideal_memory_option
+@tiling_option
 @scenario_options
 @click.option(
     "--set",
@@ -182,6 +190,8 @@ def run(
     watchdog_ms: float,
     fusion: str | None,
     corner: str | None,
+    ideal_memory: bool,
+    tiling: str,
     scenario_flags: ScenarioFlags,
 ) -> None:
     """Simulate WORKLOAD (a workload YAML) on ARCH (an architecture YAML): one inference,
@@ -211,6 +221,8 @@ def run(
             fusion=fusion,
             scenario=scenario,
             corner=corner,
+            ideal_memory=ideal_memory,
+            tiling=tiling,
         )
     except _OUTPUT_ERRORS as exc:
         target = str(out if out is not None else exc.filename)

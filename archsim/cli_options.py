@@ -10,6 +10,7 @@ import click
 
 from archsim.config.pvt import CORNER_NAMES
 from archsim.domain import Precision
+from archsim.mapping.tiling import TilingMode
 
 _INPUT_SIZE = re.compile(r"([0-9]+)x([0-9]+)")
 
@@ -69,3 +70,21 @@ corner_option = click.option(
     "arch has none): worst (ss, 0.9 Vnom, 125 C), typical, best (ff, 1.1 Vnom, -40 C).",
 )
 """--corner worst|typical|best: the operating point a run uses."""
+
+ideal_memory_option = click.option(
+    "--ideal-memory",
+    is_flag=True,
+    help="DRAM, SRAM and interconnect of unlimited bandwidth and no latency, local buffers "
+    "that hold whole layers: the run is bound by compute alone.",
+)
+"""--ideal-memory: memories that never hold the clusters back."""
+
+tiling_option = click.option(
+    "--tiling",
+    type=click.Choice([mode.value for mode in TilingMode]),
+    default=TilingMode.SEARCH.value,
+    show_default=True,
+    help="search: the cheapest tiling; scalesim: each layer as one GEMM per cluster, as "
+    "SCALE-Sim maps it (needs buffers that hold whole layers, e.g. --ideal-memory).",
+)
+"""--tiling search|scalesim: how layers are cut into tiles."""

@@ -14,7 +14,7 @@ import click
 
 from archsim.analysis.mapping_report import map_for_report
 from archsim.api import FUSION_MODES
-from archsim.cli_options import workload_run_options
+from archsim.cli_options import ideal_memory_option, tiling_option, workload_run_options
 from archsim.commands_compare import load_inputs
 
 
@@ -34,6 +34,8 @@ from archsim.commands_compare import load_inputs
     type=click.Choice(FUSION_MODES),
     help="Layer fusion: none or auto (default: the workload file's), as for archsim run.",
 )
+@ideal_memory_option
+@tiling_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 def map_command(
     arch: Path,
@@ -43,10 +45,12 @@ def map_command(
     precision: str | None,
     overrides: tuple[str, ...],
     fusion: str | None,
+    ideal_memory: bool,
+    tiling: str,
     as_json: bool,
 ) -> None:
-    """Map WORKLOAD onto ARCH and report, per layer, tiling, loop order, reuse and DRAM
-    traffic (no simulation)."""
+    """Map WORKLOAD onto ARCH and report, per layer, tiling, loop order, compute cycles,
+    reuse and DRAM traffic (no simulation)."""
     from archsim.cli import split_overrides  # archsim.cli imports this module
 
     arch_sets, workload_sets = split_overrides(overrides)
@@ -60,6 +64,8 @@ def map_command(
         batch=batch,
         precision=precision,
         fusion=fusion,
+        ideal_memory=ideal_memory,
+        tiling=tiling,
     )
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
