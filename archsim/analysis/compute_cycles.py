@@ -31,13 +31,17 @@ def program_compute_cycles(program: Program) -> dict[int, int]:
     return busiest
 
 
-def trace_compute_cycles(trace: Trace) -> dict[int, int]:
+def trace_compute_cycles(trace: Trace) -> dict[int, int] | None:
     """Per layer index: compute cycles of its busiest cluster, from the trace's busy states
-    and the cluster clock in its resolved config."""
+    and the cluster clock in its resolved config (None when the config has no clock)."""
+    try:
+        clock_mhz = float(trace.config["arch"]["mac_clusters"]["clock_mhz"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    period_ps = clock_period_ps(clock_mhz)
     rows = trace.states_where(kind=ComponentKind.MAC_CLUSTER.value, state=State.BUSY)
     if not len(rows["layer"]):
         return {}
-    period_ps = clock_period_ps(trace.config["arch"]["mac_clusters"]["clock_mhz"])
     layers = rows["layer"].astype(np.int64)
     components = rows["component"].astype(np.int64)
     durations = (rows["t_end_ps"] - rows["t_start_ps"]).astype(np.int64)

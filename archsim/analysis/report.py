@@ -54,8 +54,9 @@ class LayerRow:
     """Bytes read from and written to DRAM."""
     stall_ps: dict[str, int]
     """MAC-cluster stall time by cause (CAUSES), summed over clusters."""
-    compute_cycles: int = 0
-    """Closed-form compute cycles of the layer's busiest cluster (``compute_cycles``)."""
+    compute_cycles: int | None = None
+    """Closed-form compute cycles of the layer's busiest cluster (``compute_cycles``);
+    None when the trace's config has no cluster clock."""
 
     @property
     def span_ps(self) -> int:
@@ -136,7 +137,7 @@ def build_report(trace: Trace) -> TraceReport:
             mac_utilization=float(table["mac_utilization"][row]),
             dram_bytes=int(table["dram_bytes_read"][row] + table["dram_bytes_written"][row]),
             stall_ps={cause: int(table[f"stall_{cause}_ps"][row]) for cause in CAUSES},
-            compute_cycles=cycles.get(int(table["index"][row]), 0),
+            compute_cycles=None if cycles is None else cycles.get(int(table["index"][row]), 0),
         )
         for row in range(len(table["index"]))
     ]
@@ -185,6 +186,15 @@ def _percent(fraction: float) -> str:
     return f"{100 * fraction:.1f}"
 
 
+def _count_or_dash(count: int | None) -> str:
+    return "-" if count is None else f"{count:,}"
+
+
+def _total_cycles(layers: list[LayerRow]) -> int | None:
+    cycles = [row.compute_cycles for row in layers]
+    return None if None in cycles else sum(c for c in cycles if c is not None)
+
+
 def layer_table(report: TraceReport) -> ReportTable:
     """Per-layer time, MACs, utilization, DRAM bytes and stall time by cause."""
     latency = report.latency_ps
@@ -207,7 +217,7 @@ def layer_table(report: TraceReport) -> ReportTable:
             share(row.time_ps),
             t(row.span_ps),
             format_count(row.macs),
-            f"{row.compute_cycles:,}",
+            _count_or_dash(row.compute_cycles),
             _percent(row.mac_utilization),
             format_bytes(row.dram_bytes),
             *(t(row.stall_ps[cause]) for cause in CAUSES),
@@ -233,7 +243,7 @@ def layer_table(report: TraceReport) -> ReportTable:
             share(latency),
             "",
             format_count(sum(row.macs for row in report.layers)),
-            f"{sum(row.compute_cycles for row in report.layers):,}",
+            _count_or_dash(_total_cycles(report.layers)),
             "",
             format_bytes(sum(row.dram_bytes for row in report.layers)),
             *(t(totals[cause]) for cause in CAUSES),
