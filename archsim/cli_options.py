@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -88,3 +89,42 @@ tiling_option = click.option(
     "SCALE-Sim maps it (needs buffers that hold whole layers, e.g. --ideal-memory).",
 )
 """--tiling search|scalesim: how layers are cut into tiles."""
+
+
+def cluster_options(function: F) -> F:
+    """-j/--workers, --scheduler, --scheduler-file and --serial: where points run."""
+    options = [
+        click.option(
+            "-j",
+            "--workers",
+            type=click.IntRange(min=1),
+            help="Worker processes of the local Dask cluster (default: one per core).",
+        ),
+        click.option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="Use the Dask scheduler at ADDRESS (e.g. tcp://host:8786) instead of a local "
+            "cluster (default: $DASK_SCHEDULER_ADDRESS if set).",
+        ),
+        click.option(
+            "--scheduler-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Use the Dask scheduler described by this file (dask scheduler --scheduler-file).",
+        ),
+        click.option("--serial", is_flag=True, help="Run the points one by one in this process."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def check_cluster_options(
+    serial: bool, scheduler: str | None, scheduler_file: Path | None, workers: int | None
+) -> None:
+    """A click.UsageError for combinations of the cluster options that contradict."""
+    if serial and (scheduler or scheduler_file):
+        raise click.UsageError("--serial runs in-process: it takes no --scheduler")
+    if serial and workers not in (None, 1):
+        raise click.UsageError("--serial runs one point at a time: -j must be 1")
+    if scheduler and scheduler_file:
+        raise click.UsageError("give --scheduler or --scheduler-file, not both")

@@ -12,18 +12,11 @@ import click
 
 from archsim.bench import plan_bench, run_bench
 from archsim.bench.report import scorecard_table
+from archsim.cli_options import check_cluster_options, cluster_options
 from archsim.config.operating_point import Corner
 from archsim.config.pvt import CORNER_NAMES
-from archsim.errors import Problem, UserError
+from archsim.errors import OUTPUT_ERRORS, Problem, UserError
 from archsim.sweep.execute import choose_cluster
-
-_OUTPUT_ERRORS = (
-    FileNotFoundError,
-    FileExistsError,
-    IsADirectoryError,
-    NotADirectoryError,
-    PermissionError,
-)
 
 
 @click.command("bench")
@@ -43,24 +36,7 @@ _OUTPUT_ERRORS = (
     help="Override a key of the bench file (repeatable; VALUE is YAML), e.g. "
     "'batches=[1]' or 'archs=[../arch/edge_bus.yaml]'.",
 )
-@click.option(
-    "-j",
-    "--workers",
-    type=click.IntRange(min=1),
-    help="Worker processes of the local Dask cluster (default: one per core).",
-)
-@click.option(
-    "--scheduler",
-    metavar="ADDRESS",
-    help="Use the Dask scheduler at ADDRESS (e.g. tcp://host:8786) instead of a local "
-    "cluster (default: $DASK_SCHEDULER_ADDRESS if set).",
-)
-@click.option(
-    "--scheduler-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Use the Dask scheduler described by this file.",
-)
-@click.option("--serial", is_flag=True, help="Run the cases one by one in this process.")
+@cluster_options
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -82,12 +58,7 @@ def bench(
 ) -> None:
     """Run the bench SPEC (archs x workloads x inputs x batches x precisions x scenarios x
     corners) and print and write its scorecard (CSV, HTML, PNG plots)."""
-    if serial and (scheduler or scheduler_file):
-        raise click.UsageError("--serial runs in-process: it takes no --scheduler")
-    if serial and workers not in (None, 1):
-        raise click.UsageError("--serial runs one case at a time: -j must be 1")
-    if scheduler and scheduler_file:
-        raise click.UsageError("give --scheduler or --scheduler-file, not both")
+    check_cluster_options(serial, scheduler, scheduler_file, workers)
     chosen = [Corner(corner) for corner in corners] or None
     if dry_run:
         plan = plan_bench(spec, out, chosen, overrides)
@@ -106,7 +77,7 @@ def bench(
             overrides=overrides,
             progress=not quiet,
         )
-    except _OUTPUT_ERRORS as error:
+    except OUTPUT_ERRORS as error:
         raise UserError(
             Problem(f"cannot write the bench output: {error.strerror}", file=str(error.filename))
         ) from error

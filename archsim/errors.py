@@ -25,6 +25,16 @@ class Problem:
         return f"{location}:{key} {self.message}"
 
 
+OUTPUT_ERRORS = (
+    FileNotFoundError,
+    FileExistsError,
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+)
+"""Errors from writing outputs that are the user's to fix (bad path, no permission)."""
+
+
 class ArchsimError(Exception):
     """Base of all errors archsim raises on purpose."""
 

@@ -22,9 +22,9 @@ from archsim.bench.plots import scorecard_figures
 from archsim.bench.report import scorecard_csv, scorecard_html, scorecard_table
 from archsim.bench.scorecard import ScorecardRow, scorecard_rows
 from archsim.config.operating_point import Corner
-from archsim.sweep.execute import ClusterChoice, run_dask, run_serial
+from archsim.sweep.api import run_and_store
+from archsim.sweep.execute import ClusterChoice
 from archsim.sweep.point import PointRecord
-from archsim.sweep.progress import Progress
 from archsim.sweep.store import PointStore
 
 CSV_NAME = "scorecard.csv"
@@ -76,18 +76,7 @@ def run_bench(
     tasks = plan.tasks()
     store = PointStore(plan.out_dir)
     store.prepare(fresh=True)
-    records: dict[int, PointRecord] = {}
-    with Progress(len(tasks), enabled=progress, description=plan.spec.name) as bar:
-
-        def keep(record: PointRecord) -> None:
-            store.save(record)
-            records[record.point] = record
-            bar.update(record)
-
-        if cluster is None:
-            run_serial(tasks, keep)
-        else:
-            run_dask(tasks, keep, cluster)
+    records = run_and_store(tasks, store, cluster, plan.spec.name, progress)
     ordered = tuple(records[task.point] for task in tasks)
     rows = tuple(scorecard_rows(plan.cases, ordered))
     wall_s = time.perf_counter() - start
