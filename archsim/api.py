@@ -187,8 +187,10 @@ def simulate(
     ``corner`` (worst|typical|best) runs the arch at that corner of its ``operating_point``
     block (the block's defaults if it has none); the block's own point applies without one.
     Above the block's ``tdp_w`` the on-chip clocks are throttled and the run repeated until
-    its average power is under the TDP (``archsim.config.pvt``); the summary then has an
-    ``operating_point`` block. With neither block nor corner, the arch runs as given.
+    its average power is under the TDP, at most ``MAX_THERMAL_RUNS`` times
+    (``archsim.config.pvt``); the summary then has an ``operating_point`` block
+    (``tdp_met`` false if the last run is still above the TDP). With neither block nor
+    corner, the arch runs as given.
 
     ``ideal_memory`` gives DRAM, SRAM and the interconnect unlimited bandwidth and no
     latency and local buffers that hold whole layers (``archsim.sim.ideal_memory``);
@@ -312,7 +314,9 @@ def _simulate_at(
     if operating_point is not None:
         nominal, resolved = operating_point
         nominal_tops = 2 * peak_macs_per_s(nominal, graph.precision) / 1e12
-        summary["operating_point"] = resolved.summary(nominal, arch_cfg, nominal_tops)
+        summary["operating_point"] = resolved.summary(
+            nominal, arch_cfg, nominal_tops, summary["average_power_w"]
+        )
     shape = graph.input_shape
     results = finish_frames(
         outcome, summary, scenario_cfg, arch_cfg, shape.batch, graph.precision, recorder

@@ -110,7 +110,7 @@ def test_throttling_engages_above_the_tdp() -> None:
     tdp = (static_w + free["average_power_w"]) / 2  # between static and the free-run power
     summary = run(edge_bus_with(POINT + f"  tdp_w: {tdp!r}\n"))
     point = summary["operating_point"]
-    assert point["throttled"] is True
+    assert point["throttled"] is True and point["tdp_met"] is True
     assert 0 < point["throttle_scale"] < 1
     assert summary["average_power_w"] <= tdp
     expected_mhz = 1000 * point["clock_scale"] * point["throttle_scale"]

@@ -47,9 +47,13 @@ class ResolvedOperatingPoint:
     tdp_w: float | None
 
     def summary(
-        self, nominal: ArchConfig, effective: ArchConfig, nominal_peak_tops: float
+        self,
+        nominal: ArchConfig,
+        effective: ArchConfig,
+        nominal_peak_tops: float,
+        average_power_w: float,
     ) -> dict[str, Any]:
-        """The ``operating_point`` block of a run summary."""
+        """The ``operating_point`` block of a run summary (``average_power_w``: the run's)."""
         return {
             "corner": None if self.corner is None else self.corner.value,
             "process": self.point.process.value,
@@ -68,6 +72,7 @@ class ResolvedOperatingPoint:
             "static_power_scale": self.static_power_scale,
             "tdp_w": self.tdp_w,
             "throttled": self.throttle_scale < 1.0,
+            "tdp_met": self.tdp_w is None or average_power_w <= self.tdp_w,
         }
 
 
