@@ -153,3 +153,26 @@ def test_shipped_bench_files_validate() -> None:
         assert plan.cases, path
     seeds = plan_bench(ROOT / "benches" / "seeds.yaml")
     assert len(seeds.cases) == 9 * 4 * 2 * 2
+
+
+def test_a_failing_case_is_recorded_and_the_others_go_on(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.yaml"
+    path.write_text(
+        textwrap.dedent(
+            f"""\
+            name: mixed
+            archs: [{ARCH_DIR / "edge_bus.yaml"}, {ARCH_DIR / "presets" / "eyeriss_v1.yaml"}]
+            workloads:
+              - file: {WORKLOAD_DIR / "tiny_cnn.yaml"}
+            precisions: [bf16]
+            """
+        ),
+        encoding="utf-8",
+    )
+    result = run_bench(path, cluster=None, out=tmp_path / "out")
+    ok, failed = result.rows
+    assert ok.ok and ok["fps"] > 0
+    assert failed["status"] == "error" and failed["fps"] is None
+    assert "bf16 is not supported" in str(failed["error"])
+    text = (tmp_path / "out" / "scorecard.txt").read_text(encoding="utf-8")
+    assert "point 1 error" in text
