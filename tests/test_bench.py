@@ -176,3 +176,24 @@ def test_a_failing_case_is_recorded_and_the_others_go_on(tmp_path: Path) -> None
     assert "bf16 is not supported" in str(failed["error"])
     text = (tmp_path / "out" / "scorecard.txt").read_text(encoding="utf-8")
     assert "point 1 error" in text
+
+
+def test_a_scenario_case_scores_its_frames(tmp_path: Path) -> None:
+    path = tmp_path / "offline.yaml"
+    path.write_text(
+        textwrap.dedent(
+            f"""\
+            name: offline
+            archs: [{ARCH_DIR / "multi_engine.yaml"}]
+            workloads:
+              - file: {WORKLOAD_DIR / "tiny_cnn.yaml"}
+            scenarios: [null, {{kind: offline, frames: 4}}]
+            """
+        ),
+        encoding="utf-8",
+    )
+    single, offline = run_bench(path, cluster=None, out=tmp_path / "out").rows
+    assert single["scenario"] is None and single["latency_p99_ms"] is None
+    assert offline["scenario"] == "offline"
+    assert offline["latency_p99_ms"] >= offline["latency_ms"] > 0
+    assert offline["fps"] > single["fps"]  # 4 engines run frames side by side
