@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 from conftest import ARCH_DIR, WORKLOAD_DIR
@@ -154,3 +156,21 @@ def test_cli_run_and_compare_take_a_corner(tmp_path: object) -> None:
     )
     assert compared.exit_code == 0, compared.output
     assert '"corner": "best"' in compared.output
+
+
+def test_a_sweep_can_vary_the_corner(tmp_path: Path) -> None:
+    spec = tmp_path / "corners.yaml"
+    spec.write_text(
+        f"name: corners\narch: {EDGE_BUS}\nworkload: {TINY}\n"
+        "factors:\n  run.corner: [typical, worst]\n",
+        encoding="utf-8",
+    )
+    result = archsim.sweep(spec, serial=True, traces=False, out=tmp_path / "out")
+    typical, worst = (record.summary for record in result.records)
+    assert typical["latency_ps"] == run(EDGE_BUS, corner="typical")["latency_ps"]
+    assert worst["operating_point"]["corner"] == "worst"
+    assert worst["latency_ps"] > typical["latency_ps"]
+    spec.write_text(spec.read_text(encoding="utf-8").replace("worst]", "hot]"), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        archsim.sweep(spec, serial=True, traces=False, out=tmp_path / "bad")
+    assert "expected one of worst, typical, best" in str(caught.value)
