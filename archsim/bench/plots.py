@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from archsim.bench.scorecard import ScorecardRow
 
@@ -26,6 +27,18 @@ _MAX_COLUMNS = 3
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _GROUP = ("precision", "scenario", "corner")
 _PANEL = ("workload", "input", "batch")
+_PLAIN = FuncFormatter(lambda value, _: f"{value:g}")
+
+
+def _two_five(value: float, _: object) -> str:
+    """Label minor log ticks at 2 and 5 times a power of ten only."""
+    if value <= 0:
+        return ""
+    mantissa = round(value / 10 ** math.floor(math.log10(value)))
+    return f"{value:g}" if mantissa in (2, 5) else ""
+
+
+_TWO_FIVE = FuncFormatter(_two_five)
 _BARS = {"fps": "throughput (fps)", "fps_per_w": "throughput per watt (fps/W)"}
 
 
@@ -76,6 +89,9 @@ def tops_vs_dram_figure(rows: Sequence[ScorecardRow], title: str) -> Figure:
             axis.annotate(str(row["arch"]), (x, y), textcoords="offset points", xytext=(4, 4))
         axis.set_xscale("log")
         axis.set_yscale("log")
+        for direction in (axis.xaxis, axis.yaxis):  # after the scale, which resets them
+            direction.set_major_formatter(_PLAIN)
+            direction.set_minor_formatter(_TWO_FIVE)
         axis.set_xlabel("fps per peak TOPS")
         axis.set_ylabel("fps per DRAM channel")
         axis.set_title(_panel_title(key), fontsize=10)
