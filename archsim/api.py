@@ -30,7 +30,7 @@ from archsim.errors import ConfigError, MappingError
 from archsim.mapping.fusion import FusionRequest, chain_problems
 from archsim.mapping.mapper import map_workload
 from archsim.mapping.program import Program
-from archsim.mapping.tiling import TilingMode
+from archsim.mapping.tiling import TilingMode, parse_tiling
 from archsim.scenario import FrameResult, engine_arch, finish_frames, plan_frames
 from archsim.scenario.engines import engine_mapping_hint
 from archsim.sim.engine import RunOutcome, run_program
@@ -43,8 +43,6 @@ from archsim.workload import WorkloadGraph, build_graph
 FUSION_MODES = ("none", "auto")
 """Values of ``--fusion``."""
 
-TILING_MODES = tuple(mode.value for mode in TilingMode)
-"""Values of ``--tiling``."""
 
 DEFAULT_WATCHDOG_MS = 1000.0
 """Simulated time without any completed operation after which a run is declared stuck."""
@@ -252,15 +250,6 @@ class _RunRequest:
     scenario: ScenarioConfig | None
     ideal_memory: bool
     tiling: TilingMode
-
-
-def parse_tiling(tiling: TilingMode | str) -> TilingMode:
-    """``tiling`` as a TilingMode; a ConfigError naming the choices for anything else."""
-    if isinstance(tiling, TilingMode):
-        return tiling
-    if tiling not in TILING_MODES:
-        raise ConfigError(f"--tiling: expected one of {', '.join(TILING_MODES)}; got {tiling!r}")
-    return TilingMode(tiling)
 
 
 def _simulate_at(

@@ -11,7 +11,7 @@ import click
 
 from archsim.config.pvt import CORNER_NAMES
 from archsim.domain import Precision
-from archsim.mapping.tiling import TilingMode
+from archsim.mapping.tiling import TILING_MODES, TilingMode
 
 _INPUT_SIZE = re.compile(r"([0-9]+)x([0-9]+)")
 
@@ -82,7 +82,7 @@ ideal_memory_option = click.option(
 
 tiling_option = click.option(
     "--tiling",
-    type=click.Choice([mode.value for mode in TilingMode]),
+    type=click.Choice(TILING_MODES),
     default=TilingMode.SEARCH.value,
     show_default=True,
     help="search: the cheapest tiling; scalesim: each layer as one GEMM per cluster, as "

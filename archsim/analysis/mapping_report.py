@@ -18,14 +18,14 @@ from typing import Any
 from archsim.analysis.compute_cycles import program_compute_cycles
 from archsim.analysis.report_text import format_bytes
 from archsim.analysis.table import ReportTable
-from archsim.api import check_precision_supported, fusion_request, map_located, parse_tiling
+from archsim.api import check_precision_supported, fusion_request, map_located
 from archsim.config import ArchConfig, WorkloadConfig
 from archsim.domain import Precision, TransferKind
 from archsim.errors import MappingError
 from archsim.mapping.mapper import ProgramBuilder
 from archsim.mapping.program import Program
 from archsim.mapping.residency import NETWORK_INPUT, physical_sources
-from archsim.mapping.tiling import TilingMode
+from archsim.mapping.tiling import TilingMode, parse_tiling
 from archsim.sim.ideal_memory import ideal_memory_arch
 from archsim.workload import WorkloadGraph, build_graph
 

@@ -27,7 +27,7 @@ from enum import StrEnum
 
 from archsim.config import ArchConfig
 from archsim.domain import Precision
-from archsim.errors import MappingError
+from archsim.errors import ConfigError, MappingError
 from archsim.hw.systolic import scaled_cycles, systolic_cycles
 from archsim.mapping.regions import Region, Span, input_region, weight_bytes
 from archsim.units import KIB, ceil_div
@@ -39,6 +39,19 @@ class TilingMode(StrEnum):
 
     SEARCH = "search"  # the cheapest tile shape and loop order (choose_tiling)
     SCALESIM = "scalesim"  # each layer one GEMM per cluster, as SCALE-Sim runs a layer
+
+
+TILING_MODES = tuple(mode.value for mode in TilingMode)
+"""Values of ``--tiling``."""
+
+
+def parse_tiling(tiling: TilingMode | str) -> TilingMode:
+    """``tiling`` as a TilingMode; a ConfigError naming the choices for anything else."""
+    if isinstance(tiling, TilingMode):
+        return tiling
+    if tiling not in TILING_MODES:
+        raise ConfigError(f"--tiling: expected one of {', '.join(TILING_MODES)}; got {tiling!r}")
+    return TilingMode(tiling)
 
 
 class LoopOrder(StrEnum):
