@@ -9,18 +9,32 @@ from typing import Any
 
 import yaml
 
+from archsim.analysis.cost import static_power_w
 from archsim.analysis.fusion_report import fusion_summary
 from archsim.analysis.layer_table import STALL_CAUSES, layer_results
+from archsim.analysis.roofline import peak_macs_per_s
 from archsim.analysis.summary import build_summary
-from archsim.config import ArchConfig, WorkloadConfig, load_arch, load_workload
+from archsim.config import ArchConfig, WorkloadConfig, load_arch, load_workload, problem_for
+from archsim.config.operating_point import Corner
+from archsim.config.pvt import (
+    MAX_THERMAL_RUNS,
+    ResolvedOperatingPoint,
+    at_operating_point,
+    next_throttle,
+    operating_point_of,
+    parse_corner,
+)
 from archsim.config.scenario import ScenarioConfig
 from archsim.domain import Precision
+from archsim.errors import ConfigError
 from archsim.mapping.located import check_precision_supported, fusion_request, map_located
 from archsim.mapping.mapper import map_workload
 from archsim.mapping.program import Program
+from archsim.mapping.tiling import TilingMode, parse_tiling
 from archsim.scenario import FrameResult, engine_arch, finish_frames, plan_frames
 from archsim.scenario.engines import engine_mapping_hint
 from archsim.sim.engine import RunOutcome, run_program
+from archsim.sim.ideal_memory import ideal_memory_arch
 from archsim.trace import NullRecorder, Recorder, write_trace
 from archsim.units import PS_PER_MS
 from archsim.version import __version__
@@ -74,6 +88,9 @@ def simulate(
     watchdog_ms: float | None = DEFAULT_WATCHDOG_MS,
     fusion: str | None = None,
     scenario: ScenarioConfig | None = None,
+    corner: Corner | str | None = None,
+    ideal_memory: bool = False,
+    tiling: TilingMode | str = TilingMode.SEARCH,
 ) -> SimulationResult:
     """Simulate one inference of ``workload`` on ``arch``, or the frames of a scenario.
 
@@ -87,15 +104,98 @@ def simulate(
     Same inputs and seed give the same summary (``wall_s`` aside)
     and the same trace datasets. The run stops with a DeadlockError when no operation
     completes for ``watchdog_ms`` of simulated time (None: only when no event is left).
+
+    ``corner`` (worst|typical|best) runs the arch at that corner of its ``operating_point``
+    block (the block's defaults if it has none); the block's own point applies without one.
+    Above the block's ``tdp_w`` the on-chip clocks are throttled and the run repeated until
+    its average power is under the TDP, at most ``MAX_THERMAL_RUNS`` times
+    (``archsim.config.pvt``); the summary then has an ``operating_point`` block
+    (``tdp_met`` false if the last run is still above the TDP). With neither block nor
+    corner, the arch runs as given.
+
+    ``ideal_memory`` gives DRAM, SRAM and the interconnect unlimited bandwidth and no
+    latency and local buffers that hold whole layers (``archsim.sim.ideal_memory``);
+    ``tiling`` scalesim maps every layer as one GEMM per cluster, as SCALE-Sim does
+    (default: search, the cheapest tiling). Both add their key to the summary.
     """
     arch_cfg = _arch(arch)
     workload_cfg = _workload(workload)
+    run = _RunRequest(
+        width,
+        height,
+        batch,
+        precision,
+        seed,
+        trace,
+        trace_path,
+        watchdog_ms,
+        fusion,
+        scenario,
+        ideal_memory,
+        parse_tiling(tiling),
+    )
+    chosen = parse_corner(corner)
+    operating_point = operating_point_of(arch_cfg, chosen)
+    if operating_point is None:
+        return _simulate_at(arch_cfg, workload_cfg, run)
+    throttle = 1.0
+    for _ in range(MAX_THERMAL_RUNS):
+        effective, resolved = at_operating_point(arch_cfg, operating_point, chosen, throttle)
+        result = _simulate_at(effective, workload_cfg, run, (arch_cfg, resolved))
+        power_w = result.summary["average_power_w"]
+        tdp_w = operating_point.tdp_w
+        if tdp_w is None or power_w <= tdp_w:
+            return result
+        static_w = static_power_w(effective)
+        if static_w >= tdp_w:
+            message = (
+                f"static power {static_w:.3g} W at this operating point is not below the "
+                f"TDP ({tdp_w:g} W): no clock meets it"
+            )
+            raise ConfigError(problem_for(operating_point, message, "tdp_w"))
+        throttle = next_throttle(throttle, power_w, static_w, tdp_w)
+    return result
+
+
+@dataclass(frozen=True)
+class _RunRequest:
+    """The run parameters of ``simulate`` (one request, possibly several thermal runs)."""
+
+    width: int | None
+    height: int | None
+    batch: int | None
+    precision: Precision | str | None
+    seed: int
+    trace: bool
+    trace_path: str | Path | None
+    watchdog_ms: float | None
+    fusion: str | None
+    scenario: ScenarioConfig | None
+    ideal_memory: bool
+    tiling: TilingMode
+
+
+def _simulate_at(
+    arch_cfg: ArchConfig,
+    workload_cfg: WorkloadConfig,
+    run: _RunRequest,
+    operating_point: tuple[ArchConfig, ResolvedOperatingPoint] | None = None,
+) -> SimulationResult:
+    """One simulation of ``arch_cfg`` (already at its operating point, if any; then
+    ``operating_point`` is the nominal arch and the point, for the summary)."""
+    width, height, batch, precision = run.width, run.height, run.batch, run.precision
+    seed, trace, trace_path, watchdog_ms = run.seed, run.trace, run.trace_path, run.watchdog_ms
+    fusion, scenario = run.fusion, run.scenario
     graph = build_graph(workload_cfg, width=width, height=height, batch=batch, precision=precision)
     check_precision_supported(arch_cfg, graph.precision)
     request = fusion_request(workload_cfg, fusion)
+    if run.tiling is TilingMode.SCALESIM and (request.mode != "none" or request.groups):
+        raise ConfigError("--tiling scalesim maps layers one by one: use it with --fusion none")
+    if run.ideal_memory:
+        arch_cfg = ideal_memory_arch(arch_cfg, graph)
     engine_cfg = engine_arch(arch_cfg)  # the whole chip, or one engine of several
     with engine_mapping_hint(arch_cfg):
-        program = map_located(graph, engine_cfg, workload_cfg, request)
+        program = map_located(graph, engine_cfg, workload_cfg, request, run.tiling)
     unfused = map_workload(graph, engine_cfg) if program.fusion_groups else None
     scenario_cfg = scenario if scenario is not None else workload_cfg.scenario
     frames = plan_frames(program, arch_cfg, scenario_cfg, seed)  # None: one frame as mapped
@@ -119,6 +219,16 @@ def simulate(
         version=__version__,
     )
     summary.update(fusion_summary(request, program, unfused, graph))
+    if run.ideal_memory:
+        summary["ideal_memory"] = True
+    if run.tiling is not TilingMode.SEARCH:
+        summary["tiling"] = run.tiling.value
+    if operating_point is not None:
+        nominal, resolved = operating_point
+        nominal_tops = 2 * peak_macs_per_s(nominal, graph.precision) / 1e12
+        summary["operating_point"] = resolved.summary(
+            nominal, arch_cfg, nominal_tops, summary["average_power_w"]
+        )
     shape = graph.input_shape
     results = finish_frames(
         outcome, summary, scenario_cfg, arch_cfg, shape.batch, graph.precision, recorder

@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("scenario", ("archsim.scenario",)),
     ("api", ("archsim.api",)),
     ("sweep", ("archsim.sweep",)),
+    ("bench", ("archsim.bench",)),
     ("cli", ("archsim.cli", "archsim.sweep.__main__")),
     ("package", ("archsim", "archsim.__main__")),
 )

@@ -38,6 +38,16 @@ def area_mm2(arch: ArchConfig) -> float:
     )
 
 
+def static_power_w(arch: ArchConfig) -> float:
+    """Static power of all clusters, SRAM banks and DRAM channels, in W."""
+    energy = arch.energy
+    return 1e-3 * (
+        arch.mac_clusters.count * energy.cluster_static_mw
+        + arch.sram.banks * energy.sram_bank_static_mw
+        + arch.dram.channels * energy.dram_channel_static_mw
+    )
+
+
 def cost_summary(outcome: RunOutcome, graph: WorkloadGraph, arch: ArchConfig) -> dict[str, Any]:
     """Energy per inference, average power, efficiency, area and cost keys of the summary."""
     energy, chip = arch.energy, outcome.chip
@@ -55,11 +65,7 @@ def cost_summary(outcome: RunOutcome, graph: WorkloadGraph, arch: ArchConfig) ->
         * PJ,
         "interconnect": chip.interconnect.byte_hops * energy.interconnect_pj_per_byte_hop * PJ,
     }
-    static_w = 1e-3 * (
-        arch.mac_clusters.count * energy.cluster_static_mw
-        + arch.sram.banks * energy.sram_bank_static_mw
-        + arch.dram.channels * energy.dram_channel_static_mw
-    )
+    static_w = static_power_w(arch)
     breakdown_j = dynamic_j | {"static": static_w * latency_s}
     total_j = sum(breakdown_j.values())
     batch = graph.input_shape.batch

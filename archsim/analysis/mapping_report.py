@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from archsim.analysis.compute_cycles import program_compute_cycles
 from archsim.analysis.report_text import format_bytes
 from archsim.analysis.table import ReportTable
 from archsim.config import ArchConfig, WorkloadConfig
@@ -24,6 +25,8 @@ from archsim.mapping.located import check_precision_supported, fusion_request, m
 from archsim.mapping.mapper import ProgramBuilder
 from archsim.mapping.program import Program
 from archsim.mapping.residency import NETWORK_INPUT, physical_sources
+from archsim.mapping.tiling import TilingMode, parse_tiling
+from archsim.sim.ideal_memory import ideal_memory_arch
 from archsim.workload import WorkloadGraph, build_graph
 
 FUSED = "fused"
@@ -55,6 +58,7 @@ class LayerMapping:
     output_in_sram: bool
     estimated_cycles: int
     estimated_dram_bytes: int
+    compute_cycles: int  # the busiest cluster's compute cycles of the layer
 
     @property
     def reuse(self) -> float:
@@ -98,6 +102,7 @@ class MappingReport:
         """Sums over the layers of the additive per-layer numbers."""
         keys = (
             "tiles",
+            "compute_cycles",
             "macs",
             "load_bytes",
             "dram_weight_bytes_read",
@@ -138,6 +143,7 @@ class MappingReport:
             "",
             "",
             f"{totals['tiles']:,}",
+            f"{totals['compute_cycles']:,}",
             "",
             f"{reuse:.1f}",
             format_bytes(totals["dram_weight_bytes_read"]),
@@ -158,6 +164,7 @@ class MappingReport:
                 ">tile RxCxK",
                 "order",
                 ">tiles",
+                ">compute cyc",
                 ">clusters",
                 ">reuse",
                 ">DRAM rd W",
@@ -170,6 +177,8 @@ class MappingReport:
             footer=[footer],
             notes=(
                 "reuse: MACs per byte moved from SRAM into the clusters; W weights, A activations",
+                "compute cyc: closed-form cycles of the layer's busiest cluster (the layer's "
+                "compute time without stalls); the total adds layers up",
                 "re-read: W weights read from DRAM more than once; A more activation bytes "
                 "read than the DRAM tensors hold (halos, staging per channel block)",
                 f"compulsory DRAM bytes (weights, network input and outputs): "
@@ -191,6 +200,7 @@ def _row(layer: LayerMapping) -> tuple[str, ...]:
         f"{layer.tile_rows}x{layer.tile_cols}x{layer.tile_channels}",
         layer.loop_order,
         f"{layer.tiles:,}",
+        f"{layer.compute_cycles:,}",
         str(layer.clusters),
         f"{layer.reuse:.1f}",
         format_bytes(layer.dram_weight_bytes_read),
@@ -210,17 +220,22 @@ def map_for_report(
     batch: int | None = None,
     precision: Precision | str | None = None,
     fusion: str | None = None,
+    ideal_memory: bool = False,
+    tiling: TilingMode | str = TilingMode.SEARCH,
 ) -> MappingReport:
     """Map ``workload`` on ``arch`` as ``archsim.simulate`` would (same overrides, same
-    checks and fusion request) and report every executed layer."""
+    checks, fusion request, ideal memory and tiling mode) and report every executed layer."""
     graph = build_graph(workload, width=width, height=height, batch=batch, precision=precision)
     check_precision_supported(arch, graph.precision)
     request = fusion_request(workload, fusion)
+    mode = parse_tiling(tiling)
+    if ideal_memory:
+        arch = ideal_memory_arch(arch, graph)
     try:
-        builder = ProgramBuilder(graph, arch, request)
+        builder = ProgramBuilder(graph, arch, request, mode)
         program = builder.build()
     except MappingError:
-        map_located(graph, arch, workload, request)  # raises it again, at the layer's line
+        map_located(graph, arch, workload, request, mode)  # raises it again, located
         raise
     return mapping_report(graph, program, builder, arch.name, workload.name)
 
@@ -239,6 +254,7 @@ def mapping_report(
     clusters: dict[int, set[int]] = defaultdict(set)
     for tile in program.tiles:
         clusters[tile.layer].add(tile.cluster)
+    cycles = program_compute_cycles(program)
     layers = []
     for plan in program.layers:
         tiling = builder.tilings.get(plan.name)
@@ -267,6 +283,7 @@ def mapping_report(
                 output_in_sram=plan.output_in_sram,
                 estimated_cycles=tiling.estimate.cycles,
                 estimated_dram_bytes=tiling.estimate.dram_bytes,
+                compute_cycles=cycles.get(plan.index, 0),
             )
         )
     shape = graph.input_shape

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pydantic
 
+from archsim.analysis.compute_cycles import trace_compute_cycles
 from archsim.analysis.layer_table import STALL_CAUSES
 from archsim.analysis.report_text import format_bytes, format_summary
 from archsim.analysis.roofline import peak_dram_bytes_per_s, peak_macs_per_s
@@ -53,6 +54,9 @@ class LayerRow:
     """Bytes read from and written to DRAM."""
     stall_ps: dict[str, int]
     """MAC-cluster stall time by cause (CAUSES), summed over clusters."""
+    compute_cycles: int | None = None
+    """Closed-form compute cycles of the layer's busiest cluster (``compute_cycles``);
+    None when the trace's config has no cluster clock."""
 
     @property
     def span_ps(self) -> int:
@@ -120,6 +124,7 @@ def build_report(trace: Trace) -> TraceReport:
     """Compute the report of a trace (no output is written)."""
     table = trace.layers
     attribution = attribute_layers(table["t_start_ps"], table["t_end_ps"], trace.latency_ps)
+    cycles = trace_compute_cycles(trace)
     layers = [
         LayerRow(
             index=int(table["index"][row]),
@@ -132,6 +137,7 @@ def build_report(trace: Trace) -> TraceReport:
             mac_utilization=float(table["mac_utilization"][row]),
             dram_bytes=int(table["dram_bytes_read"][row] + table["dram_bytes_written"][row]),
             stall_ps={cause: int(table[f"stall_{cause}_ps"][row]) for cause in CAUSES},
+            compute_cycles=None if cycles is None else cycles.get(int(table["index"][row]), 0),
         )
         for row in range(len(table["index"]))
     ]
@@ -180,6 +186,15 @@ def _percent(fraction: float) -> str:
     return f"{100 * fraction:.1f}"
 
 
+def _count_or_dash(count: int | None) -> str:
+    return "-" if count is None else f"{count:,}"
+
+
+def _total_cycles(layers: list[LayerRow]) -> int | None:
+    cycles = [row.compute_cycles for row in layers]
+    return None if None in cycles else sum(c for c in cycles if c is not None)
+
+
 def layer_table(report: TraceReport) -> ReportTable:
     """Per-layer time, MACs, utilization, DRAM bytes and stall time by cause."""
     latency = report.latency_ps
@@ -202,6 +217,7 @@ def layer_table(report: TraceReport) -> ReportTable:
             share(row.time_ps),
             t(row.span_ps),
             format_count(row.macs),
+            _count_or_dash(row.compute_cycles),
             _percent(row.mac_utilization),
             format_bytes(row.dram_bytes),
             *(t(row.stall_ps[cause]) for cause in CAUSES),
@@ -217,7 +233,7 @@ def layer_table(report: TraceReport) -> ReportTable:
             "",
             t(gap.gap_ps),
             share(gap.gap_ps),
-            *[""] * 9,
+            *[""] * 10,
         ),
         (
             "",
@@ -227,6 +243,7 @@ def layer_table(report: TraceReport) -> ReportTable:
             share(latency),
             "",
             format_count(sum(row.macs for row in report.layers)),
+            _count_or_dash(_total_cycles(report.layers)),
             "",
             format_bytes(sum(row.dram_bytes for row in report.layers)),
             *(t(totals[cause]) for cause in CAUSES),
@@ -234,13 +251,25 @@ def layer_table(report: TraceReport) -> ReportTable:
     ]
     return ReportTable(
         title=f"Layers (times in {unit})",
-        headers=(">#", "layer", "op", ">time", ">%", ">span", ">MACs", ">util%", ">DRAM")
+        headers=(
+            ">#",
+            "layer",
+            "op",
+            ">time",
+            ">%",
+            ">span",
+            ">MACs",
+            ">cycles",
+            ">util%",
+            ">DRAM",
+        )
         + stall_headers,
         rows=rows,
         footer=footer,
         notes=(
             "time: exclusive share of the run (each instant goes to the earliest-started "
-            "active layer); span: first to last activity of the layer",
+            "active layer); span: first to last activity of the layer; cycles: compute "
+            "cycles of the layer's busiest cluster (no stalls)",
             f"util%: MACs / (peak MAC rate x span); stall columns: MAC-cluster stall time "
             f"summed over {clusters} clusters, by cause (idle is not per layer)",
         ),

@@ -14,7 +14,7 @@ from archsim.files import write_atomic
 TEXT_NAME = "report.txt"
 HTML_NAME = "report.html"
 
-_CSS = """
+PAGE_CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
 pre { background: #f6f6f6; padding: 1em; overflow-x: auto; }
 table { border-collapse: collapse; margin: 1.5em 0 0.5em; font-size: 0.85em; }
@@ -58,7 +58,7 @@ def html_page(report: TraceReport, images: dict[str, bytes], top: int = 10) -> s
         [
             "<!DOCTYPE html>",
             '<html lang="en"><head><meta charset="utf-8">',
-            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+            f"<title>{html.escape(title)}</title><style>{PAGE_CSS}</style></head><body>",
             f"<h1>{html.escape(title)}</h1>",
             f"<pre>{html.escape(summary_text(report))}</pre>",
             *figures,

@@ -48,6 +48,27 @@ def _fusion_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     return [("fusion", text)]
 
 
+def _operating_point_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """The PVT line of a run at an operating point (none otherwise)."""
+    point = summary.get("operating_point")
+    if point is None:
+        return []
+    corner = f"{point['corner']} corner: " if point["corner"] else ""
+    throttle = (
+        f", throttled x{point['throttle_scale']:.3f} to the {point['tdp_w']:g} W TDP"
+        if point["throttled"]
+        else ""
+    )
+    text = (
+        f"{corner}{point['process']}, {point['voltage_v']:.3g} V, {point['temperature_c']:g} C: "
+        f"clock {point['clock_mhz']['mac_clusters']:.1f} MHz (x{point['clock_scale']:.3f} of "
+        f"{point['nominal_clock_mhz']:g}){throttle}; dynamic energy "
+        f"x{point['dynamic_energy_scale']:.3f}, static power x{point['static_power_scale']:.3f}; "
+        f"{summary['average_power_w']:.3g} W average"
+    )
+    return [("operating point", text)]
+
+
 def format_summary(summary: dict[str, Any], clusters: int, trace: str | Path | None = None) -> str:
     """The human-readable report of a run summary (as built by ``build_summary``).
 
@@ -104,6 +125,7 @@ def format_summary(summary: dict[str, Any], clusters: int, trace: str | Path | N
                 f"{format_duration(ic['epoch_wait_ps'])}",
             )
         )
+    rows.extend(_operating_point_rows(summary))
     events, wall_s = summary["events"], summary["wall_s"]
     rate = f" ({events / wall_s / 1e3:,.0f}k events/s)" if wall_s > 0 else ""
     rows.append(("simulation", f"{events:,} events in {wall_s:.2f} s{rate}"))

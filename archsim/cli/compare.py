@@ -27,7 +27,13 @@ from archsim.analysis.compare_plot import compare_figure
 from archsim.analysis.plots import png_bytes
 from archsim.api import simulate
 from archsim.cli.inputs import load_inputs
-from archsim.cli.options import InputSize, seed_option, split_overrides, workload_run_options
+from archsim.cli.options import (
+    InputSize,
+    corner_option,
+    seed_option,
+    split_overrides,
+    workload_run_options,
+)
 from archsim.config import ArchConfig, WorkloadConfig
 from archsim.errors import Problem, UserError
 from archsim.files import write_atomic
@@ -74,6 +80,7 @@ def _writing_error(exc: OSError, target: Path) -> UserError:
 @click.argument("workload", type=click.Path(path_type=Path))
 @workload_run_options
 @seed_option
+@corner_option
 @click.option(
     "--set",
     "overrides",
@@ -95,6 +102,7 @@ def compare_command(
     batch: int | None,
     precision: str | None,
     seed: int,
+    corner: str | None,
     overrides: tuple[str, ...],
     out: Path | None,
     as_json: bool,
@@ -104,7 +112,13 @@ def compare_command(
     archs, workload_cfg = load_inputs((arch_a, arch_b), workload, arch_sets, workload_sets)
     labels = column_labels((archs[0].name, archs[1].name), (arch_a, arch_b))
     width, height = input_size
-    options = {"width": width, "height": height, "batch": batch, "precision": precision}
+    options = {
+        "width": width,
+        "height": height,
+        "batch": batch,
+        "precision": precision,
+        "corner": corner,
+    }
     folder = out if out is not None else DEFAULT_OUT
     try:
         folder.mkdir(parents=True, exist_ok=True)

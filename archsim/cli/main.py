@@ -31,6 +31,12 @@ class CommandEntry:
 
 
 COMMANDS: dict[str, CommandEntry] = {
+    "bench": CommandEntry(
+        "archsim.cli.bench",
+        "bench",
+        "Run the bench SPEC (archs x workloads x inputs x batches x precisions x scenarios x "
+        "corners) and print and write its scorecard (CSV, HTML, PNG plots).",
+    ),
     "compare": CommandEntry(
         "archsim.cli.compare",
         "compare_command",
@@ -47,8 +53,8 @@ COMMANDS: dict[str, CommandEntry] = {
     "map": CommandEntry(
         "archsim.cli.map",
         "map_command",
-        "Map WORKLOAD onto ARCH and report, per layer, tiling, loop order, reuse and DRAM "
-        "traffic (no simulation).",
+        "Map WORKLOAD onto ARCH and report, per layer, tiling, loop order, compute cycles, "
+        "reuse and DRAM traffic (no simulation).",
     ),
     "noc": CommandEntry(
         "archsim.cli.noc",

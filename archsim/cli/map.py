@@ -14,7 +14,13 @@ import click
 
 from archsim.analysis.mapping_report import map_for_report
 from archsim.cli.inputs import load_inputs
-from archsim.cli.options import InputSize, split_overrides, workload_run_options
+from archsim.cli.options import (
+    InputSize,
+    ideal_memory_option,
+    split_overrides,
+    tiling_option,
+    workload_run_options,
+)
 from archsim.mapping.located import FUSION_MODES
 
 
@@ -34,6 +40,8 @@ from archsim.mapping.located import FUSION_MODES
     type=click.Choice(FUSION_MODES),
     help="Layer fusion: none or auto (default: the workload file's), as for archsim run.",
 )
+@ideal_memory_option
+@tiling_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 def map_command(
     arch: Path,
@@ -43,10 +51,12 @@ def map_command(
     precision: str | None,
     overrides: tuple[str, ...],
     fusion: str | None,
+    ideal_memory: bool,
+    tiling: str,
     as_json: bool,
 ) -> None:
-    """Map WORKLOAD onto ARCH and report, per layer, tiling, loop order, reuse and DRAM
-    traffic (no simulation)."""
+    """Map WORKLOAD onto ARCH and report, per layer, tiling, loop order, compute cycles,
+    reuse and DRAM traffic (no simulation)."""
     arch_sets, workload_sets = split_overrides(overrides)
     (arch_cfg,), workload_cfg = load_inputs((arch,), workload, arch_sets, workload_sets)
     width, height = input_size
@@ -58,6 +68,8 @@ def map_command(
         batch=batch,
         precision=precision,
         fusion=fusion,
+        ideal_memory=ideal_memory,
+        tiling=tiling,
     )
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))

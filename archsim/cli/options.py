@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from archsim.config import ArchConfig, WorkloadConfig
+from archsim.config.pvt import CORNER_NAMES
 from archsim.domain import Precision
+from archsim.mapping.tiling import TILING_MODES, TilingMode
 
 _INPUT_SIZE = re.compile(r"([0-9]+)x([0-9]+)")
 _PREFIXES = ("arch", "workload")
@@ -105,3 +108,69 @@ def routed_overrides(
 ) -> tuple[list[str], list[str]]:
     """Click callback of a ``--set`` option: the values as ``split_overrides`` routes them."""
     return split_overrides(value)
+
+
+corner_option = click.option(
+    "--corner",
+    type=click.Choice(CORNER_NAMES),
+    help="Run at this PVT corner of the arch's operating_point block (its defaults if the "
+    "arch has none): worst (ss, 0.9 Vnom, 125 C), typical, best (ff, 1.1 Vnom, -40 C).",
+)
+"""--corner worst|typical|best: the operating point a run uses."""
+
+ideal_memory_option = click.option(
+    "--ideal-memory",
+    is_flag=True,
+    help="DRAM, SRAM and interconnect of unlimited bandwidth and no latency, local buffers "
+    "that hold whole layers: the run is bound by compute alone.",
+)
+"""--ideal-memory: memories that never hold the clusters back."""
+
+tiling_option = click.option(
+    "--tiling",
+    type=click.Choice(TILING_MODES),
+    default=TilingMode.SEARCH.value,
+    show_default=True,
+    help="search: the cheapest tiling; scalesim: each layer as one GEMM per cluster, as "
+    "SCALE-Sim maps it (needs buffers that hold whole layers, e.g. --ideal-memory).",
+)
+"""--tiling search|scalesim: how layers are cut into tiles."""
+
+
+def cluster_options(function: F) -> F:
+    """-j/--workers, --scheduler, --scheduler-file and --serial: where points run."""
+    options = [
+        click.option(
+            "-j",
+            "--workers",
+            type=click.IntRange(min=1),
+            help="Worker processes of the local Dask cluster (default: one per core).",
+        ),
+        click.option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="Use the Dask scheduler at ADDRESS (e.g. tcp://host:8786) instead of a local "
+            "cluster (default: $DASK_SCHEDULER_ADDRESS if set).",
+        ),
+        click.option(
+            "--scheduler-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Use the Dask scheduler described by this file (dask scheduler --scheduler-file).",
+        ),
+        click.option("--serial", is_flag=True, help="Run the points one by one in this process."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def check_cluster_options(
+    serial: bool, scheduler: str | None, scheduler_file: Path | None, workers: int | None
+) -> None:
+    """A click.UsageError for combinations of the cluster options that contradict."""
+    if serial and (scheduler or scheduler_file):
+        raise click.UsageError("--serial runs in-process: it takes no --scheduler")
+    if serial and workers not in (None, 1):
+        raise click.UsageError("--serial runs one point at a time: -j must be 1")
+    if scheduler and scheduler_file:
+        raise click.UsageError("give --scheduler or --scheduler-file, not both")

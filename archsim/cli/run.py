@@ -10,7 +10,15 @@ import click
 from archsim.analysis.report_text import format_summary
 from archsim.api import DEFAULT_WATCHDOG_MS, simulate
 from archsim.cli.inputs import load_inputs
-from archsim.cli.options import InputSize, routed_overrides, seed_option, workload_run_options
+from archsim.cli.options import (
+    InputSize,
+    corner_option,
+    ideal_memory_option,
+    routed_overrides,
+    seed_option,
+    tiling_option,
+    workload_run_options,
+)
 from archsim.cli.outputs import OUTPUT_ERRORS
 from archsim.cli.scenario_options import scenario_options
 from archsim.errors import Problem, UserError
@@ -23,6 +31,9 @@ from archsim.scenario import ScenarioFlags, resolve_scenario
 @click.argument("workload", type=click.Path(path_type=Path))
 @workload_run_options
 @seed_option
+@corner_option
+@ideal_memory_option
+@tiling_option
 @scenario_options
 @click.option(
     "--set",
@@ -66,6 +77,9 @@ def run(
     as_json: bool,
     watchdog_ms: float,
     fusion: str | None,
+    corner: str | None,
+    ideal_memory: bool,
+    tiling: str,
     scenario_flags: ScenarioFlags,
 ) -> None:
     """Simulate WORKLOAD (a workload YAML) on ARCH (an architecture YAML): one inference,
@@ -90,6 +104,9 @@ def run(
             watchdog_ms=watchdog_ms,
             fusion=fusion,
             scenario=scenario,
+            corner=corner,
+            ideal_memory=ideal_memory,
+            tiling=tiling,
         )
     except OUTPUT_ERRORS as exc:
         target = str(out if out is not None else exc.filename)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from archsim.cli.options import check_cluster_options, cluster_options
 from archsim.cli.outputs import OUTPUT_ERRORS
 from archsim.errors import Problem, UserError
 from archsim.sweep import SweepPlan, plan_sweep
@@ -19,24 +20,7 @@ from archsim.sweep.execute import choose_cluster
 
 @click.command("sweep")
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "-j",
-    "--workers",
-    type=click.IntRange(min=1),
-    help="Worker processes of the local Dask cluster (default: one per core).",
-)
-@click.option(
-    "--scheduler",
-    metavar="ADDRESS",
-    help="Use the Dask scheduler at ADDRESS (e.g. tcp://host:8786) instead of a local "
-    "cluster (default: $DASK_SCHEDULER_ADDRESS if set).",
-)
-@click.option(
-    "--scheduler-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Use the Dask scheduler described by this file (dask scheduler --scheduler-file).",
-)
-@click.option("--serial", is_flag=True, help="Run the points one by one in this process.")
+@cluster_options
 @click.option("--resume", is_flag=True, help="Keep points already complete; run the rest.")
 @click.option(
     "--no-traces", is_flag=True, help="Keep summaries only: write no HDF5 trace per point."
@@ -61,12 +45,7 @@ def sweep(
     quiet: bool,
 ) -> None:
     """Run the design-space sweep described by SPEC (a sweep YAML)."""
-    if serial and (scheduler or scheduler_file):
-        raise click.UsageError("--serial runs in-process: it takes no --scheduler")
-    if serial and workers not in (None, 1):
-        raise click.UsageError("--serial runs one point at a time: -j must be 1")
-    if scheduler and scheduler_file:
-        raise click.UsageError("give --scheduler or --scheduler-file, not both")
+    check_cluster_options(serial, scheduler, scheduler_file, workers)
     if dry_run:
         _list_points(plan_sweep(spec, out=out, traces=not no_traces))
         return

@@ -20,6 +20,7 @@ from archsim.config.base import (
 )
 from archsim.config.cost import AreaConfig, EnergyConfig
 from archsim.config.dram_presets import DRAM_PRESETS, DramPreset, DramPresetName
+from archsim.config.operating_point import OperatingPointConfig
 from archsim.config.validation import load_model, load_model_text
 from archsim.domain import Arbitration, Dataflow, InterconnectKind, MeshShape, Precision
 from archsim.units import KIB
@@ -386,6 +387,12 @@ class ArchConfig(StrictModel):
     area: AreaConfig = Field(
         default_factory=AreaConfig,
         description="Area per component and a die-cost proxy (defaults: placeholders).",
+    )
+    operating_point: OperatingPointConfig | None = Field(
+        default=None,
+        description="Process corner, voltage and temperature the chip runs at, the PVT model "
+        "that scales its clocks and power, and its thermal design power. null: the clocks "
+        "and energies above hold as given (and --corner uses the block's defaults).",
     )
     engines: int = Field(
         default=1,

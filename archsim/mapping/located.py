@@ -13,6 +13,7 @@ from archsim.errors import ConfigError, MappingError
 from archsim.mapping.fusion import FusionRequest, chain_problems
 from archsim.mapping.mapper import map_workload
 from archsim.mapping.program import Program
+from archsim.mapping.tiling import TilingMode
 from archsim.workload import WorkloadGraph
 
 FUSION_MODES = ("none", "auto")
@@ -73,13 +74,14 @@ def map_located(
     arch: ArchConfig,
     workload: WorkloadConfig,
     fusion: FusionRequest | None = None,
+    tiling: TilingMode = TilingMode.SEARCH,
 ) -> Program:
     """Map the workload; a mapping error about a layer points at that layer's entry, and
     an explicit fusion group that cannot be fused at its line."""
     if fusion is not None:
         _check_groups(graph, workload, fusion)
     try:
-        return map_workload(graph, arch, fusion)
+        return map_workload(graph, arch, fusion, tiling)
     except MappingError as error:
         names = [layer.name for layer in workload.layers]
         if error.layer is None or error.layer not in names:

@@ -55,6 +55,7 @@ from archsim.mapping.tiling import (
     LoopOrder,
     TileShape,
     Tiling,
+    TilingMode,
     executes,
     is_view,
     tile_cycles,
@@ -111,7 +112,11 @@ class ProgramBuilder:
     """Emits the ops of a program layer by layer (one instance per mapping)."""
 
     def __init__(
-        self, graph: WorkloadGraph, arch: ArchConfig, fusion: FusionRequest | None = None
+        self,
+        graph: WorkloadGraph,
+        arch: ArchConfig,
+        fusion: FusionRequest | None = None,
+        tiling: TilingMode = TilingMode.SEARCH,
     ) -> None:
         self.graph = graph
         self.arch = arch
@@ -126,7 +131,7 @@ class ProgramBuilder:
         self.weighted_barriers: list[int] = []
         self.dram_turn = 0
         self.outputs = network_outputs(graph)
-        self.plan = plan_mapping(graph, arch, fusion)
+        self.plan = plan_mapping(graph, arch, fusion, tiling)
         self.tilings = self.plan.tilings
         self.residency = self.plan.residency
         self.reads_dram = self.plan.reads_dram
@@ -616,7 +621,11 @@ def activation_stream(graph: WorkloadGraph, name: str) -> int:
 
 
 def map_workload(
-    graph: WorkloadGraph, arch: ArchConfig, fusion: FusionRequest | None = None
+    graph: WorkloadGraph,
+    arch: ArchConfig,
+    fusion: FusionRequest | None = None,
+    tiling: TilingMode = TilingMode.SEARCH,
 ) -> Program:
-    """Map a workload graph onto an architecture (see module docstring)."""
-    return ProgramBuilder(graph, arch, fusion).build()
+    """Map a workload graph onto an architecture (see module docstring); ``tiling``
+    scalesim maps every layer as one GEMM per cluster."""
+    return ProgramBuilder(graph, arch, fusion, tiling).build()

@@ -36,7 +36,15 @@ from archsim.mapping.residency import (
     plan_residency,
     streams_weights,
 )
-from archsim.mapping.tiling import LoopOrder, Tiling, choose_tiling, default_tile_budget, executes
+from archsim.mapping.tiling import (
+    LoopOrder,
+    Tiling,
+    TilingMode,
+    choose_tiling,
+    default_tile_budget,
+    executes,
+    scalesim_tiling,
+)
 from archsim.workload.graph import Layer, WorkloadGraph
 
 MIN_TILE_BUDGET_BYTES = 1024
@@ -63,11 +71,16 @@ class MappingPlanner:
     """Plans one mapping (see module docstring)."""
 
     def __init__(
-        self, graph: WorkloadGraph, arch: ArchConfig, fusion: FusionRequest | None = None
+        self,
+        graph: WorkloadGraph,
+        arch: ArchConfig,
+        fusion: FusionRequest | None = None,
+        tiling: TilingMode = TilingMode.SEARCH,
     ) -> None:
         self.graph = graph
         self.arch = arch
         self.fusion = fusion or FusionRequest()
+        self.tiling = tiling
         self.element_bytes = graph.precision.bytes
         self.sram_bytes = arch.sram.total_bytes
         self.groups: list[FusionGroup] = []
@@ -158,6 +171,8 @@ class MappingPlanner:
             except LineBufferOverflowError:
                 raise
             except SramOverflowError as error:
+                if self.tiling is TilingMode.SCALESIM:
+                    raise  # whole-layer tiles cannot shrink
                 layer = error.layer or ""
                 smaller = budgets.get(layer, full) // 2
                 if smaller < MIN_TILE_BUDGET_BYTES or not self._fits(layer, smaller):
@@ -172,6 +187,8 @@ class MappingPlanner:
             reads_dram |= now_reading
 
     def _tiling(self, layer: Layer, budget: int, reads_dram: set[str]) -> Tiling:
+        if self.tiling is TilingMode.SCALESIM:
+            return scalesim_tiling(layer, self.arch, self.graph.precision)
         return choose_tiling(
             self._band_layer(layer),
             self.arch,
@@ -210,7 +227,11 @@ class MappingPlanner:
 
 
 def plan_mapping(
-    graph: WorkloadGraph, arch: ArchConfig, fusion: FusionRequest | None = None
+    graph: WorkloadGraph,
+    arch: ArchConfig,
+    fusion: FusionRequest | None = None,
+    tiling: TilingMode = TilingMode.SEARCH,
 ) -> MappingPlan:
-    """Tilings, residency and fusion groups of a workload on an arch (module docstring)."""
-    return MappingPlanner(graph, arch, fusion).plan()
+    """Tilings, residency and fusion groups of a workload on an arch (module docstring);
+    ``tiling`` scalesim maps every layer as one GEMM per cluster."""
+    return MappingPlanner(graph, arch, fusion, tiling).plan()

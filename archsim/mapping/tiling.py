@@ -27,11 +27,31 @@ from enum import StrEnum
 
 from archsim.config import ArchConfig
 from archsim.domain import Precision
-from archsim.errors import MappingError
+from archsim.errors import ConfigError, MappingError
 from archsim.mapping.regions import Region, Span, input_region, weight_bytes
 from archsim.mapping.systolic import scaled_cycles, systolic_cycles
 from archsim.units import KIB, ceil_div
 from archsim.workload.graph import Layer, OpKind, TensorShape
+
+
+class TilingMode(StrEnum):
+    """How layers are cut into tiles (``--tiling``)."""
+
+    SEARCH = "search"  # the cheapest tile shape and loop order (choose_tiling)
+    SCALESIM = "scalesim"  # each layer one GEMM per cluster, as SCALE-Sim runs a layer
+
+
+TILING_MODES = tuple(mode.value for mode in TilingMode)
+"""Values of ``--tiling``."""
+
+
+def parse_tiling(tiling: TilingMode | str) -> TilingMode:
+    """``tiling`` as a TilingMode; a ConfigError naming the choices for anything else."""
+    if isinstance(tiling, TilingMode):
+        return tiling
+    if tiling not in TILING_MODES:
+        raise ConfigError(f"--tiling: expected one of {', '.join(TILING_MODES)}; got {tiling!r}")
+    return TilingMode(tiling)
 
 
 class LoopOrder(StrEnum):
@@ -216,6 +236,33 @@ def choose_tiling(
 
 
 _ORDERS = (LoopOrder.WEIGHTS_OUTER, LoopOrder.INPUTS_OUTER)
+
+
+def scalesim_tiling(layer: Layer, arch: ArchConfig, precision: Precision) -> Tiling:
+    """The whole layer as one GEMM per cluster: every output position of an image, the
+    output channels split into one contiguous block per cluster (whole groups for grouped
+    convolutions). With one cluster a tile is SCALE-Sim's layer GEMM, so its cycles are
+    SCALE-Sim's closed form. A MappingError when the tile does not fit half a local buffer.
+    """
+    out = layer.output_shape
+    channels = ceil_div(out.channels, arch.mac_clusters.count)
+    if layer.gemm is not None and layer.groups > 1 and layer.op is not OpKind.ATTENTION_SCORES:
+        per_group = out.channels // layer.groups
+        channels = ceil_div(channels, per_group) * per_group
+    shape = TileShape(out.height, out.width, channels)
+    need = tile_bytes(layer, shape, precision.bytes)
+    budget = default_tile_budget(arch)
+    if sum(need) > budget:
+        raise MappingError(
+            f"layer {layer.name!r} ({layer.op.value}, output {out}): --tiling scalesim maps "
+            f"the whole layer as one tile per cluster, which needs {sum(need)} bytes, but "
+            f"half a cluster's local buffer holds {budget} bytes (mac_clusters."
+            "local_buffer_kib); add --ideal-memory for buffers that hold whole layers",
+            layer=layer.name,
+        )
+    orders = (LoopOrder.WEIGHTS_OUTER,)
+    search = _Search(layer, arch, precision, InputTraffic(layer), False, orders)
+    return search.both_orders(shape, need, search.makespan(shape))[0]
 
 
 def _rank(tiling: Tiling) -> tuple[int, int, int, int]:

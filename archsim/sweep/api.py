@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archsim.sweep.execute import Runner, choose_cluster, run_dask, run_serial
+from archsim.sweep.execute import ClusterChoice, Runner, choose_cluster, run_dask, run_serial
 from archsim.sweep.plan import SweepPlan, plan_sweep
-from archsim.sweep.point import PointRecord, PointStatus, run_point
+from archsim.sweep.point import PointRecord, PointStatus, PointTask, run_point
 from archsim.sweep.progress import Progress
 from archsim.sweep.results import write_results
 from archsim.sweep.store import RESULTS_CSV, RESULTS_H5, SWEEP_H5, PointStore
@@ -43,6 +43,31 @@ class SweepResult:
     def sweep_h5(self) -> Path:
         """``sweep.h5``, linking the results table and every point's trace."""
         return self.out_dir / SWEEP_H5
+
+
+def run_and_store(
+    tasks: Sequence[PointTask],
+    store: PointStore,
+    cluster: ClusterChoice | None,
+    description: str,
+    progress: bool = False,
+    runner: Runner = run_point,
+) -> dict[int, PointRecord]:
+    """Run ``tasks`` in this process (``cluster`` None) or on Dask, saving each record
+    atomically as its point completes; the records by point id."""
+    records: dict[int, PointRecord] = {}
+    with Progress(len(tasks), enabled=progress, description=description) as bar:
+
+        def keep(record: PointRecord) -> None:
+            store.save(record)
+            records[record.point] = record
+            bar.update(record)
+
+        if cluster is None:
+            run_serial(tasks, keep, runner)
+        elif tasks:
+            run_dask(tasks, keep, cluster, runner)
+    return records
 
 
 def sweep(
@@ -86,17 +111,7 @@ def sweep(
     if on_start is not None:
         on_start(plan, len(todo))
     records = dict(done)
-    with Progress(len(todo), enabled=progress, description=plan.spec.name) as bar:
-
-        def keep(record: PointRecord) -> None:
-            store.save(record)
-            records[record.point] = record
-            bar.update(record)
-
-        if cluster is None:
-            run_serial(todo, keep, runner)
-        elif todo:
-            run_dask(todo, keep, cluster, runner)
+    records.update(run_and_store(todo, store, cluster, plan.spec.name, progress, runner))
     ordered = tuple(records[task.point] for task in plan.tasks)
     table = build_table(plan.factor_keys, ordered)
     write_results(

@@ -30,6 +30,7 @@ from archsim.config import (
     source_of,
     validate_model,
 )
+from archsim.config.pvt import CORNER_NAMES
 from archsim.domain import Precision
 from archsim.errors import ConfigError, Problem, UserError
 from archsim.sweep.design import Point, expand
@@ -39,6 +40,7 @@ from archsim.sweep.spec import (
     ARCH_PREFIX,
     RUN_ARCH,
     RUN_BATCH,
+    RUN_CORNER,
     RUN_INPUT,
     RUN_PRECISION,
     RUN_SEED,
@@ -248,7 +250,11 @@ class _Resolver:
             precision = self._check(settings, RUN_PRECISION, point, _precision, f"one of {choices}")
         if RUN_SEED in settings:
             seed = self._check(settings, RUN_SEED, point, _seed, "an integer >= 0") or 0
-        return RunParams(width, height, batch, precision, seed)
+        corner = None
+        if RUN_CORNER in settings:
+            names = ", ".join(CORNER_NAMES)
+            corner = self._check(settings, RUN_CORNER, point, _corner, f"one of {names}")
+        return RunParams(width, height, batch, precision, seed, corner=corner)
 
     def _check(
         self,
@@ -318,6 +324,10 @@ def _positive_int(value: Any) -> int | None:
 
 def _seed(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _corner(value: Any) -> str | None:
+    return value if isinstance(value, str) and value in CORNER_NAMES else None
 
 
 def _precision(value: Any) -> str | None:

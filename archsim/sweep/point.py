@@ -15,6 +15,7 @@ from typing import Any
 
 from archsim.api import simulate
 from archsim.config import ArchConfig, WorkloadConfig
+from archsim.config.scenario import ScenarioConfig
 from archsim.errors import Problem, UserError
 from archsim.sweep.locate import relocate
 from archsim.sweep.spec import ARCH_PREFIX, WORKLOAD_PREFIX
@@ -39,6 +40,8 @@ class RunParams:
     batch: int | None = None
     precision: str | None = None
     seed: int = 0
+    scenario: ScenarioConfig | None = None
+    corner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,8 @@ def run_point(task: PointTask) -> PointRecord:
             batch=task.run.batch,
             precision=task.run.precision,
             seed=task.run.seed,
+            scenario=task.run.scenario,
+            corner=task.run.corner,
             trace=task.trace_path is not None,
             trace_path=task.trace_path,
         )

@@ -57,7 +57,7 @@ def table_csv(table: ResultsTable) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(table.columns)
     for row in table.rows:
-        writer.writerow([_csv_cell(row.get(name)) for name in table.columns])
+        writer.writerow([csv_cell(row.get(name)) for name in table.columns])
     return buffer.getvalue()
 
 
@@ -167,7 +167,8 @@ def _read_column(dataset: h5py.Dataset) -> list[Cell]:
     return decoded
 
 
-def _csv_cell(cell: Cell) -> str:
+def csv_cell(cell: Cell) -> str:
+    """A cell as CSV text: floats at full precision (repr), empty when missing."""
     if cell is None:
         return ""
     if isinstance(cell, bool):

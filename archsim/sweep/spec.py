@@ -4,7 +4,8 @@ Keys of ``set``, ``factors`` and ``constraints`` name what they change:
 
 - ``arch.<dotted key>``: a key of the architecture file (``arch.sram.banks``);
 - ``workload.<dotted key>``: a key of the workload file (``workload.input.channels``);
-- ``run.input`` (``WxH``), ``run.batch``, ``run.precision``, ``run.seed``: run parameters;
+- ``run.input`` (``WxH``), ``run.batch``, ``run.precision``, ``run.seed``, ``run.corner``
+  (``worst``, ``typical``, ``best``): run parameters;
 - ``run.arch``, ``run.workload``: the architecture or workload file itself (relative to the
   sweep file), e.g. to sweep several workloads.
 
@@ -31,7 +32,8 @@ RUN_INPUT = "run.input"
 RUN_BATCH = "run.batch"
 RUN_PRECISION = "run.precision"
 RUN_SEED = "run.seed"
-RUN_KEYS = (RUN_ARCH, RUN_WORKLOAD, RUN_INPUT, RUN_BATCH, RUN_PRECISION, RUN_SEED)
+RUN_CORNER = "run.corner"
+RUN_KEYS = (RUN_ARCH, RUN_WORKLOAD, RUN_INPUT, RUN_BATCH, RUN_PRECISION, RUN_SEED, RUN_CORNER)
 """The run parameters a sweep can set or vary."""
 
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$"
