@@ -401,6 +401,23 @@ def test_every_pattern_runs_on_every_arch(
             assert summary["host_ops"][0].startswith("NonMaxSuppression 'nms'")
 
 
+def test_run_until_simulates_only_the_kept_part(models: dict[str, tuple[Path, Graph]]) -> None:
+    path = models["c2f_and_decode_head"][0]
+    cut = build_graph(import_onnx(path, until="head.cat"))
+    assert len(cut.layers) < len(build_graph(import_onnx(path)).layers)
+    arch = str(ARCHS[0])
+    args = ["run", arch, str(path), "--until", "head.cat", "--json", "--no-trace"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["total_macs"] == cut.total_macs
+    assert summary["host_ops"][0].startswith("13 nodes after --until head.cat")
+    yaml_workload = str(Path(__file__).resolve().parents[1] / "workloads" / "tiny_cnn.yaml")
+    refused = CliRunner().invoke(cli, ["run", arch, yaml_workload, "--until", "x", "--no-trace"])
+    assert refused.exit_code == 2
+    assert "--until applies to ONNX models only" in refused.stderr
+
+
 def test_stats_report_host_ops(models: dict[str, tuple[Path, Graph]]) -> None:
     path = models["c2f_and_decode_head"][0]
     result = CliRunner().invoke(cli, ["workload", "stats", str(path)])

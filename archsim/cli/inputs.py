@@ -11,10 +11,15 @@ from archsim.workload.importers import load_any_workload
 
 
 def load_inputs(
-    archs: Sequence[Path], workload: Path, arch_sets: list[str], workload_sets: list[str]
+    archs: Sequence[Path],
+    workload: Path,
+    arch_sets: list[str],
+    workload_sets: list[str],
+    until: str | None = None,
 ) -> tuple[list[ArchConfig], WorkloadConfig]:
-    """Load the architectures and the workload (YAML or an importable model file) with
-    their ``--set`` overrides; a UserError lists the problems of all files at once."""
+    """Load the architectures and the workload (YAML or an importable model file, cut
+    at ``until`` for ONNX) with their ``--set`` overrides; a UserError lists the problems
+    of all files at once."""
     problems: list[Problem] = []
     loaded: list[ArchConfig] = []
     for path in archs:
@@ -23,7 +28,7 @@ def load_inputs(
         except UserError as exc:
             problems.extend(exc.problems)
     try:
-        workload_cfg = load_any_workload(workload, workload_sets)
+        workload_cfg = load_any_workload(workload, workload_sets, until)
     except UserError as exc:
         problems.extend(exc.problems)
     if problems:

@@ -55,6 +55,12 @@ from archsim.scenario import ScenarioFlags, resolve_scenario
     help="Layer fusion: none, or auto (fuse chains whose activations would go to DRAM). "
     "Default: the workload file's fusion block (none).",
 )
+@click.option(
+    "--until",
+    metavar="NODE_OR_TENSOR",
+    help="ONNX workload: simulate only what computing this node or tensor needs (cut the "
+    "post-processing; what follows is listed as host-side, not simulated).",
+)
 @click.option("--no-trace", is_flag=True, help="Write no trace file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option(
@@ -77,6 +83,7 @@ def run(
     as_json: bool,
     watchdog_ms: float,
     fusion: str | None,
+    until: str | None,
     corner: str | None,
     ideal_memory: bool,
     tiling: str,
@@ -87,7 +94,7 @@ def run(
     if out is not None and no_trace:
         raise click.UsageError("--out and --no-trace cannot be used together")
     arch_sets, workload_sets = overrides
-    (arch_cfg,), workload_cfg = load_inputs((arch,), workload, arch_sets, workload_sets)
+    (arch_cfg,), workload_cfg = load_inputs((arch,), workload, arch_sets, workload_sets, until)
     width, height = input_size
     scenario = resolve_scenario(workload_cfg.scenario, scenario_flags)
     try:

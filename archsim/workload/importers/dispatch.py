@@ -55,15 +55,21 @@ def import_model(
     )
 
 
-def load_any_workload(path: str | Path, overrides: Sequence[str] = ()) -> WorkloadConfig:
+def load_any_workload(
+    path: str | Path, overrides: Sequence[str] = (), until: str | None = None
+) -> WorkloadConfig:
     """A workload from `path` by extension, with ``--set`` overrides applied.
 
     .onnx: ONNX model; .csv: SCALE-Sim topology; anything else (.yaml, .yml): workload
     YAML. Overrides of an imported model are validated like those of a YAML file.
+    ``until`` (ONNX only) keeps what computing that node or tensor needs.
     """
-    if model_format(path) is None:
+    fmt = model_format(path)
+    if until is not None and fmt != "onnx":
+        raise ConfigError(Problem("--until applies to ONNX models only", str(path)))
+    if fmt is None:
         return load_workload(path, overrides)
-    cfg = import_model(path)
+    cfg = import_model(path, until=until)
     if not overrides:
         return cfg
     data = apply_overrides(cfg.model_dump(mode="json"), overrides)
