@@ -16,11 +16,13 @@ from archsim.hw.interconnect.bus import Bus
 from archsim.hw.interconnect.crossbar import Crossbar
 from archsim.hw.interconnect.deterministic import DeterministicNoc
 from archsim.hw.interconnect.mesh import Mesh
+from archsim.hw.interconnect.time_triggered import TimeTriggeredNoc
 from archsim.hw.interconnect.topology import MeshTopology
 from archsim.hw.mac_cluster import MacCluster
 from archsim.hw.sram import SramBank
 from archsim.mapping.noc_schedule import NocSchedule
 from archsim.mapping.program import Endpoint, TransferOp
+from archsim.mapping.transfer_plan import TransferPlan
 from archsim.sim.counters import TransferCounters
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
@@ -44,7 +46,7 @@ class Chip(Component):
         env: simpy.Environment,
         recorder: Recorder,
         seed_sequence: np.random.SeedSequence,
-        schedule: NocSchedule | None = None,
+        schedule: NocSchedule | TransferPlan | None = None,
     ) -> None:
         super().__init__(None, "chip")
         self.env = env
@@ -89,7 +91,9 @@ class Chip(Component):
                 node.connect("interconnect", self.interconnect)
         self.elaborate()
 
-    def _build_interconnect(self, arch: ArchConfig, schedule: NocSchedule | None) -> Interconnect:
+    def _build_interconnect(
+        self, arch: ArchConfig, schedule: NocSchedule | TransferPlan | None
+    ) -> Interconnect:
         cfg = arch.interconnect
         if cfg.kind is InterconnectKind.BUS:
             return Bus(self, "bus", cfg, self.env, self.recorder)
@@ -109,6 +113,10 @@ class Chip(Component):
             return Mesh(self, "noc", cfg, self.env, self.recorder, self.topology)
         if schedule is None:
             raise ValueError("a deterministic NoC needs its schedule before time 0")
+        if isinstance(schedule, TransferPlan):
+            return TimeTriggeredNoc(
+                self, "noc", cfg, self.env, self.recorder, self.topology, schedule
+            )
         return DeterministicNoc(self, "noc", cfg, self.env, self.recorder, self.topology, schedule)
 
     def account_transfer(self, op: TransferOp, timing: TransferTiming) -> None:
