@@ -27,7 +27,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN_FILE = ROOT / "tests" / "golden" / "summaries.json"
-VOLATILE_KEYS = ("wall_s", "planning_wall_s", "trace")
+VOLATILE_KEYS = ("wall_s", "trace")
 """Summary keys that differ between identical runs (wall time, output path)."""
 
 ARCHES = ("edge_bus", "edge_xbar", "edge_mesh", "edge_det", "multi_engine")

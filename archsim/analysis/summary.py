@@ -10,7 +10,6 @@ from archsim.config import ArchConfig
 from archsim.domain import InterconnectKind, NocScheduleMode, StallCause, TransferKind
 from archsim.hw.interconnect.time_triggered import TimeTriggeredNoc
 from archsim.mapping.noc_schedule import NocSchedule
-from archsim.mapping.transfer_plan import TransferPlan
 from archsim.sim.engine import RunOutcome
 from archsim.units import PS_PER_MS, PS_PER_S
 from archsim.workload.graph import WorkloadGraph
@@ -164,9 +163,4 @@ def build_summary(
         "transfers": counters.transfers,
         "events": outcome.events,
         "wall_s": outcome.wall_s,
-        **(
-            {"planning_wall_s": outcome.schedule.wall_s}
-            if isinstance(outcome.schedule, TransferPlan)
-            else {}
-        ),
     }

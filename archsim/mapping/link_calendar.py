@@ -108,7 +108,7 @@ def merged_intervals(
         # an interval that does not start where the previous one ends opens a group
         opens = np.ones(len(starts), bool)
         opens[1:] = starts[1:] != ends[:-1]
-        closes = np.append(opens[1:], True)
+        closes = np.append(opens[1:], True)[: len(starts)]
         merged.append((starts[opens].copy(), ends[closes].copy()))
     return merged
 
