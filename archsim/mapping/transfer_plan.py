@@ -56,7 +56,11 @@ class TransferPlan:
     @classmethod
     def empty(cls, program: Program, max_packet_bytes: int) -> TransferPlan:
         """A plan with room for every op and packet of the program, nothing planned yet."""
-        counts = packet_counts(program, max_packet_bytes)
+        return cls.sized(program, packet_counts(program, max_packet_bytes))
+
+    @classmethod
+    def sized(cls, program: Program, counts: np.ndarray) -> TransferPlan:
+        """A plan with room for ``counts[op]`` packets of every op id, nothing planned yet."""
         base = np.zeros(len(counts), np.int64)
         np.cumsum(counts[:-1], out=base[1:])
         packets = int(counts.sum())
