@@ -12,6 +12,7 @@ Pure data (no simulation objects): the planning pass and the run use the same ca
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
@@ -116,25 +117,31 @@ def merged_intervals(
 class PlannedCalendar(LinkCalendar):
     """The run's calendar: the plan's reservations (fixed) plus bookings made at run time.
 
-    The planned part is kept as numpy arrays (millions of windows); run-time bookings (late
-    packets re-reserved in the plan's gaps) live in the ordinary lists.
+    The planned part is kept in compact ``array('q')`` buffers (millions of windows);
+    run-time bookings (late packets re-reserved in the plan's gaps) live in the lists.
     """
 
     def __init__(self, planned: list[tuple[np.ndarray, np.ndarray]]) -> None:
         super().__init__(len(planned))
-        self.planned = planned
+        self.planned = [
+            (
+                array("q", starts.astype(np.int64).tobytes()),
+                array("q", ends.astype(np.int64).tobytes()),
+            )
+            for starts, ends in planned
+        ]
 
     def conflict_end(self, link: int, start: int, end: int) -> int:
         """End of the first planned or run-time reservation meeting [start, end); -1 if none."""
         starts, ends = self.planned[link]
-        index = int(np.searchsorted(ends, start, side="right"))
+        index = bisect_right(ends, start)
         if index < len(ends) and starts[index] < end:
-            return int(ends[index])
+            return ends[index]
         return super().conflict_end(link, start, end)
 
     def _insert(self, link: int, start: int, end: int) -> None:
         starts, ends = self.planned[link]
-        index = int(np.searchsorted(ends, start, side="right"))
+        index = bisect_right(ends, start)
         if index < len(ends) and starts[index] < end:
             raise ValueError(f"link {link}: [{start}, {end}) overlaps a planned window")
         super()._insert(link, start, end)

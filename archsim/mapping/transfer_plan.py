@@ -7,12 +7,15 @@ bytes at the link rate, or at the SRAM port's rate when the port is slower. The 
 keeps, per transfer, when it was issued, how long its DRAM read and its SRAM port wait took
 and when it reached the network, so that a late transfer's slip can be attributed.
 
-Filled by the planning pass (``archsim.sim.planning``) and then frozen; the run reads it.
-Pure data: no simulation objects.
+Filled by the planning pass (``archsim.sim.engine.plan_transfers``) and then frozen; the
+run reads it. Pure data: no simulation objects. Times are kept in ``array('q')`` buffers:
+scalar reads and writes on the simulation's hot path are plain Python ints, and ``view``
+gives a numpy array over the same memory for vectorised work.
 """
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,15 +42,15 @@ class TransferPlan:
     """Planned timing of every transfer and packet of one program (times in ps)."""
 
     program: Program
-    packet_base: np.ndarray  # per op: index of its first packet
+    packet_base: array[int]  # per op: index of its first packet
     packet_op: np.ndarray  # per packet: the op it belongs to
-    window_ps: np.ndarray  # per packet: planned entry into its route
-    occupancy_ps: np.ndarray  # per packet: time it holds each link of its route
-    issue_ps: np.ndarray  # per op: planned issue (dependencies met, a DMA channel free)
-    dram_ps: np.ndarray  # per op: planned DRAM wait + service before the network
-    sram_wait_ps: np.ndarray  # per op: planned wait for the SRAM port
-    arrive_ps: np.ndarray  # per op: planned arrival at the network (port held)
-    end_ps: np.ndarray  # per op: planned delivery of its last byte
+    window_ps: array[int]  # per packet: planned entry into its route
+    occupancy_ps: array[int]  # per packet: time it holds each link of its route
+    issue_ps: array[int]  # per op: planned issue (dependencies met, a DMA channel free)
+    dram_ps: array[int]  # per op: planned DRAM wait + service before the network
+    sram_wait_ps: array[int]  # per op: planned wait for the SRAM port
+    arrive_ps: array[int]  # per op: planned arrival at the network (port held)
+    end_ps: array[int]  # per op: planned delivery of its last byte
     latency_ps: int = 0  # the planned run's end
     wall_s: float = 0.0  # wall time of the planning pass
     frozen: bool = False  # False while the planning pass fills it
@@ -67,16 +70,21 @@ class TransferPlan:
         ops = len(counts)
         return cls(
             program=program,
-            packet_base=base,
+            packet_base=array("q", base.tobytes()),
             packet_op=np.repeat(np.arange(ops, dtype=np.int64), counts),
-            window_ps=np.full(packets, UNPLANNED, np.int64),
-            occupancy_ps=np.zeros(packets, np.int64),
-            issue_ps=np.full(ops, UNPLANNED, np.int64),
-            dram_ps=np.zeros(ops, np.int64),
-            sram_wait_ps=np.zeros(ops, np.int64),
-            arrive_ps=np.full(ops, UNPLANNED, np.int64),
-            end_ps=np.full(ops, UNPLANNED, np.int64),
+            window_ps=array("q", [UNPLANNED]) * packets,
+            occupancy_ps=array("q", [0]) * packets,
+            issue_ps=array("q", [UNPLANNED]) * ops,
+            dram_ps=array("q", [0]) * ops,
+            sram_wait_ps=array("q", [0]) * ops,
+            arrive_ps=array("q", [UNPLANNED]) * ops,
+            end_ps=array("q", [UNPLANNED]) * ops,
         )
+
+    @staticmethod
+    def view(values: array[int]) -> np.ndarray:
+        """A numpy int64 array over the same memory as ``values``."""
+        return np.frombuffer(values, np.int64) if len(values) else np.zeros(0, np.int64)
 
     @property
     def packets(self) -> int:
@@ -86,34 +94,36 @@ class TransferPlan:
     @property
     def planned_packets(self) -> int:
         """Packets that have a planned window."""
-        return int(np.count_nonzero(self.window_ps >= 0))
+        return int(np.count_nonzero(self.view(self.window_ps) >= 0))
 
     @property
     def planned_transfers(self) -> int:
         """Transfers that have a planned delivery."""
-        return int(np.count_nonzero(self.end_ps >= 0))
+        return int(np.count_nonzero(self.view(self.end_ps) >= 0))
 
     def reservations(
         self, topology: MeshTopology, hop_ps: int, packets: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(link, packet, t_start_ps, t_end_ps) of every link reservation of the planned
-        ``packets`` (packet indices), sorted by packet then route order."""
-        route_key = np.zeros(len(packets), np.int64)
+        ``packets`` (packet indices), grouped by route, then by link in route order."""
+        op_route = np.full(len(self.packet_base), -1, np.int64)
         routes: dict[tuple[Endpoint, Endpoint], int] = {}
         route_links: list[tuple[int, ...]] = []
-        for position, op_id in enumerate(self.packet_op[packets].tolist()):
-            op = self.program.ops[op_id]
-            assert isinstance(op, TransferOp)
-            key = (op.src, op.dst)
-            if key not in routes:
-                routes[key] = len(route_links)
-                route_links.append(topology.route(op.src, op.dst).links)
-            route_key[position] = routes[key]
+        for op in self.program.ops:
+            if isinstance(op, TransferOp):
+                key = (op.src, op.dst)
+                if key not in routes:
+                    routes[key] = len(route_links)
+                    route_links.append(topology.route(op.src, op.dst).links)
+                op_route[op.id] = routes[key]
+        route_key = op_route[self.packet_op[packets]]
+        order = np.argsort(route_key, kind="stable")
+        cuts = np.searchsorted(route_key[order], np.arange(len(route_links) + 1))
+        window_all, occupancy_all = self.view(self.window_ps), self.view(self.occupancy_ps)
         links, owners, starts, ends = [], [], [], []
         for index, route in enumerate(route_links):
-            chosen = packets[route_key == index]
-            window = self.window_ps[chosen]
-            occupancy = self.occupancy_ps[chosen]
+            chosen = packets[order[cuts[index] : cuts[index + 1]]]
+            window, occupancy = window_all[chosen], occupancy_all[chosen]
             for hop, link in enumerate(route):
                 links.append(np.full(len(chosen), link, np.int64))
                 owners.append(chosen)
@@ -122,12 +132,12 @@ class TransferPlan:
         if not links:
             empty = np.zeros(0, np.int64)
             return empty, empty, empty, empty
-        link = np.concatenate(links)
-        owner = np.concatenate(owners)
-        start = np.concatenate(starts)
-        end = np.concatenate(ends)
-        order = np.lexsort((start, owner))
-        return link[order], owner[order], start[order], end[order]
+        return (
+            np.concatenate(links),
+            np.concatenate(owners),
+            np.concatenate(starts),
+            np.concatenate(ends),
+        )
 
 
 def planning_arch(arch: ArchConfig) -> ArchConfig:

@@ -91,7 +91,7 @@ class TimeTriggeredNoc(Interconnect):
 
     def _planned_intervals(self, links: int) -> list[tuple[np.ndarray, np.ndarray]]:
         plan = self.plan
-        packets = np.flatnonzero(plan.window_ps >= 0)
+        packets = np.flatnonzero(plan.view(plan.window_ps) >= 0)
         link, _, start, end = plan.reservations(self.topology, self.hop_latency_ps, packets)
         np.add.at(self.reserved, link, end - start)
         return merged_intervals(links, link, start, end)
@@ -104,7 +104,7 @@ class TimeTriggeredNoc(Interconnect):
         """Until the transfer's planned arrival at the network (None: on time or late)."""
         if not self.plan.frozen:
             return None
-        wait = int(self.plan.arrive_ps[op.id]) - int(self.env.now)
+        wait = self.plan.arrive_ps[op.id] - int(self.env.now)
         return self.env.timeout(wait) if wait > 0 else None
 
     def send(
@@ -124,7 +124,7 @@ class TimeTriggeredNoc(Interconnect):
             plan.dram_ps[op.id] = timing.dram_wait + timing.dram
             plan.sram_wait_ps[op.id] = timing.sram_wait
             plan.arrive_ps[op.id] = t_arrive
-        first = int(plan.packet_base[op.id])
+        first = plan.packet_base[op.id]
         late_packets = 0
         t_first = -1
         remaining = op.nbytes
@@ -136,7 +136,7 @@ class TimeTriggeredNoc(Interconnect):
             port_ps = port_time_ps(size)
             occupancy = max(serialization, port_ps)
             t_request = int(env.now)
-            window = int(plan.window_ps[packet]) if planned else UNPLANNED
+            window = plan.window_ps[packet] if planned else UNPLANNED
             if window >= t_request:
                 t0 = window
             else:
@@ -152,7 +152,7 @@ class TimeTriggeredNoc(Interconnect):
                     if window != UNPLANNED:
                         self.late[packet] = True
                         late_packets += 1
-                        self.reserved_unused_ps += int(plan.occupancy_ps[packet]) * len(links)
+                        self.reserved_unused_ps += plan.occupancy_ps[packet] * len(links)
             if t_first < 0:
                 t_first = t0
             wait = t0 - t_request
@@ -222,15 +222,15 @@ class TimeTriggeredNoc(Interconnect):
             self.unplanned_transfers += 1
         if not planned or not late:
             return dict.fromkeys(SLIP_CAUSES, 0)
-        slip = max(0, t_end - int(plan.end_ps[op.id]))
+        slip = max(0, t_end - plan.end_ps[op.id])
         first_window = int(plan.window_ps[plan.packet_base[op.id]])
         self.late_transfers += 1
         self.slip_ps += slip
         lateness = min(slip, max(0, t_arrive - first_window))  # arrived after its window
         deltas = {
-            StallCause.DEPENDENCY: timing.t_issue - int(plan.issue_ps[op.id]),
-            StallCause.DRAM: timing.dram_wait + timing.dram - int(plan.dram_ps[op.id]),
-            StallCause.SRAM: timing.sram_wait - int(plan.sram_wait_ps[op.id]),
+            StallCause.DEPENDENCY: timing.t_issue - plan.issue_ps[op.id],
+            StallCause.DRAM: timing.dram_wait + timing.dram - plan.dram_ps[op.id],
+            StallCause.SRAM: timing.sram_wait - plan.sram_wait_ps[op.id],
         }
         positive = {cause: max(0, delta) for cause, delta in deltas.items()}
         total = sum(positive.values())
@@ -253,14 +253,14 @@ class TimeTriggeredNoc(Interconnect):
         slip: dict[StallCause, int],
     ) -> None:
         plan = self.plan
-        base = int(plan.packet_base[op.id])
+        base = plan.packet_base[op.id]
         self.recorder.window(
             op.id,
             op.layer,
             op.frame,
             op.nbytes,
-            int(plan.window_ps[base]) if planned else UNPLANNED,
-            int(plan.end_ps[op.id]) if planned else UNPLANNED,
+            plan.window_ps[base] if planned else UNPLANNED,
+            plan.end_ps[op.id] if planned else UNPLANNED,
             t_first,
             t_end,
             late or not planned,
@@ -271,11 +271,11 @@ class TimeTriggeredNoc(Interconnect):
         """A dropped frame's transfer: its planned windows stay reserved, unused."""
         if not self.plan.frozen or self.plan.end_ps[op.id] < 0:
             return
-        base = int(self.plan.packet_base[op.id])
+        base = self.plan.packet_base[op.id]
         count = -(-op.nbytes // self.max_packet_bytes)
         hops = len(self.topology.route(op.src, op.dst).links)
         self.late[base : base + count] = True
-        self.reserved_unused_ps += int(self.plan.occupancy_ps[base : base + count].sum()) * hops
+        self.reserved_unused_ps += sum(self.plan.occupancy_ps[base : base + count]) * hops
 
     def finish(self) -> None:
         """Put the reserved link time on the links; trace every reservation."""
@@ -287,11 +287,11 @@ class TimeTriggeredNoc(Interconnect):
     def _record_reservations(self) -> None:
         plan = self.plan
         ids = np.array([stats.component_id for stats in self.links], np.int64)
-        packets = np.flatnonzero(plan.window_ps >= 0)
+        packets = np.flatnonzero(plan.view(plan.window_ps) >= 0)
         link, packet, start, end = plan.reservations(self.topology, self.hop_latency_ps, packets)
         status = np.where(self.late[packet], ReservationStatus.UNUSED, ReservationStatus.USED)
         op = plan.packet_op[packet]
-        index = packet - plan.packet_base[op]
+        index = packet - plan.view(plan.packet_base)[op]
         columns = [ids[link], op, index, start, end, status]
         rebooked = self._rebooked_rows(ids)
         self.recorder.reservations(
