@@ -337,7 +337,7 @@ class SyntheticRun:
     def reserved_ps(self) -> np.ndarray:
         """Link time reserved by the static schedule over the run (-1 without one)."""
         if isinstance(self.net, TimeTriggeredNoc):
-            return self.net.reserved.copy()
+            return np.array(self.net.reserved, np.int64)
         if self.schedule is None or self.spec.topology is None:
             return np.full(len(self.net.links), -1, np.int64)
         table = self.schedule.tables[0]

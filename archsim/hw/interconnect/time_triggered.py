@@ -71,7 +71,8 @@ class TimeTriggeredNoc(Interconnect):
             stats = self._add_link(f"{self.path}.{link_name}", ComponentKind.LINK.value)
             stats.reserved_ps = 0
         links = len(topology.link_names)
-        self.reserved = np.zeros(links, np.int64)  # per link: reserved time (planned + booked)
+        self.reserved = [0] * links  # per link: reserved time (planned and booked)
+        self.offsets: dict[tuple[int, ...], list[int]] = {}  # per route: each link's delay
         self.calendar: LinkCalendar
         if plan.frozen:
             self.calendar = PlannedCalendar(self._planned_intervals(links))
@@ -93,7 +94,9 @@ class TimeTriggeredNoc(Interconnect):
         plan = self.plan
         packets = np.flatnonzero(plan.view(plan.window_ps) >= 0)
         link, _, start, end = plan.reservations(self.topology, self.hop_latency_ps, packets)
-        np.add.at(self.reserved, link, end - start)
+        reserved = np.zeros(links, np.int64)
+        np.add.at(reserved, link, end - start)  # exact integer sums
+        self.reserved = reserved.tolist()
         return merged_intervals(links, link, start, end)
 
     def hops(self, src: Endpoint, dst: Endpoint) -> int:
@@ -114,7 +117,10 @@ class TimeTriggeredNoc(Interconnect):
         plan = self.plan
         route = self.topology.route(op.src, op.dst)
         links = route.links
-        offsets = [hop * self.hop_latency_ps for hop in range(len(links))]
+        offsets = self.offsets.get(links)
+        if offsets is None:
+            offsets = [hop * self.hop_latency_ps for hop in range(len(links))]
+            self.offsets[links] = offsets
         tail_ps = route.hops * self.hop_latency_ps
         timing.hops = route.hops
         t_arrive = int(env.now)
@@ -142,8 +148,9 @@ class TimeTriggeredNoc(Interconnect):
             else:
                 t0 = self.calendar.earliest(links, offsets, occupancy, t_request)
                 self.calendar.book(links, offsets, occupancy, t0)
+                reserved = self.reserved
                 for link in links:
-                    self.reserved[link] += occupancy
+                    reserved[link] += occupancy
                 if not plan.frozen:
                     plan.window_ps[packet] = t0
                     plan.occupancy_ps[packet] = occupancy
@@ -279,7 +286,7 @@ class TimeTriggeredNoc(Interconnect):
 
     def finish(self) -> None:
         """Put the reserved link time on the links; trace every reservation."""
-        for stats, reserved in zip(self.links, self.reserved.tolist(), strict=True):
+        for stats, reserved in zip(self.links, self.reserved, strict=True):
             stats.reserved_ps = reserved
         if self.plan.frozen and self.recorder.enabled:
             self._record_reservations()
