@@ -271,3 +271,18 @@ def test_the_cli_reports_the_time_triggered_schedule() -> None:
     )
     assert result.exit_code == 0, result.output
     assert "time-triggered:" in result.output and "transfers late" in result.output
+
+
+def test_a_stream_that_drops_frames_runs_on_the_plan_of_the_same_drops(tmp_path: Path) -> None:
+    scenario = ScenarioConfig.model_validate(
+        {"kind": "stream", "frames": 5, "fps": 1e6, "max_queue": 1}
+    )
+    result = simulate(det(), "tiny_cnn", tmp_path / "s.h5", scenario=scenario)
+    summary, ic = result.summary, result.summary["interconnect"]
+    assert summary["dropped"] > 0 and ic["contention_ps"] == 0
+    with open_trace(tmp_path / "s.h5") as trace:
+        dropped = np.flatnonzero(trace.frames["dropped"])
+        assert not np.isin(trace.windows["frame"], dropped).any()  # dropped: no traffic
+        assert len(trace.windows["op"]) == summary["transfers"]
+        assert ic["planned_transfers"] + ic["unplanned_transfers"] >= summary["transfers"]
+        assert_no_link_overlap(trace)
