@@ -98,7 +98,7 @@ def format_summary(summary: dict[str, Any], clusters: int, trace: str | Path | N
             (
                 "schedule",
                 f"time-triggered: {ic['planned_packets']:,} packets planned; "
-                f"{ic['late_transfers']:,} transfers late (slip "
+                f"{ic['late_transfers']:,} transfers late (slip, summed over them, "
                 f"{format_duration(ic['slip_ps'])}); reserved but unused "
                 f"{_percent(ic['reserved_unused_fraction'])}",
             )
