@@ -17,7 +17,7 @@ from archsim.config import ArchConfig, load_arch
 from archsim.config.scenario import ScenarioConfig
 from archsim.domain import ReservationStatus
 from archsim.hw.chip import mesh_topology
-from archsim.mapping.link_calendar import LinkCalendar, PlannedCalendar, merged_intervals
+from archsim.mapping.link_calendar import LinkCalendar, merged_intervals
 from archsim.trace import Trace, open_trace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,12 +83,12 @@ def test_planned_calendar_finds_gaps_between_planned_and_run_time_bookings() -> 
         1, np.array([0, 0, 0]), np.array([0, 10, 30]), np.array([10, 20, 40])
     )
     assert planned[0][0].tolist() == [0, 30] and planned[0][1].tolist() == [20, 40]
-    calendar = PlannedCalendar(planned)
+    calendar = LinkCalendar(1, planned)
     assert calendar.earliest([0], [0], 5, 2) == 20
-    calendar.book([0], [0], 5, 20)
+    assert calendar.book_earliest([0], [0], 5, 2) == 20
     assert calendar.earliest([0], [0], 5, 2) == 25
     assert calendar.earliest([0], [0], 6, 2) == 40
-    with pytest.raises(ValueError, match="planned window"):
+    with pytest.raises(ValueError, match="overlaps"):
         calendar.book([0], [0], 5, 28)
     with pytest.raises(ValueError, match="overlap"):
         merged_intervals(1, np.array([0, 0]), np.array([0, 5]), np.array([10, 15]))

@@ -23,11 +23,27 @@ _PRUNE_ROWS = 512
 
 
 class LinkCalendar:
-    """Reserved intervals of every link (index as in the topology)."""
+    """Reserved intervals of every link (index as in the topology).
 
-    def __init__(self, links: int) -> None:
+    ``planned`` (optional): per link, the sorted, disjoint (starts, ends) of a plan's
+    reservations, kept fixed in compact ``array('q')`` buffers (millions of windows);
+    bookings made later live in per-link lists and never overlap the planned ones.
+    """
+
+    def __init__(
+        self, links: int, planned: list[tuple[np.ndarray, np.ndarray]] | None = None
+    ) -> None:
         self.starts: list[list[int]] = [[] for _ in range(links)]
         self.ends: list[list[int]] = [[] for _ in range(links)]
+        if planned is not None and len(planned) != links:
+            raise ValueError(f"planned intervals for {len(planned)} links, expected {links}")
+        self.planned: list[tuple[array[int], array[int]]] = [
+            (
+                array("q", starts.astype(np.int64).tobytes()),
+                array("q", ends.astype(np.int64).tobytes()),
+            )
+            for starts, ends in (planned or [])
+        ] or [(array("q"), array("q")) for _ in range(links)]
 
     def earliest(
         self, links: Sequence[int], offsets_ps: Sequence[int], duration_ps: int, t_ps: int
@@ -51,10 +67,10 @@ class LinkCalendar:
 
     def conflict_end(self, link: int, start: int, end: int) -> int:
         """End of the first reservation of the link meeting [start, end); -1 if none."""
-        link_ends = self.ends[link]
-        index = bisect_right(link_ends, start)  # first interval ending after start
-        if index < len(link_ends) and self.starts[link][index] < end:
-            return link_ends[index]
+        for starts, ends in (self.planned[link], (self.starts[link], self.ends[link])):
+            index = bisect_right(ends, start)  # first interval ending after start
+            if index < len(ends) and starts[index] < end:
+                return ends[index]
         return -1
 
     def book(
@@ -64,13 +80,28 @@ class LinkCalendar:
         if duration_ps <= 0:
             return
         for link, offset in zip(links, offsets_ps, strict=True):
+            start = t0_ps + offset
+            if self.conflict_end(link, start, start + duration_ps) >= 0:
+                raise ValueError(
+                    f"link {link}: [{start}, {start + duration_ps}) overlaps a reservation"
+                )
+        for link, offset in zip(links, offsets_ps, strict=True):
             self._insert(link, t0_ps + offset, t0_ps + offset + duration_ps)
 
+    def book_earliest(
+        self, links: Sequence[int], offsets_ps: Sequence[int], duration_ps: int, t_ps: int
+    ) -> int:
+        """Book the packet at ``earliest(...)`` (free by construction); returns t0."""
+        t0 = self.earliest(links, offsets_ps, duration_ps, t_ps)
+        if duration_ps > 0:
+            for link, offset in zip(links, offsets_ps, strict=True):
+                self._insert(link, t0 + offset, t0 + offset + duration_ps)
+        return t0
+
     def _insert(self, link: int, start: int, end: int) -> None:
+        """Add a free interval to the link's bookings, merged with touching ones."""
         starts, ends = self.starts[link], self.ends[link]
         index = bisect_left(starts, start)
-        if (index < len(starts) and starts[index] < end) or (index and ends[index - 1] > start):
-            raise ValueError(f"link {link}: [{start}, {end}) overlaps a reservation")
         joins_previous = index > 0 and ends[index - 1] == start
         joins_next = index < len(starts) and starts[index] == end
         if joins_previous and joins_next:
@@ -85,7 +116,7 @@ class LinkCalendar:
             ends.insert(index, end)
 
     def forget_before(self, t_ps: int) -> None:
-        """Drop intervals that end at or before t_ps (no later booking can meet them)."""
+        """Drop bookings that end at or before t_ps (no later booking can meet them)."""
         for starts, ends in zip(self.starts, self.ends, strict=True):
             if len(ends) > _PRUNE_ROWS and ends[_PRUNE_ROWS - 1] <= t_ps:
                 count = bisect_right(ends, t_ps)
@@ -112,36 +143,3 @@ def merged_intervals(
         closes = np.append(opens[1:], True)[: len(starts)]
         merged.append((starts[opens].copy(), ends[closes].copy()))
     return merged
-
-
-class PlannedCalendar(LinkCalendar):
-    """The run's calendar: the plan's reservations (fixed) plus bookings made at run time.
-
-    The planned part is kept in compact ``array('q')`` buffers (millions of windows);
-    run-time bookings (late packets re-reserved in the plan's gaps) live in the lists.
-    """
-
-    def __init__(self, planned: list[tuple[np.ndarray, np.ndarray]]) -> None:
-        super().__init__(len(planned))
-        self.planned = [
-            (
-                array("q", starts.astype(np.int64).tobytes()),
-                array("q", ends.astype(np.int64).tobytes()),
-            )
-            for starts, ends in planned
-        ]
-
-    def conflict_end(self, link: int, start: int, end: int) -> int:
-        """End of the first planned or run-time reservation meeting [start, end); -1 if none."""
-        starts, ends = self.planned[link]
-        index = bisect_right(ends, start)
-        if index < len(ends) and starts[index] < end:
-            return ends[index]
-        return super().conflict_end(link, start, end)
-
-    def _insert(self, link: int, start: int, end: int) -> None:
-        starts, ends = self.planned[link]
-        index = bisect_right(ends, start)
-        if index < len(ends) and starts[index] < end:
-            raise ValueError(f"link {link}: [{start}, {end}) overlaps a planned window")
-        super()._insert(link, start, end)

@@ -34,7 +34,7 @@ from archsim.domain import ComponentKind, InterconnectKind, ReservationStatus, S
 from archsim.hw.component import Component
 from archsim.hw.interconnect.base import Interconnect, PortTime
 from archsim.hw.interconnect.topology import MeshTopology
-from archsim.mapping.link_calendar import LinkCalendar, PlannedCalendar, merged_intervals
+from archsim.mapping.link_calendar import LinkCalendar, merged_intervals
 from archsim.mapping.program import Endpoint, TransferOp
 from archsim.mapping.transfer_plan import UNPLANNED, TransferPlan
 from archsim.sim.runtime import TransferTiming
@@ -75,7 +75,7 @@ class TimeTriggeredNoc(Interconnect):
         self.offsets: dict[tuple[int, ...], list[int]] = {}  # per route: each link's delay
         self.calendar: LinkCalendar
         if plan.frozen:
-            self.calendar = PlannedCalendar(self._planned_intervals(links))
+            self.calendar = LinkCalendar(links, self._planned_intervals(links))
             self.late = np.zeros(plan.packets, bool)  # per packet: left its window unused
         else:
             self.calendar = LinkCalendar(links)
@@ -146,8 +146,7 @@ class TimeTriggeredNoc(Interconnect):
             if window >= t_request:
                 t0 = window
             else:
-                t0 = self.calendar.earliest(links, offsets, occupancy, t_request)
-                self.calendar.book(links, offsets, occupancy, t0)
+                t0 = self.calendar.book_earliest(links, offsets, occupancy, t_request)
                 reserved = self.reserved
                 for link in links:
                     reserved[link] += occupancy
