@@ -252,7 +252,7 @@ def test_per_layer_share_keeps_the_epoch_tables() -> None:
 def test_a_bad_schedule_is_a_user_error_at_its_line(tmp_path: Path) -> None:
     text = (ROOT / "arch" / "edge_det.yaml").read_text()
     bad = tmp_path / "bad.yaml"
-    bad.write_text(re.sub(r"  schedule: time_triggered.*\n", "  schedule: tdm\n", text))
+    bad.write_text(re.sub(r"(  kind: deterministic.*\n)", r"\1  schedule: tdm\n", text))
     line = bad.read_text().splitlines().index("  schedule: tdm") + 1
     result = CliRunner().invoke(cli, ["validate", str(bad)])
     assert result.exit_code == 2
