@@ -31,6 +31,7 @@ from archsim.mapping.located import check_precision_supported, fusion_request, m
 from archsim.mapping.mapper import map_workload
 from archsim.mapping.program import Program
 from archsim.mapping.tiling import TilingMode, parse_tiling
+from archsim.mapping.transfer_plan import TransferPlan
 from archsim.scenario import FrameResult, engine_arch, finish_frames, plan_frames
 from archsim.scenario.engines import engine_mapping_hint
 from archsim.sim.engine import RunOutcome, run_program
@@ -54,6 +55,8 @@ class SimulationResult:
     program: Program
     frames: tuple[FrameResult, ...] = ()
     """Every frame: arrival, start, end, engine, dropped (one frame without a scenario)."""
+    planning_wall_s: float = 0.0
+    """Wall time of the time-triggered NoC's planning pass (part of ``summary['wall_s']``)."""
 
 
 def _arch(arch: ArchConfig | str | Path) -> ArchConfig:
@@ -259,7 +262,9 @@ def _simulate_at(
             "summary_json": json.dumps(summary),
         }
         path = write_trace(path, recorder.data(), attrs)
-    return SimulationResult(summary, path, graph, outcome.program, tuple(results))
+    plan = outcome.schedule
+    planning_wall_s = plan.wall_s if isinstance(plan, TransferPlan) else 0.0
+    return SimulationResult(summary, path, graph, outcome.program, tuple(results), planning_wall_s)
 
 
 def _record_tables(

@@ -54,6 +54,13 @@ class MeshShape(StrEnum):
     TORUS = "torus"  # neighbours plus a wraparound link at the ends of every row and column
 
 
+class NocScheduleMode(StrEnum):
+    """How a deterministic NoC's static schedule is built before time 0."""
+
+    TIME_TRIGGERED = "time_triggered"  # every packet gets planned windows on its route's links
+    PER_LAYER_SHARE = "per_layer_share"  # one demand-proportional slot table per layer epoch
+
+
 class Arbitration(StrEnum):
     """Who gets a shared bus next when several requesters wait."""
 
@@ -124,6 +131,14 @@ class TransferKind(IntEnum):
     RESULT_STORE = 3  # MAC cluster -> SRAM
     SPILL = 4  # SRAM -> DRAM, an activation that does not stay in SRAM
     OUTPUT_WRITE = 5  # SRAM -> DRAM, a network output
+
+
+class ReservationStatus(IntEnum):
+    """What became of a link reservation of the time-triggered NoC (trace enum; stable)."""
+
+    USED = 0  # planned before time 0 and used by its packet
+    UNUSED = 1  # planned, but its packet came late (or its frame was dropped)
+    REBOOKED = 2  # booked at run time in the plan's gaps (a late or unplanned packet)
 
 
 class EndpointKind(IntEnum):

@@ -27,7 +27,7 @@ from archsim.noc import (
     single_packet_latency_cycles,
 )
 from archsim.noc.report import CURVE_JSON_ATTR
-from archsim.noc.synthetic import flow_accepted, flow_of
+from archsim.noc.synthetic import flow_accepted, flow_of, sink, source
 
 ROOT = Path(__file__).resolve().parents[1]
 SHORT = RunOptions(cycles=3000, warmup=1000)
@@ -132,8 +132,11 @@ def test_transpose_saturates_below_uniform(mesh8: NetworkSpec) -> None:
 # --- deterministic NoC ----------------------------------------------------------------
 
 
+SHARE = "interconnect.schedule=per_layer_share"
+
+
 def test_deterministic_noc_latency_is_fixed_per_flow_at_any_load() -> None:
-    spec = NetworkSpec.from_arch(arch("edge_det"))
+    spec = NetworkSpec.from_arch(arch("edge_det", SHARE))
     traffic = Traffic(Pattern.UNIFORM, spec.grid)
     per_flow: dict[tuple[int, int], set[int]] = {}
     for rate in (0.05, 0.5, 2.0):
@@ -155,7 +158,7 @@ def test_deterministic_noc_latency_is_fixed_per_flow_at_any_load() -> None:
 
 
 def test_deterministic_noc_saturated_flow_gets_its_reserved_share() -> None:
-    spec = NetworkSpec.from_arch(arch("edge_det", "interconnect.hop_latency_cycles=0"))
+    spec = NetworkSpec.from_arch(arch("edge_det", SHARE, "interconnect.hop_latency_cycles=0"))
     traffic = Traffic(Pattern.UNIFORM, spec.grid)
     rate = 2.0  # offered per flow: 2.0 / 15 flits/cycle, above every flow's reservation
     _, run = run_point(spec, traffic, rate, SHORT)
@@ -174,6 +177,42 @@ def test_deterministic_noc_saturated_flow_gets_its_reserved_share() -> None:
         assert share * 0.9 - tolerance <= flits_per_cycle <= share + tolerance
         checked += 1
     assert checked > 200
+
+
+@pytest.mark.parametrize("flits", [1, 4])
+def test_time_triggered_packets_see_zero_load_latency_and_never_contend(flits: int) -> None:
+    spec = NetworkSpec.from_arch(arch("edge_det"))
+    for src, dst in [(0, 15), (5, 5), (3, 12)]:
+        dx, dy = abs(src % 4 - dst % 4), abs(src // 4 - dst // 4)
+        expected = (dx + dy + 1) + flits  # hops x router delay + serialization
+        assert single_packet_latency_cycles(spec, src, dst, flits) == expected
+    traffic = Traffic(Pattern.UNIFORM, spec.grid)
+    options = RunOptions(packet_flits=flits, cycles=3000, warmup=1000)
+    _, run = run_point(spec, traffic, 0.3, options)
+    done = run.packets.t_done >= 0
+    assert not run.packets.contention.any()
+    network = (run.packets.t_done[done] - run.packets.t_grant[done]) // spec.period_ps
+    hops = [
+        len(spec.topology.route(source(s), sink(d)).links) - 1
+        for s, d in zip(run.packets.src[done], run.packets.dst[done], strict=True)  # type: ignore[union-attr]
+    ]
+    np.testing.assert_array_equal(network, np.array(hops) + flits)  # pipelined, never blocked
+    reserved, busy = run.reserved_ps(), np.array([link.busy_ps for link in run.net.links])
+    np.testing.assert_array_equal(reserved, busy)  # every booked window is used
+
+
+def test_time_triggered_noc_accepts_at_least_the_mesh_throughput_at_the_same_load() -> None:
+    det8 = NetworkSpec.from_arch(
+        arch("edge_det", "interconnect.mesh.cols=8", "interconnect.mesh.rows=8")
+    )
+    mesh8 = NetworkSpec.from_arch(
+        arch("edge_mesh", "interconnect.mesh.cols=8", "interconnect.mesh.rows=8")
+    )
+    for pattern in (Pattern.UNIFORM, Pattern.TRANSPOSE):
+        det_point = run_point(det8, Traffic(pattern, det8.grid), 0.3, SHORT)[0]
+        mesh_point = run_point(mesh8, Traffic(pattern, mesh8.grid), 0.3, SHORT)[0]
+        assert det_point.accepted >= mesh_point.accepted
+        assert det_point.max_link_utilization <= 1.0
 
 
 # --- patterns, rates, command ---------------------------------------------------------

@@ -235,8 +235,9 @@ def test_multi_engine_arch_runs_each_frame_on_its_engine(tmp_path: Path) -> None
 
 
 def test_engines_on_the_deterministic_noc_share_links_without_deadlock() -> None:
-    one = run(arch(EDGE_DET), {"kind": "offline", "frames": 4}).summary
-    two = run(arch(EDGE_DET, "engines=2"), {"kind": "offline", "frames": 4}).summary
+    share = "interconnect.schedule=per_layer_share"  # epoch lanes, one per engine
+    one = run(arch(EDGE_DET, share), {"kind": "offline", "frames": 4}).summary
+    two = run(arch(EDGE_DET, share, "engines=2"), {"kind": "offline", "frames": 4}).summary
     assert two["interconnect"]["contention_ps"] == 0
     assert two["throughput_fps"] > one["throughput_fps"]
     assert two["interconnect"]["mean_flow_bandwidth_fraction"] <= 0.5

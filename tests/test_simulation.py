@@ -142,19 +142,20 @@ def test_blocking_bus_contends_and_deterministic_noc_does_not(resnet_runs: dict[
     assert bus.summary["interconnect"]["contention_ps"] > 0
     assert bus.summary["stall_ps"]["interconnect"] > 0
     assert det.summary["interconnect"]["contention_ps"] == 0
-    # the cost of determinism: reserved slots left idle and a fraction of the link per flow
+    # the cost of determinism: the plan does not foresee DRAM refresh, so transfers come late
+    # and leave their planned windows unused
     ic = det.summary["interconnect"]
-    assert ic["reserved_unused_fraction"] > 0.1
-    assert 0 < ic["mean_flow_bandwidth_fraction"] < 1
+    assert ic["schedule"] == "time_triggered" and ic["late_transfers"] > 0
+    assert 0 < ic["reserved_unused_fraction"] < 1
     links = det_trace.links
     latency = det.summary["latency_ps"]
     reserved = links["reserved_ps"]
     assert reserved.min() >= 0 and reserved.max() <= latency and reserved.sum() > 0
-    assert np.all(links["busy_ps"] <= np.maximum(reserved, 0) + 1000)  # never beyond its share
-    # transfers take longer than at full link width: on average slower than serialization
+    assert np.all(links["busy_ps"] <= reserved)  # a link is held only in reserved windows
+    # no transfer is faster than its bytes at full link width
     transfers = det_trace.transfers
     on_link = transfers["interconnect_ps"] + transfers["sram_ps"]
-    assert on_link.sum() > (transfers["bytes"] // 64 * 1000).sum()
+    assert np.all(on_link >= -(-transfers["bytes"] // 64) * 1000)
 
 
 def test_mesh_bytes_in_equal_bytes_out(tmp_path: Path) -> None:

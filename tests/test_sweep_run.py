@@ -76,13 +76,13 @@ def test_the_table_has_one_row_per_point_with_factors_status_and_flat_metrics(
     assert {"latency_ms", "throughput_fps", "stall_ps.dram", "interconnect.contention_ps"} <= set(
         table.metrics
     )
-    assert "interconnect.epochs" in table.columns  # reported by the deterministic NoC only
+    assert "interconnect.late_transfers" in table.columns  # reported by the deterministic NoC only
     assert table.column("point") == list(range(8))
     assert set(table.column("status")) == {"ok"}
     assert table.column("arch.interconnect.kind") == ["bus"] * 4 + ["deterministic"] * 4
     assert table.column("arch.interconnect.mesh")[:2] == [None, None]
     assert table.column("arch.interconnect.mesh")[4] == '{"cols": 4, "rows": 4}'
-    assert table.column("interconnect.epochs")[0] is None
+    assert table.column("interconnect.late_transfers")[0] is None
     assert table.column("interconnect.kind") == table.column("arch.interconnect.kind")
     assert table.column("sram_capacity_bytes")[:2] == [8 * 512 * 1024, 16 * 512 * 1024]
     for record, row in zip(smoke.records, table.rows, strict=True):

@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 import pytest
 
-from archsim.domain import ComponentKind, State
+from archsim.domain import ComponentKind, ReservationStatus, State
 from archsim.errors import SimulationError, UserError
 from archsim.trace import (
     SCHEMA_VERSION,
@@ -332,6 +332,6 @@ def test_schema_document_lists_every_column_with_its_dtype() -> None:
         section = doc.split(f"### /{table.name}\n", 1)[1].split("\n### ", 1)[0]
         documented = re.findall(r"^\| `(\w+)` \| ([^|]+) \|", section, flags=re.MULTILINE)
         assert documented == [(column.name, column.label) for column in table.columns]
-    for enum in (State, TransferKind):
+    for enum in (State, TransferKind, ReservationStatus):
         for member in enum:
             assert f"| {member.value} | {member.name} |" in doc

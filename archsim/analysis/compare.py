@@ -153,6 +153,13 @@ DETERMINISTIC_METRICS: tuple[Metric, ...] = (
     Metric(
         "interconnect.epoch_wait_ps", "epoch waits", _ic_getter("epoch_wait_ps"), format_duration
     ),
+    Metric(
+        "interconnect.late_transfers",
+        "late transfers",
+        _ic_getter("late_transfers"),
+        "{:,.0f}".format,
+    ),
+    Metric("interconnect.slip_ps", "slip", _ic_getter("slip_ps"), format_duration),
 )
 """Rows added when either run is on a deterministic NoC (the cost of determinism)."""
 

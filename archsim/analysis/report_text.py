@@ -114,7 +114,17 @@ def format_summary(summary: dict[str, Any], clusters: int, trace: str | Path | N
             f"{_percent(ic['mean_link_utilization'])}",
         ),
     ]
-    if ic["kind"] == "deterministic":
+    if ic.get("schedule") == "time_triggered":
+        rows.append(
+            (
+                "schedule",
+                f"time-triggered: {ic['planned_packets']:,} packets planned; "
+                f"{ic['late_transfers']:,} transfers late (slip, summed over them, "
+                f"{format_duration(ic['slip_ps'])}); reserved but unused "
+                f"{_percent(ic['reserved_unused_fraction'])}",
+            )
+        )
+    elif ic["kind"] == "deterministic":
         rows.append(
             (
                 "schedule",

@@ -7,7 +7,8 @@ from typing import Any
 from archsim.analysis.cost import cost_summary
 from archsim.analysis.roofline import peak_macs_per_s, roofline_bound
 from archsim.config import ArchConfig
-from archsim.domain import InterconnectKind, StallCause, TransferKind
+from archsim.domain import InterconnectKind, NocScheduleMode, StallCause, TransferKind
+from archsim.hw.interconnect.time_triggered import TimeTriggeredNoc
 from archsim.mapping.noc_schedule import NocSchedule
 from archsim.sim.engine import RunOutcome
 from archsim.units import PS_PER_MS, PS_PER_S
@@ -33,9 +34,35 @@ def interconnect_summary(outcome: RunOutcome, arch: ArchConfig) -> dict[str, Any
         "byte_hops": ic.byte_hops,
     }
     schedule = outcome.schedule
-    if ic.kind is InterconnectKind.DETERMINISTIC and schedule is not None:
+    if isinstance(ic, TimeTriggeredNoc):
+        summary.update(time_triggered_cost(ic, latency))
+    elif ic.kind is InterconnectKind.DETERMINISTIC and isinstance(schedule, NocSchedule):
         summary.update(deterministic_cost(outcome, arch, schedule, latency))
     return summary
+
+
+def time_triggered_cost(ic: TimeTriggeredNoc, latency: int) -> dict[str, Any]:
+    """What the time-triggered schedule cost: late transfers, their slip, unused windows."""
+    plan = ic.plan
+    reserved = [link for link in ic.links if link.reserved_ps > 0]
+    reserved_ps = sum(link.reserved_ps for link in reserved)
+    return {
+        "schedule": NocScheduleMode.TIME_TRIGGERED.value,
+        "planned_transfers": plan.planned_transfers,
+        "planned_packets": plan.planned_packets,
+        "planned_latency_ps": plan.latency_ps,
+        "planning_events": plan.events,
+        "late_transfers": ic.late_transfers,
+        "late_packets": ic.late_packets,
+        "unplanned_transfers": ic.unplanned_transfers,
+        "slip_ps": ic.slip_ps,
+        "slip_by_cause_ps": {cause.value: ps for cause, ps in ic.slip_by_cause.items()},
+        "window_wait_ps": ic.admission_wait_ps,
+        "reserved_ps": reserved_ps,
+        "reserved_unused_ps": ic.reserved_unused_ps,
+        "reserved_unused_fraction": ic.reserved_unused_ps / reserved_ps if reserved_ps else 0.0,
+        "mean_reserved_fraction": reserved_ps / (latency * len(reserved)) if reserved else 0.0,
+    }
 
 
 def deterministic_cost(
@@ -50,6 +77,7 @@ def deterministic_cost(
     lanes = schedule.lanes  # engines: each owns 1/lanes of every link
     rates = [slots / (table.period * lanes) for table in tables for slots in table.slots.values()]
     return {
+        "schedule": NocScheduleMode.PER_LAYER_SHARE.value,
         "epochs": len(tables),
         "flows": len({flow for table in tables for flow in table.slots}),
         "mean_flows_per_epoch": _mean([len(table.slots) for table in tables]),

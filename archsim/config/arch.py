@@ -14,6 +14,7 @@ from archsim.config.base import (
     DataflowField,
     InterconnectKindField,
     MeshShapeField,
+    NocScheduleModeField,
     PrecisionField,
     StrictModel,
     raise_cross_checks,
@@ -22,7 +23,14 @@ from archsim.config.cost import AreaConfig, EnergyConfig
 from archsim.config.dram_presets import DRAM_PRESETS, DramPreset, DramPresetName
 from archsim.config.operating_point import OperatingPointConfig
 from archsim.config.validation import load_model, load_model_text
-from archsim.domain import Arbitration, Dataflow, InterconnectKind, MeshShape, Precision
+from archsim.domain import (
+    Arbitration,
+    Dataflow,
+    InterconnectKind,
+    MeshShape,
+    NocScheduleMode,
+    Precision,
+)
 from archsim.units import KIB
 
 Coordinate = tuple[int, int]
@@ -266,7 +274,16 @@ class InterconnectConfig(StrictModel):
     kind: InterconnectKindField = Field(
         description="bus: one shared arbitrated medium; crossbar: one port per destination "
         "(blocking at the destination); mesh: 2D mesh with XY routing (blocking); "
-        "deterministic: mesh with a static slot schedule computed before time 0.",
+        "deterministic: mesh with a static schedule computed before time 0 (see schedule).",
+    )
+    schedule: NocScheduleModeField = Field(
+        default=NocScheduleMode.TIME_TRIGGERED,
+        description="How the deterministic NoC's static schedule is built before time 0: "
+        "time_triggered (a planning run of the program books every packet a window on each "
+        "link of its route; layers and frames overlap, no two windows share a link) or "
+        "per_layer_share (one table per layer epoch: every flow owns a demand-proportional "
+        "share of every link of its route for the whole epoch; epochs run one after another). "
+        "Only for kind deterministic.",
     )
     arbitration: ArbitrationField = Field(
         default=Arbitration.FIFO,
@@ -322,6 +339,11 @@ class InterconnectConfig(StrictModel):
                 "packets link by link (first come, first served)",
             )
         self._check_router(checks)
+        if self.kind is not InterconnectKind.DETERMINISTIC and "schedule" in self.model_fields_set:
+            checks.add(
+                ("schedule",),
+                f"schedule applies to kind deterministic; kind {self.kind} has no static schedule",
+            )
         if uses_mesh and self.mesh is None:
             checks.add(("mesh",), f"mesh is required for kind {self.kind}")
         if not uses_mesh and self.mesh is not None:

@@ -15,7 +15,14 @@ from pydantic import ConfigDict, PrivateAttr, Strict
 from pydantic_core import PydanticCustomError
 
 from archsim.config.source import KeyPath, SourceMap, dotted
-from archsim.domain import Arbitration, Dataflow, InterconnectKind, MeshShape, Precision
+from archsim.domain import (
+    Arbitration,
+    Dataflow,
+    InterconnectKind,
+    MeshShape,
+    NocScheduleMode,
+    Precision,
+)
 
 # Enum fields accept their string values (strict mode would accept only enum members).
 PrecisionField = Annotated[Precision, Strict(False)]
@@ -23,6 +30,7 @@ DataflowField = Annotated[Dataflow, Strict(False)]
 InterconnectKindField = Annotated[InterconnectKind, Strict(False)]
 ArbitrationField = Annotated[Arbitration, Strict(False)]
 MeshShapeField = Annotated[MeshShape, Strict(False)]
+NocScheduleModeField = Annotated[NocScheduleMode, Strict(False)]
 
 # Error type that carries several located problems out of one model validator.
 CROSS_CHECK_ERROR = "cross_checks"

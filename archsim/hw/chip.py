@@ -18,6 +18,7 @@ from archsim.hw.sram import SramBank
 from archsim.mapping.noc_schedule import NocSchedule
 from archsim.mapping.program import Endpoint, TransferOp
 from archsim.mapping.topology import MeshTopology, make_topology
+from archsim.mapping.transfer_plan import TransferPlan
 from archsim.sim.counters import TransferCounters
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
@@ -54,7 +55,7 @@ class Chip(Component):
         env: simpy.Environment,
         recorder: Recorder,
         seed_sequence: np.random.SeedSequence,
-        schedule: NocSchedule | None = None,
+        schedule: NocSchedule | TransferPlan | None = None,
     ) -> None:
         super().__init__(None, "chip")
         self.env = env

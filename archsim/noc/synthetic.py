@@ -14,8 +14,11 @@ the network at once (default: ``MESH_IN_FLIGHT`` on a mesh, where packets pipeli
 injection link and its virtual channels, not the source, should limit the load; 1
 elsewhere, where a queue is served in order anyway). Mesh and bus nodes keep one queue
 each; the deterministic NoC's network interface keeps one queue per flow (a TDM interface
-never lets one flow block another), and its reservation table is computed from the
-pattern's expected shares.
+never lets one flow block another). With ``schedule: time_triggered`` every packet books,
+when it leaves its queue, the earliest window free on every link of its route (the
+calendar booking of the offered traffic, as the planning pass books a program's packets);
+with ``per_layer_share`` one reservation table is computed from the pattern's expected
+shares.
 
 Packets generated in [warmup, warmup + cycles) are measured. Generation continues after
 the window so that measured packets see steady load; the run stops when every measured
@@ -36,16 +39,18 @@ import numpy as np
 import simpy
 
 from archsim.config import ArchConfig
-from archsim.domain import EndpointKind, InterconnectKind, TransferKind
+from archsim.domain import EndpointKind, InterconnectKind, NocScheduleMode, TransferKind
 from archsim.errors import UserError
 from archsim.hw.component import Component
 from archsim.hw.interconnect.base import Interconnect
 from archsim.hw.interconnect.bus import Bus
 from archsim.hw.interconnect.deterministic import DeterministicNoc
 from archsim.hw.interconnect.mesh import Mesh
+from archsim.hw.interconnect.time_triggered import TimeTriggeredNoc
 from archsim.mapping.noc_schedule import Flow, NocSchedule, reservation_table
-from archsim.mapping.program import Endpoint, TransferOp
+from archsim.mapping.program import Endpoint, Program, TransferOp
 from archsim.mapping.topology import MeshTopology, make_topology
+from archsim.mapping.transfer_plan import TransferPlan
 from archsim.noc.traffic import Grid, Traffic
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import NullRecorder
@@ -109,6 +114,14 @@ class NetworkSpec:
         return self.arch.interconnect.kind
 
     @property
+    def time_triggered(self) -> bool:
+        """A deterministic NoC whose packets book windows in per-link calendars."""
+        cfg = self.arch.interconnect
+        return self.kind is InterconnectKind.DETERMINISTIC and (
+            cfg.schedule is NocScheduleMode.TIME_TRIGGERED
+        )
+
+    @property
     def period_ps(self) -> int:
         """One interconnect cycle in ps."""
         return clock_period_ps(self.arch.interconnect.clock_mhz)
@@ -131,6 +144,10 @@ class NetworkSpec:
             return Bus(root, "bus", cfg, env, recorder)
         if self.kind is InterconnectKind.MESH:
             return Mesh(root, "noc", cfg, env, recorder, self.topology)
+        if self.time_triggered:
+            pairs = np.ones(self.grid.nodes * self.grid.nodes, np.int64)  # one packet per op
+            plan = TransferPlan.sized(Program(), pairs)
+            return TimeTriggeredNoc(root, "noc", cfg, env, recorder, self.topology, plan)
         if schedule is None:
             raise ValueError("a deterministic NoC needs a schedule")
         return DeterministicNoc(root, "noc", cfg, env, recorder, self.topology, schedule)
@@ -244,7 +261,8 @@ class SyntheticRun:
         per_flow = spec.kind is InterconnectKind.DETERMINISTIC
         assign_queues(self.packets, per_flow, spec.grid.nodes)
         self.env = simpy.Environment()
-        self.schedule = spec.schedule(traffic, self.packets.count) if per_flow else None
+        shares = per_flow and not spec.time_triggered
+        self.schedule = spec.schedule(traffic, self.packets.count) if shares else None
         self.net = spec.build(self.env, self.schedule)
         self.packet_bytes = options.packet_flits * spec.arch.interconnect.link_bytes_per_cycle
         measured = (self.packets.t_gen >= self.window[0]) & (self.packets.t_gen < self.window[1])
@@ -270,7 +288,7 @@ class SyntheticRun:
         op = self._ops.get((src, dst))
         if op is None:
             op = TransferOp(
-                id=len(self._ops),
+                id=src * self.spec.grid.nodes + dst,
                 layer=0,
                 kind=TransferKind.OPERAND_LOAD,
                 src=source(src),
@@ -332,6 +350,8 @@ class SyntheticRun:
 
     def reserved_ps(self) -> np.ndarray:
         """Link time reserved by the static schedule over the run (-1 without one)."""
+        if isinstance(self.net, TimeTriggeredNoc):
+            return np.array(self.net.reserved, np.int64)
         if self.schedule is None or self.spec.topology is None:
             return np.full(len(self.net.links), -1, np.int64)
         table = self.schedule.tables[0]
@@ -343,13 +363,14 @@ def single_packet_latency_cycles(spec: NetworkSpec, src: int, dst: int, packet_f
     """Latency of one packet from node src to node dst on an otherwise idle network."""
     env = simpy.Environment()
     schedule = None
-    if spec.kind is InterconnectKind.DETERMINISTIC:
+    if spec.kind is InterconnectKind.DETERMINISTIC and not spec.time_triggered:
         assert spec.topology is not None
         table = reservation_table({flow_of(src, dst): 1}, spec.topology)
         schedule = NocSchedule({0: table}, {0: 1})
     net = spec.build(env, schedule)
     nbytes = packet_flits * spec.arch.interconnect.link_bytes_per_cycle
-    op = TransferOp(0, 0, TransferKind.OPERAND_LOAD, source(src), sink(dst), nbytes, 0, (), 0)
+    op_id = src * spec.grid.nodes + dst
+    op = TransferOp(op_id, 0, TransferKind.OPERAND_LOAD, source(src), sink(dst), nbytes, 0, (), 0)
     env.process(net.send(op, TransferTiming(0), _zero_port))
     env.run()
     return int(env.now) // spec.period_ps

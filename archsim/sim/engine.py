@@ -16,11 +16,12 @@ from typing import Any
 import simpy
 
 from archsim.config import ArchConfig
-from archsim.domain import InterconnectKind
+from archsim.domain import InterconnectKind, NocScheduleMode
 from archsim.errors import DeadlockError, SimulationError
 from archsim.hw.chip import Chip, mesh_topology
 from archsim.mapping.noc_schedule import NocSchedule, build_noc_schedule
 from archsim.mapping.program import Program
+from archsim.mapping.transfer_plan import TransferPlan, planning_arch
 from archsim.sim.environment import SimEnvironment
 from archsim.sim.frames import (
     FrameSchedule,
@@ -31,7 +32,7 @@ from archsim.sim.frames import (
 )
 from archsim.sim.runtime import OpRuntime
 from archsim.sim.watchdog import DEADLOCK, stuck_report, watchdog
-from archsim.trace import Recorder
+from archsim.trace import NullRecorder, Recorder
 
 
 @dataclass
@@ -44,7 +45,7 @@ class RunOutcome:
     latency_ps: int
     events: int
     wall_s: float
-    schedule: NocSchedule | None
+    schedule: NocSchedule | TransferPlan | None
     frames: FrameTracker | None = None  # multi-frame programs only
 
 
@@ -100,20 +101,26 @@ def run_program(
     recorder: Recorder,
     watchdog_ps: int | None = None,
     frames: FrameSchedule | None = None,
+    plan: TransferPlan | None = None,
 ) -> RunOutcome:
     """Elaborate the chip, run the program to completion and return the outcome.
 
     ``frames`` describes the frames of a multi-frame program (its arrivals and start gates
     need it). A run that gets stuck raises DeadlockError with a report: when no event is
     left while ops remain, or (with ``watchdog_ps``) when no op completes for that long.
+    A time-triggered deterministic NoC runs the ``plan`` given, or first plans the program
+    (``plan_transfers``); a plan being filled makes this run the planning pass.
     """
     wall_start = time.perf_counter()
-    env = SimEnvironment(seed)
-    schedule = None
+    schedule: NocSchedule | TransferPlan | None = None
     if arch.interconnect.kind is InterconnectKind.DETERMINISTIC:
         topology = mesh_topology(arch)
         assert topology is not None
-        schedule = build_noc_schedule(program, topology, arch.engines)
+        if arch.interconnect.schedule is NocScheduleMode.PER_LAYER_SHARE:
+            schedule = build_noc_schedule(program, topology, arch.engines)
+        else:
+            schedule = plan or plan_transfers(program, arch, seed, watchdog_ps, frames)
+    env = SimEnvironment(seed)
     chip = Chip(arch, env, recorder, env.seed_sequence, schedule)
     rt = OpRuntime(env, program, len(frames.frames) if frames is not None else 1)
     tracker = FrameTracker(rt, frames) if frames is not None else None
@@ -138,3 +145,25 @@ def run_program(
         schedule,
         tracker,
     )
+
+
+def plan_transfers(
+    program: Program,
+    arch: ArchConfig,
+    seed: int,
+    watchdog_ps: int | None = None,
+    frames: FrameSchedule | None = None,
+) -> TransferPlan:
+    """The planning pass of the time-triggered NoC: run the program once on the
+    contention-free planning model (``planning_arch``), every packet booking the earliest
+    free window of its route, and return the frozen plan."""
+    wall_start = time.perf_counter()
+    plan = TransferPlan.empty(program, arch.interconnect.max_packet_bytes)
+    planned = run_program(
+        program, planning_arch(arch), seed, NullRecorder(), watchdog_ps, frames, plan
+    )
+    plan.latency_ps = planned.latency_ps
+    plan.events = planned.events
+    plan.wall_s = time.perf_counter() - wall_start
+    plan.frozen = True
+    return plan

@@ -85,6 +85,10 @@ class Trace:
     without a scenario)."""
     queue: dict[str, np.ndarray]
     """Frames waiting over time: t_ps, depth (one row per change)."""
+    reservations: dict[str, np.ndarray]
+    """Time-triggered NoC: every link reservation (empty for other interconnects)."""
+    windows: dict[str, np.ndarray]
+    """Time-triggered NoC: planned and actual network time of every transfer (else empty)."""
     utilization: dict[str, Any]
     """busy_fraction [n_components, n_bins], t_start_ps [n_bins], bin_ps, t_end_ps."""
 
@@ -438,6 +442,8 @@ def _dataset(path: Path, h5: h5py.File, name: str) -> h5py.Dataset:
 def _read_table(
     path: Path, h5: h5py.File, table: Table, absent: frozenset[str] = frozenset()
 ) -> dict[str, np.ndarray]:
+    if table.optional and table.name not in h5:
+        return {column.name: np.empty(0, column.dtype) for column in table.columns}
     columns = {
         column.name: _read_column(path, _dataset(path, h5, f"{table.name}/{column.name}"), column)
         for column in table.columns

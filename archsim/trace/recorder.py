@@ -20,9 +20,11 @@ from archsim.trace.schema import (
     LAYERS,
     LINKS,
     QUEUE,
+    RESERVATIONS,
     STATES,
     TABLES,
     TRANSFERS,
+    WINDOWS,
     Table,
 )
 
@@ -60,6 +62,8 @@ class TraceData:
     links: dict[str, np.ndarray]
     frames: dict[str, np.ndarray]
     queue: dict[str, np.ndarray]
+    reservations: dict[str, np.ndarray]
+    windows: dict[str, np.ndarray]
 
     def tables(self) -> dict[str, dict[str, np.ndarray]]:
         """Table name -> columns, in schema order."""
@@ -104,6 +108,8 @@ class Recorder:
         self._links = ColumnTable(LINKS.dtypes, _COLD_ROWS)
         self._frames = ColumnTable(FRAMES.dtypes, _COLD_ROWS)
         self._queue = ColumnTable(QUEUE.dtypes, _COLD_ROWS)
+        self._windows = ColumnTable(WINDOWS.dtypes, _COLD_ROWS)
+        self._reservations: list[tuple[np.ndarray, ...]] = []
 
     def add_component(self, name: str, kind: str, capacity: int = 1) -> int:
         """Register a component (kind: a ComponentKind value) and return its id."""
@@ -276,6 +282,47 @@ class Recorder:
         """Record that `depth` frames wait from `t_ps` on."""
         self._queue.append(t_ps, depth)
 
+    def window(
+        self,
+        op: int,
+        layer: int,
+        frame: int,
+        nbytes: int,
+        planned_start_ps: int,
+        planned_end_ps: int,
+        t_start_ps: int,
+        t_end_ps: int,
+        late: bool,
+        slip_dependency_ps: int,
+        slip_dram_ps: int,
+        slip_sram_ps: int,
+        slip_interconnect_ps: int,
+    ) -> None:
+        """Record one transfer of the time-triggered NoC: planned and actual network time."""
+        slip = slip_dependency_ps + slip_dram_ps + slip_sram_ps + slip_interconnect_ps
+        self._windows.append(
+            op,
+            layer,
+            frame,
+            nbytes,
+            planned_start_ps,
+            planned_end_ps,
+            t_start_ps,
+            t_end_ps,
+            int(late),
+            slip,
+            slip_dependency_ps,
+            slip_dram_ps,
+            slip_sram_ps,
+            slip_interconnect_ps,
+        )
+
+    def reservations(self, *columns: np.ndarray) -> None:
+        """Record link reservations, one array per column of /reservations (schema order)."""
+        if len(columns) != len(RESERVATIONS.columns):
+            raise ValueError(f"reservations: expected {len(RESERVATIONS.columns)} columns")
+        self._reservations.append(tuple(np.asarray(column) for column in columns))
+
     def data(self) -> TraceData:
         """Copy everything recorded so far into numpy arrays; recording may continue."""
         components = {
@@ -297,7 +344,20 @@ class Recorder:
             links=self._links.arrays(),
             frames=self._frames.arrays(),
             queue=self._queue.arrays(),
+            reservations=self._reservation_arrays(),
+            windows=self._windows.arrays(),
         )
+
+    def _reservation_arrays(self) -> dict[str, np.ndarray]:
+        names = RESERVATIONS.column_names
+        if not self._reservations:
+            return _empty_columns(RESERVATIONS)
+        return {
+            name: np.concatenate([batch[index] for batch in self._reservations]).astype(
+                RESERVATIONS.dtypes[name]
+            )
+            for index, name in enumerate(names)
+        }
 
 
 class NullRecorder(Recorder):
@@ -321,7 +381,7 @@ class NullRecorder(Recorder):
     def _ignore(self, *args: object, **kwargs: object) -> None:
         """Do nothing."""
 
-    state = transfer = layer = link = frame = queue_depth = _ignore
+    state = transfer = layer = link = frame = queue_depth = window = reservations = _ignore
 
     def data(self) -> TraceData:
         """Empty tables."""

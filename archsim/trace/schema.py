@@ -11,9 +11,9 @@ from enum import IntEnum
 
 import numpy as np
 
-from archsim.domain import State, TransferKind
+from archsim.domain import ReservationStatus, State, TransferKind
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Version of the on-disk layout. Bumped on any change to tables, columns, dtypes or meaning."""
 
 
@@ -53,6 +53,7 @@ class Table:
     name: str
     doc: str
     columns: tuple[Column, ...]
+    optional: bool = False  # written only when it has rows; read as empty when absent
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -180,7 +181,61 @@ QUEUE = Table(
     ),
 )
 
-TABLES: tuple[Table, ...] = (COMPONENTS, STATES, TRANSFERS, LAYERS, LINKS, FRAMES, QUEUE)
+RESERVATIONS = Table(
+    "reservations",
+    "Link time the time-triggered deterministic NoC reserved: one row per packet and link of "
+    "its route, [t_start_ps, t_end_ps). No two rows of one link overlap.",
+    (
+        Column("link", _U4, "", "Component id of the link."),
+        Column("op", _U8, "", "Program op id of the transfer (as in /windows)."),
+        Column("packet", _U4, "", "Packet index within the transfer, from 0."),
+        _ps("t_start_ps", "Reservation start (the packet's head enters the link)."),
+        _ps("t_end_ps", "Reservation end (its tail leaves the link)."),
+        Column(
+            "status",
+            _U1,
+            "",
+            "Used as planned, left unused, or booked at run time.",
+            ReservationStatus,
+        ),
+    ),
+    optional=True,
+)
+
+WINDOWS = Table(
+    "windows",
+    "Every transfer the time-triggered deterministic NoC carried: planned and actual time on "
+    "the network, and how late it was (0 when on time).",
+    (
+        Column("op", _U8, "", "Program op id of the transfer."),
+        Column("layer", _I4, "", "Layer index."),
+        Column("frame", _I4, "", "Frame index (0 in a one-frame run)."),
+        Column("bytes", _I8, "bytes", "Payload size."),
+        _ps("planned_start_ps", "Planned entry of its first packet; -1 if never planned."),
+        _ps("planned_end_ps", "Planned delivery of its last byte; -1 if never planned."),
+        _ps("t_start_ps", "Actual entry of its first packet."),
+        _ps("t_end_ps", "Actual delivery of its last byte."),
+        Column("late", _U1, "", "1 if a packet missed its window (or had none), else 0."),
+        _ps("slip_ps", "t_end_ps - planned_end_ps of a late transfer, else 0."),
+        _ps("slip_dependency_ps", "Part of the slip due to a later issue (late producer)."),
+        _ps("slip_dram_ps", "Part of the slip due to a longer DRAM read (e.g. refresh)."),
+        _ps("slip_sram_ps", "Part of the slip due to a longer SRAM port wait (bank conflict)."),
+        _ps("slip_interconnect_ps", "Part of the slip spent waiting for a gap in the calendars."),
+    ),
+    optional=True,
+)
+
+TABLES: tuple[Table, ...] = (
+    COMPONENTS,
+    STATES,
+    TRANSFERS,
+    LAYERS,
+    LINKS,
+    FRAMES,
+    QUEUE,
+    RESERVATIONS,
+    WINDOWS,
+)
 """Every table, in file order."""
 
 UTILIZATION_GROUP = "utilization"

@@ -62,6 +62,8 @@ def write_trace(
         with h5py.File(tmp, "w") as h5:
             h5.attrs.update(root_attrs)
             for table in TABLES:
+                if table.optional and not len(next(iter(tables[table.name].values()))):
+                    continue  # an optional table is written only when it has rows
                 _write_table(h5, table, tables[table.name])
             _write_utilization(h5, tables, utilization_bins)
             h5.flush()
@@ -130,6 +132,7 @@ def _check_references(tables: Mapping[str, Mapping[str, np.ndarray]]) -> None:
         ("transfers", "src"),
         ("transfers", "dst"),
         ("links", "component"),
+        ("reservations", "link"),
     )
     for table, column in references:
         ids = tables[table][column]

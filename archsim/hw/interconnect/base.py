@@ -14,6 +14,7 @@ from archsim.hw.component import Component
 from archsim.mapping.noc_schedule import NocSchedule
 from archsim.mapping.program import Endpoint, TransferOp
 from archsim.mapping.topology import MeshTopology
+from archsim.mapping.transfer_plan import TransferPlan
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
 from archsim.units import clock_period_ps
@@ -44,7 +45,8 @@ class InterconnectSite:
     recorder: Recorder
     endpoints: tuple[Endpoint, ...]  # every cluster, SRAM bank and DRAM port
     topology: MeshTopology | None = None  # None when the config has no mesh block
-    schedule: NocSchedule | None = None  # the mapper's reservation table, if there is one
+    # a deterministic NoC's static schedule: per-layer tables or the time-triggered plan
+    schedule: NocSchedule | TransferPlan | None = None
 
 
 class Interconnect(Component):

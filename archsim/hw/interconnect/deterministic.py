@@ -82,8 +82,8 @@ class DeterministicNoc(Interconnect):
         """The chip's deterministic NoC, ``chip.noc``, on the site's topology and schedule."""
         if site.topology is None:
             raise ValueError("a deterministic NoC needs its topology (the config's mesh block)")
-        if site.schedule is None:
-            raise ValueError("a deterministic NoC needs its schedule before time 0")
+        if not isinstance(site.schedule, NocSchedule):
+            raise ValueError("a per-layer-share NoC needs its reservation tables before time 0")
         return cls(
             site.parent, "noc", site.cfg, site.env, site.recorder, site.topology, site.schedule
         )

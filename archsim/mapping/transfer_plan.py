@@ -1,0 +1,151 @@
+"""The time-triggered schedule of a program: planned windows of every packet of every transfer.
+
+A transfer of n bytes is sent as ceil(n / max_packet_bytes) packets (the last one shorter).
+Packet k of transfer op enters its XY route at ``window_ps[packet]`` and holds the i-th link
+of the route during [window + i x hop latency, window + i x hop latency + occupancy): its
+bytes at the link rate, or at the SRAM port's rate when the port is slower. The plan also
+keeps, per transfer, when it was issued, how long its DRAM read and its SRAM port wait took
+and when it reached the network, so that a late transfer's slip can be attributed.
+
+Filled by the planning pass (``archsim.sim.engine.plan_transfers``) and then frozen; the
+run reads it. Pure data: no simulation objects. Times are kept in ``array('q')`` buffers:
+scalar reads and writes on the simulation's hot path are plain Python ints, and ``view``
+gives a numpy array over the same memory for vectorised work.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+
+import numpy as np
+
+from archsim.config import ArchConfig
+from archsim.mapping.program import Endpoint, Program, TransferOp
+from archsim.mapping.topology import MeshTopology
+
+UNPLANNED = -1
+"""Window of a packet (or time of a transfer) the planning pass never reached."""
+
+
+def packet_counts(program: Program, max_packet_bytes: int) -> np.ndarray:
+    """Packets of every op (0 for ops that are not transfers), by op id."""
+    counts = np.zeros(len(program.ops), np.int64)
+    for op in program.ops:
+        if isinstance(op, TransferOp):
+            counts[op.id] = -(-op.nbytes // max_packet_bytes)
+    return counts
+
+
+@dataclass
+class TransferPlan:
+    """Planned timing of every transfer and packet of one program (times in ps)."""
+
+    program: Program
+    packet_base: array[int]  # per op: index of its first packet
+    packet_op: np.ndarray  # per packet: the op it belongs to
+    window_ps: array[int]  # per packet: planned entry into its route
+    occupancy_ps: array[int]  # per packet: time it holds each link of its route
+    issue_ps: array[int]  # per op: planned issue (dependencies met, a DMA channel free)
+    dram_ps: array[int]  # per op: planned DRAM wait + service before the network
+    sram_wait_ps: array[int]  # per op: planned wait for the SRAM port
+    arrive_ps: array[int]  # per op: planned arrival at the network (port held)
+    end_ps: array[int]  # per op: planned delivery of its last byte
+    latency_ps: int = 0  # the planned run's end
+    wall_s: float = 0.0  # wall time of the planning pass
+    frozen: bool = False  # False while the planning pass fills it
+    events: int = 0  # simulation events of the planning pass
+
+    @classmethod
+    def empty(cls, program: Program, max_packet_bytes: int) -> TransferPlan:
+        """A plan with room for every op and packet of the program, nothing planned yet."""
+        return cls.sized(program, packet_counts(program, max_packet_bytes))
+
+    @classmethod
+    def sized(cls, program: Program, counts: np.ndarray) -> TransferPlan:
+        """A plan with room for ``counts[op]`` packets of every op id, nothing planned yet."""
+        base = np.zeros(len(counts), np.int64)
+        np.cumsum(counts[:-1], out=base[1:])
+        packets = int(counts.sum())
+        ops = len(counts)
+        return cls(
+            program=program,
+            packet_base=array("q", base.tobytes()),
+            packet_op=np.repeat(np.arange(ops, dtype=np.int64), counts),
+            window_ps=array("q", [UNPLANNED]) * packets,
+            occupancy_ps=array("q", [0]) * packets,
+            issue_ps=array("q", [UNPLANNED]) * ops,
+            dram_ps=array("q", [0]) * ops,
+            sram_wait_ps=array("q", [0]) * ops,
+            arrive_ps=array("q", [UNPLANNED]) * ops,
+            end_ps=array("q", [UNPLANNED]) * ops,
+        )
+
+    @staticmethod
+    def view(values: array[int]) -> np.ndarray:
+        """A numpy int64 array over the same memory as ``values``."""
+        return np.frombuffer(values, np.int64) if len(values) else np.zeros(0, np.int64)
+
+    @property
+    def packets(self) -> int:
+        """Packets the program sends (planned or not)."""
+        return len(self.window_ps)
+
+    @property
+    def planned_packets(self) -> int:
+        """Packets that have a planned window."""
+        return int(np.count_nonzero(self.view(self.window_ps) >= 0))
+
+    @property
+    def planned_transfers(self) -> int:
+        """Transfers that have a planned delivery."""
+        return int(np.count_nonzero(self.view(self.end_ps) >= 0))
+
+    def reservations(
+        self, topology: MeshTopology, hop_ps: int, packets: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(link, packet, t_start_ps, t_end_ps) of every link reservation of the planned
+        ``packets`` (packet indices), grouped by route, then by link in route order."""
+        op_route = np.full(len(self.packet_base), -1, np.int64)
+        routes: dict[tuple[Endpoint, Endpoint], int] = {}
+        route_links: list[tuple[int, ...]] = []
+        for op in self.program.ops:
+            if isinstance(op, TransferOp):
+                key = (op.src, op.dst)
+                if key not in routes:
+                    routes[key] = len(route_links)
+                    route_links.append(topology.route(op.src, op.dst).links)
+                op_route[op.id] = routes[key]
+        route_key = op_route[self.packet_op[packets]]
+        order = np.argsort(route_key, kind="stable")
+        cuts = np.searchsorted(route_key[order], np.arange(len(route_links) + 1))
+        window_all, occupancy_all = self.view(self.window_ps), self.view(self.occupancy_ps)
+        links, owners, starts, ends = [], [], [], []
+        for index, route in enumerate(route_links):
+            chosen = packets[order[cuts[index] : cuts[index + 1]]]
+            window, occupancy = window_all[chosen], occupancy_all[chosen]
+            for hop, link in enumerate(route):
+                links.append(np.full(len(chosen), link, np.int64))
+                owners.append(chosen)
+                starts.append(window + hop * hop_ps)
+                ends.append(window + hop * hop_ps + occupancy)
+        if not links:
+            empty = np.zeros(0, np.int64)
+            return empty, empty, empty, empty
+        return (
+            np.concatenate(links),
+            np.concatenate(owners),
+            np.concatenate(starts),
+            np.concatenate(ends),
+        )
+
+
+def planning_arch(arch: ArchConfig) -> ArchConfig:
+    """The contention-free planning model of the chip: the same arch, its DRAM served at its
+    planned rate, i.e. without refresh events but derated by the refresh's average cost
+    (tRFC plus one reopened row per tREFI). Without refresh it is the arch itself."""
+    dram = arch.dram
+    if dram.trfc_ns == 0:
+        return arch
+    planned = dram.model_copy(update={"trfc_ns": 0.0, "efficiency": dram.streaming_efficiency})
+    return arch.model_copy(update={"dram": planned})

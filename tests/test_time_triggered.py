@@ -1,0 +1,288 @@
+"""The time-triggered deterministic NoC: planned windows, lateness, reservations, conservation."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import archsim
+from archsim.cli import cli
+from archsim.config import ArchConfig, load_arch
+from archsim.config.scenario import ScenarioConfig
+from archsim.domain import ReservationStatus
+from archsim.hw.chip import mesh_topology
+from archsim.mapping.link_calendar import LinkCalendar, merged_intervals
+from archsim.trace import Trace, open_trace
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKLOADS = ROOT / "workloads"
+NO_REFRESH = "dram.trfc_ns=0"
+
+
+def det(*overrides: str) -> ArchConfig:
+    """edge_det with --set style overrides."""
+    return load_arch(ROOT / "arch" / "edge_det.yaml", list(overrides))
+
+
+def simulate(arch: ArchConfig, workload: str, path: Path | None = None, **options: Any) -> Any:
+    return archsim.simulate(
+        arch, WORKLOADS / f"{workload}.yaml", trace=path is not None, trace_path=path, **options
+    )
+
+
+def assert_no_link_overlap(trace: Trace) -> None:
+    """No link carries two reservations at once (checked on the trace)."""
+    rows = trace.reservations
+    order = np.lexsort((rows["t_start_ps"], rows["link"]))
+    link, start, end = rows["link"][order], rows["t_start_ps"][order], rows["t_end_ps"][order]
+    same_link = link[1:] == link[:-1]
+    assert not np.any(same_link & (start[1:] < end[:-1]))
+    assert np.all(end > start)
+
+
+@pytest.fixture(scope="module")
+def planned_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Trace]:
+    """yolov3_tiny 128x128 on edge_det without refresh: the run goes exactly as planned."""
+    path = tmp_path_factory.mktemp("tt") / "planned.h5"
+    result = simulate(det(NO_REFRESH), "yolov3_tiny", path, width=128, height=128)
+    return result.summary, open_trace(path)
+
+
+@pytest.fixture(scope="module")
+def refresh_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Trace]:
+    """The same run with the preset's refresh: the plan does not foresee it."""
+    path = tmp_path_factory.mktemp("tt") / "refresh.h5"
+    result = simulate(det(), "yolov3_tiny", path, width=128, height=128)
+    return result.summary, open_trace(path)
+
+
+# --- the calendar ---------------------------------------------------------------------
+
+
+def test_calendar_books_the_earliest_window_free_on_every_link_of_the_route() -> None:
+    calendar = LinkCalendar(3)
+    calendar.book([0], [0], 10, 0)  # link 0 busy [0, 10)
+    calendar.book([2], [0], 5, 14)  # link 2 busy [14, 19)
+    # a packet over links 0, 1, 2 with a hop of 2 ps and 6 ps of occupancy
+    t0 = calendar.earliest([0, 1, 2], [0, 2, 4], 6, 0)
+    assert t0 == 15  # after link 0 frees at 10, link 2 at [14, 20) conflicts until 19
+    calendar.book([0, 1, 2], [0, 2, 4], 6, t0)
+    assert calendar.starts[2] == [14] and calendar.ends[2] == [25]  # touching: merged
+    with pytest.raises(ValueError, match="overlaps"):
+        calendar.book([1], [0], 3, 18)
+
+
+def test_planned_calendar_finds_gaps_between_planned_and_run_time_bookings() -> None:
+    planned = merged_intervals(
+        1, np.array([0, 0, 0]), np.array([0, 10, 30]), np.array([10, 20, 40])
+    )
+    assert planned[0][0].tolist() == [0, 30] and planned[0][1].tolist() == [20, 40]
+    calendar = LinkCalendar(1, planned)
+    assert calendar.earliest([0], [0], 5, 2) == 20
+    assert calendar.book_earliest([0], [0], 5, 2) == 20
+    assert calendar.earliest([0], [0], 5, 2) == 25
+    assert calendar.earliest([0], [0], 6, 2) == 40
+    with pytest.raises(ValueError, match="overlaps"):
+        calendar.book([0], [0], 5, 28)
+    with pytest.raises(ValueError, match="overlap"):
+        merged_intervals(1, np.array([0, 0]), np.array([0, 5]), np.array([10, 15]))
+
+
+# --- as planned -------------------------------------------------------------------------
+
+
+def test_every_transfer_takes_exactly_its_planned_time_when_the_run_goes_as_planned(
+    planned_run: tuple[dict[str, Any], Trace],
+) -> None:
+    summary, trace = planned_run
+    ic = summary["interconnect"]
+    windows = trace.windows
+    assert len(windows["op"]) == summary["transfers"] == ic["planned_transfers"]
+    np.testing.assert_array_equal(windows["t_start_ps"], windows["planned_start_ps"])
+    np.testing.assert_array_equal(windows["t_end_ps"], windows["planned_end_ps"])
+    assert not windows["late"].any()
+    assert ic["late_transfers"] == ic["late_packets"] == ic["slip_ps"] == 0
+    assert ic["reserved_unused_fraction"] == 0.0
+    assert summary["latency_ps"] == ic["planned_latency_ps"]
+    statuses = set(trace.reservations["status"].tolist())
+    assert statuses == {ReservationStatus.USED}
+    # the /transfers rows agree: granted at the planned window, delivered as planned
+    assert sorted(trace.transfers["t_grant_ps"].tolist()) == sorted(
+        windows["planned_start_ps"].tolist()
+    )
+
+
+def test_no_link_carries_two_reservations_at_once(
+    planned_run: tuple[dict[str, Any], Trace], refresh_run: tuple[dict[str, Any], Trace]
+) -> None:
+    for summary, trace in (planned_run, refresh_run):
+        assert len(trace.reservations["link"]) > 0
+        assert_no_link_overlap(trace)
+        ic = summary["interconnect"]
+        held = trace.reservations["t_end_ps"] - trace.reservations["t_start_ps"]
+        assert int(held.sum()) == ic["reserved_ps"]
+        unused = trace.reservations["status"] == ReservationStatus.UNUSED
+        assert int(held[unused].sum()) == ic["reserved_unused_ps"]
+
+
+def test_with_refresh_late_transfers_are_counted_and_their_slip_attributed(
+    refresh_run: tuple[dict[str, Any], Trace],
+) -> None:
+    summary, trace = refresh_run
+    ic = summary["interconnect"]
+    windows = trace.windows
+    assert ic["late_transfers"] > 0 and ic["slip_ps"] > 0
+    assert ic["late_transfers"] == int(windows["late"].sum())
+    assert ic["slip_ps"] == int(windows["slip_ps"].sum())
+    assert ic["slip_ps"] == sum(ic["slip_by_cause_ps"].values())
+    parts = sum(
+        windows[f"slip_{cause}_ps"] for cause in ("dependency", "dram", "sram", "interconnect")
+    )
+    np.testing.assert_array_equal(parts, windows["slip_ps"])
+    late = windows["late"] == 1
+    assert np.all(windows["slip_ps"][~late] == 0)
+    assert np.all(windows["t_end_ps"][late] >= windows["planned_end_ps"][late])
+    assert ic["slip_by_cause_ps"]["dram"] + ic["slip_by_cause_ps"]["dependency"] > 0
+    # every late packet left its planned window unused and took a new one
+    rows = trace.reservations
+    unused = rows["status"] == ReservationStatus.UNUSED
+    rebooked = rows["status"] == ReservationStatus.REBOOKED
+    key = rows["op"] * 1_000_000 + rows["packet"]
+    assert set(key[unused].tolist()) == set(key[rebooked].tolist())
+    assert 0 < ic["reserved_unused_fraction"] < 1
+    assert ic["contention_ps"] == 0
+
+
+# --- every workload ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("workload", "options"),
+    [
+        ("tiny_cnn", {}),
+        ("resnet50", {"width": 64, "height": 64}),
+        ("mobilenet_v2", {"width": 96, "height": 96}),
+        ("yolov3_tiny", {"width": 160, "height": 160, "fusion": "auto"}),
+    ],
+)
+def test_contention_is_zero_and_bytes_and_byte_hops_are_conserved(
+    workload: str, options: dict[str, Any]
+) -> None:
+    result = simulate(det(), workload, **options)
+    summary, program = result.summary, result.program
+    ic = summary["interconnect"]
+    assert ic["contention_ps"] == 0
+    assert summary["total_macs"] == summary["workload_macs"]
+    transfers = program.transfers()
+    topology = mesh_topology(det())
+    assert topology is not None
+    assert ic["bytes"] == sum(op.nbytes for op in transfers)
+    assert ic["byte_hops"] == sum(
+        op.nbytes * topology.route(op.src, op.dst).hops for op in transfers
+    )
+
+
+def test_link_bytes_add_up_to_every_transfer_on_every_link_of_its_route(tmp_path: Path) -> None:
+    result = simulate(det(), "tiny_cnn", tmp_path / "t.h5")
+    topology = mesh_topology(det())
+    assert topology is not None
+    expected = sum(
+        op.nbytes * len(topology.route(op.src, op.dst).links) for op in result.program.transfers()
+    )
+    with open_trace(tmp_path / "t.h5") as trace:
+        assert int(trace.links["bytes"].sum()) == expected
+
+
+def test_runs_are_deterministic(tmp_path: Path) -> None:
+    paths = [tmp_path / "a.h5", tmp_path / "b.h5"]
+    summaries = [simulate(det(), "tiny_cnn", path, seed=5).summary for path in paths]
+    for summary in summaries:
+        summary.pop("wall_s")
+        summary.pop("trace", None)
+    assert summaries[0] == summaries[1]
+    with h5py.File(paths[0]) as a, h5py.File(paths[1]) as b:
+        for table in ("states", "transfers", "reservations", "windows"):
+            for column in a[table]:
+                np.testing.assert_array_equal(a[table][column][()], b[table][column][()])
+
+
+def test_frames_and_engines_overlap_without_deadlock(tmp_path: Path) -> None:
+    scenario = ScenarioConfig.model_validate({"kind": "offline", "frames": 4})
+    one = simulate(det(NO_REFRESH), "tiny_cnn", scenario=scenario)
+    two = simulate(det(NO_REFRESH, "engines=2"), "tiny_cnn", tmp_path / "two.h5", scenario=scenario)
+    for result in (one, two):
+        ic = result.summary["interconnect"]
+        assert ic["contention_ps"] == 0 and ic["late_transfers"] == 0
+        assert ic["planned_transfers"] == result.summary["transfers"]
+    assert two.summary["throughput_fps"] > one.summary["throughput_fps"]
+    with open_trace(tmp_path / "two.h5") as trace:
+        assert_no_link_overlap(trace)
+        assert set(trace.windows["frame"].tolist()) == {0, 1, 2, 3}
+        # frames of two engines share the links at once, in disjoint windows
+        windows = trace.windows
+        first_end = windows["t_end_ps"][windows["frame"] == 0].max()
+        assert windows["t_start_ps"][windows["frame"] == 1].min() < first_end
+
+
+def test_fusion_auto_runs_on_the_time_triggered_noc() -> None:
+    fused = simulate(det(), "yolov3_tiny", width=608, height=608, fusion="auto").summary
+    assert fused["fusion_groups"]
+    assert fused["interconnect"]["contention_ps"] == 0
+    assert fused["total_macs"] == fused["workload_macs"]
+
+
+def test_per_layer_share_keeps_the_epoch_tables() -> None:
+    summary = simulate(det("interconnect.schedule=per_layer_share"), "tiny_cnn").summary
+    ic = summary["interconnect"]
+    assert ic["schedule"] == "per_layer_share" and ic["epochs"] > 0
+    assert "late_transfers" not in ic
+    tt = simulate(det(), "tiny_cnn").summary["interconnect"]
+    assert tt["schedule"] == "time_triggered" and "epochs" not in tt
+
+
+# --- configuration ----------------------------------------------------------------------
+
+
+def test_a_bad_schedule_is_a_user_error_at_its_line(tmp_path: Path) -> None:
+    text = (ROOT / "arch" / "edge_det.yaml").read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(re.sub(r"(  kind: deterministic.*\n)", r"\1  schedule: tdm\n", text))
+    line = bad.read_text().splitlines().index("  schedule: tdm") + 1
+    result = CliRunner().invoke(cli, ["validate", str(bad)])
+    assert result.exit_code == 2
+    assert f"bad.yaml:{line}" in result.output and "time_triggered" in result.output
+    mesh = tmp_path / "mesh.yaml"
+    mesh_text = (ROOT / "arch" / "edge_mesh.yaml").read_text()
+    mesh.write_text(re.sub(r"(  kind: mesh.*\n)", r"\1  schedule: time_triggered\n", mesh_text))
+    result = CliRunner().invoke(cli, ["validate", str(mesh)])
+    assert result.exit_code == 2 and "schedule applies to kind deterministic" in result.output
+
+
+def test_the_cli_reports_the_time_triggered_schedule() -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["run", str(ROOT / "arch/edge_det.yaml"), str(WORKLOADS / "tiny_cnn.yaml"), "--no-trace"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "time-triggered:" in result.output and "transfers late" in result.output
+
+
+def test_a_stream_that_drops_frames_runs_on_the_plan_of_the_same_drops(tmp_path: Path) -> None:
+    scenario = ScenarioConfig.model_validate(
+        {"kind": "stream", "frames": 5, "fps": 1e6, "max_queue": 1}
+    )
+    result = simulate(det(), "tiny_cnn", tmp_path / "s.h5", scenario=scenario)
+    summary, ic = result.summary, result.summary["interconnect"]
+    assert summary["dropped"] > 0 and ic["contention_ps"] == 0
+    with open_trace(tmp_path / "s.h5") as trace:
+        dropped = np.flatnonzero(trace.frames["dropped"])
+        assert not np.isin(trace.windows["frame"], dropped).any()  # dropped: no traffic
+        assert len(trace.windows["op"]) == summary["transfers"]
+        assert ic["planned_transfers"] + ic["unplanned_transfers"] >= summary["transfers"]
+        assert_no_link_overlap(trace)
