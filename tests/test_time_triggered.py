@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import archsim
-from archsim.cli import cli
+from archsim.cli.main import cli
 from archsim.config import ArchConfig, load_arch
 from archsim.config.scenario import ScenarioConfig
 from archsim.domain import ReservationStatus
