@@ -9,7 +9,7 @@ from typing import Any, Self
 import simpy
 
 from archsim.config import InterconnectConfig
-from archsim.domain import InterconnectKind, StallCause
+from archsim.domain import ComponentKind, InterconnectKind, StallCause
 from archsim.hw.component import Component
 from archsim.mapping.noc_schedule import NocSchedule
 from archsim.mapping.program import Endpoint, TransferOp
@@ -144,3 +144,26 @@ class Interconnect(Component):
         stats = LinkStats(self.recorder.add_component(name, kind), name)
         self.links.append(stats)
         return stats
+
+
+class MeshNetwork(Interconnect):
+    """An interconnect whose endpoints sit on the routers of a mesh (or torus) topology:
+    one ``LinkStats`` per topology link, in link order, and hops along the routed path."""
+
+    def __init__(
+        self,
+        parent: Component,
+        name: str,
+        cfg: InterconnectConfig,
+        env: simpy.Environment,
+        recorder: Recorder,
+        topology: MeshTopology,
+    ) -> None:
+        super().__init__(parent, name, cfg, env, recorder)
+        self.topology = topology
+        for link_name in topology.link_names:
+            self._add_link(f"{self.path}.{link_name}", ComponentKind.LINK.value)
+
+    def hops(self, src: Endpoint, dst: Endpoint) -> int:
+        """Routers traversed on the route from src to dst."""
+        return self.topology.route(src, dst).hops

@@ -21,19 +21,19 @@ from typing import Any
 import simpy
 
 from archsim.config import InterconnectConfig
-from archsim.domain import ComponentKind, InterconnectKind
+from archsim.domain import InterconnectKind
 from archsim.errors import SimulationError
 from archsim.hw.component import Component
-from archsim.hw.interconnect.base import Interconnect, InterconnectSite, PortTime
+from archsim.hw.interconnect.base import InterconnectSite, MeshNetwork, PortTime
 from archsim.mapping.noc_schedule import Flow, NocSchedule
-from archsim.mapping.program import Endpoint, TransferOp
+from archsim.mapping.program import TransferOp
 from archsim.mapping.topology import MeshTopology
 from archsim.sim.resources import FifoResource
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
 
 
-class DeterministicNoc(Interconnect):
+class DeterministicNoc(MeshNetwork):
     """A contention-free NoC driven by static, per-epoch reservation tables."""
 
     kind = InterconnectKind.DETERMINISTIC
@@ -48,14 +48,12 @@ class DeterministicNoc(Interconnect):
         topology: MeshTopology,
         schedule: NocSchedule,
     ) -> None:
-        super().__init__(parent, name, cfg, env, recorder)
-        self.topology = topology
+        super().__init__(parent, name, cfg, env, recorder, topology)
         self.schedule = schedule
         distinct = list({id(table): table for table in schedule.tables.values()}.values())
         flows = {flow for table in distinct for flow in table.slots}
         self.flow_channels = {flow: FifoResource(env, 1) for flow in sorted(flows)}
-        for link_name in topology.link_names:
-            stats = self._add_link(f"{self.path}.{link_name}", ComponentKind.LINK.value)
+        for stats in self.links:
             stats.reserved_ps = 0
         per_table = {id(table): table.reserved_slots_per_link(topology) for table in distinct}
         self.reserved_per_link = {
@@ -87,10 +85,6 @@ class DeterministicNoc(Interconnect):
         return cls(
             site.parent, "noc", site.cfg, site.env, site.recorder, site.topology, site.schedule
         )
-
-    def hops(self, src: Endpoint, dst: Endpoint) -> int:
-        """Routers traversed on the XY route."""
-        return self.topology.route(src, dst).hops
 
     def admission(self, op: TransferOp) -> simpy.Event | None:
         """The gate of the transfer's epoch, until that epoch's table is in force."""

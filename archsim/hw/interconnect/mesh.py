@@ -27,9 +27,9 @@ from typing import Any
 import simpy
 
 from archsim.config import InterconnectConfig
-from archsim.domain import ComponentKind, InterconnectKind, State
+from archsim.domain import InterconnectKind, State
 from archsim.hw.component import Component
-from archsim.hw.interconnect.base import Interconnect, InterconnectSite, PortTime
+from archsim.hw.interconnect.base import InterconnectSite, MeshNetwork, PortTime
 from archsim.hw.interconnect.wormhole import WormholeLink, hops_ahead, tail_crossed_ps
 from archsim.mapping.program import Endpoint, TransferOp
 from archsim.mapping.topology import MeshTopology, Route
@@ -41,7 +41,7 @@ VcRange = tuple[int, int]
 """Virtual channels [first, end) a packet may take on one link."""
 
 
-class Mesh(Interconnect):
+class Mesh(MeshNetwork):
     """A blocking wormhole network on chip (mesh or torus)."""
 
     kind = InterconnectKind.MESH
@@ -55,13 +55,10 @@ class Mesh(Interconnect):
         recorder: Recorder,
         topology: MeshTopology,
     ) -> None:
-        super().__init__(parent, name, cfg, env, recorder)
-        self.topology = topology
+        super().__init__(parent, name, cfg, env, recorder, topology)
         self.buffer_flits = cfg.buffer_flits
         self.virtual_channels = cfg.virtual_channels
         self.channels = [WormholeLink(env, cfg.virtual_channels) for _ in topology.link_names]
-        for link_name in topology.link_names:
-            self._add_link(f"{self.path}.{link_name}", ComponentKind.LINK.value)
         self._paths: dict[tuple[Endpoint, Endpoint], tuple[Route, list[VcRange]]] = {}
 
     @classmethod
@@ -70,10 +67,6 @@ class Mesh(Interconnect):
         if site.topology is None:
             raise ValueError("a mesh needs its topology (the config's mesh block)")
         return cls(site.parent, "noc", site.cfg, site.env, site.recorder, site.topology)
-
-    def hops(self, src: Endpoint, dst: Endpoint) -> int:
-        """Routers traversed on the dimension-order route."""
-        return self.topology.route(src, dst).hops
 
     def vc_ranges(self, route: Route) -> list[VcRange]:
         """Virtual channels usable on each link of the route.

@@ -30,11 +30,11 @@ import numpy as np
 import simpy
 
 from archsim.config import InterconnectConfig
-from archsim.domain import ComponentKind, InterconnectKind, ReservationStatus, StallCause, State
+from archsim.domain import InterconnectKind, ReservationStatus, StallCause, State
 from archsim.hw.component import Component
-from archsim.hw.interconnect.base import Interconnect, InterconnectSite, PortTime
+from archsim.hw.interconnect.base import InterconnectSite, MeshNetwork, PortTime
 from archsim.mapping.link_calendar import LinkCalendar, merged_intervals
-from archsim.mapping.program import Endpoint, TransferOp
+from archsim.mapping.program import TransferOp
 from archsim.mapping.topology import MeshTopology
 from archsim.mapping.transfer_plan import UNPLANNED, TransferPlan
 from archsim.sim.runtime import TransferTiming
@@ -48,7 +48,7 @@ DRAM read, a longer SRAM port wait, and waiting for a gap in the calendars."""
 _FORGET_EVERY = 4096  # packets between prunings of the calendar's past
 
 
-class TimeTriggeredNoc(Interconnect):
+class TimeTriggeredNoc(MeshNetwork):
     """A mesh whose packets follow a static, per-packet time-triggered schedule."""
 
     kind = InterconnectKind.DETERMINISTIC
@@ -63,12 +63,10 @@ class TimeTriggeredNoc(Interconnect):
         topology: MeshTopology,
         plan: TransferPlan,
     ) -> None:
-        super().__init__(parent, name, cfg, env, recorder)
-        self.topology = topology
+        super().__init__(parent, name, cfg, env, recorder, topology)
         self.plan = plan
         self.program = plan.program
-        for link_name in topology.link_names:
-            stats = self._add_link(f"{self.path}.{link_name}", ComponentKind.LINK.value)
+        for stats in self.links:
             stats.reserved_ps = 0
         links = len(topology.link_names)
         self.reserved = [0] * links  # per link: reserved time (planned and booked)
@@ -109,10 +107,6 @@ class TimeTriggeredNoc(Interconnect):
         return cls(
             site.parent, "noc", site.cfg, site.env, site.recorder, site.topology, site.schedule
         )
-
-    def hops(self, src: Endpoint, dst: Endpoint) -> int:
-        """Routers traversed on the XY route."""
-        return self.topology.route(src, dst).hops
 
     def admission(self, op: TransferOp) -> simpy.Event | None:
         """Until the transfer's planned arrival at the network (None: on time or late)."""
