@@ -36,6 +36,7 @@ from archsim.scenario import FrameResult, engine_arch, finish_frames, plan_frame
 from archsim.scenario.engines import engine_mapping_hint
 from archsim.sim.engine import RunOutcome, run_program
 from archsim.sim.ideal_memory import ideal_memory_arch
+from archsim.sim.progress import wants_bar
 from archsim.trace import NullRecorder, Recorder, write_trace
 from archsim.units import PS_PER_MS
 from archsim.version import __version__
@@ -94,6 +95,7 @@ def simulate(
     corner: Corner | str | None = None,
     ideal_memory: bool = False,
     tiling: TilingMode | str = TilingMode.SEARCH,
+    progress: bool = False,
 ) -> SimulationResult:
     """Simulate one inference of ``workload`` on ``arch``, or the frames of a scenario.
 
@@ -120,6 +122,8 @@ def simulate(
     latency and local buffers that hold whole layers (``archsim.sim.ideal_memory``);
     ``tiling`` scalesim maps every layer as one GEMM per cluster, as SCALE-Sim does
     (default: search, the cheapest tiling). Both add their key to the summary.
+    ``progress`` draws a bar of each run on stderr when stderr is a terminal
+    (``archsim.sim.progress``); it changes nothing simulated.
     """
     arch_cfg = _arch(arch)
     workload_cfg = _workload(workload)
@@ -136,6 +140,7 @@ def simulate(
         scenario,
         ideal_memory,
         parse_tiling(tiling),
+        wants_bar(progress),
     )
     chosen = parse_corner(corner)
     operating_point = operating_point_of(arch_cfg, chosen)
@@ -176,6 +181,7 @@ class _RunRequest:
     scenario: ScenarioConfig | None
     ideal_memory: bool
     tiling: TilingMode
+    progress: bool
 
 
 def _simulate_at(
@@ -211,6 +217,7 @@ def _simulate_at(
         recorder,
         watchdog_ps,
         None if frames is None else frames.schedule,
+        progress=run.progress,
     )
     summary = build_summary(
         outcome,

@@ -30,6 +30,7 @@ from archsim.sim.frames import (
     end_process,
     gate_process,
 )
+from archsim.sim.progress import CHUNK_EVENTS, RunProgress
 from archsim.sim.runtime import OpRuntime
 from archsim.sim.watchdog import DEADLOCK, stuck_report, watchdog
 from archsim.trace import NullRecorder, Recorder
@@ -102,6 +103,7 @@ def run_program(
     watchdog_ps: int | None = None,
     frames: FrameSchedule | None = None,
     plan: TransferPlan | None = None,
+    progress: bool = False,
 ) -> RunOutcome:
     """Elaborate the chip, run the program to completion and return the outcome.
 
@@ -110,6 +112,8 @@ def run_program(
     left while ops remain, or (with ``watchdog_ps``) when no op completes for that long.
     A time-triggered deterministic NoC runs the ``plan`` given, or first plans the program
     (``plan_transfers``); a plan being filled makes this run the planning pass.
+    ``progress`` draws a bar of the run (and of a planning pass) on stderr
+    (``archsim.sim.progress``); the caller decides whether stderr wants one.
     """
     wall_start = time.perf_counter()
     schedule: NocSchedule | TransferPlan | None = None
@@ -119,7 +123,7 @@ def run_program(
         if arch.interconnect.schedule is NocScheduleMode.PER_LAYER_SHARE:
             schedule = build_noc_schedule(program, topology, arch.engines)
         else:
-            schedule = plan or plan_transfers(program, arch, seed, watchdog_ps, frames)
+            schedule = plan or plan_transfers(program, arch, seed, watchdog_ps, frames, progress)
     env = SimEnvironment(seed)
     chip = Chip(arch, env, recorder, env.seed_sequence, schedule)
     rt = OpRuntime(env, program, len(frames.frames) if frames is not None else 1)
@@ -128,7 +132,10 @@ def run_program(
         _start_queue(chip, queue, index, op_ids, rt, tracker)
     if watchdog_ps is not None:
         env.process(watchdog(rt, watchdog_ps))
-    env.run_counting()
+    if progress:
+        _run_with_bar(env, rt, tracker, "plan" if plan is not None else "simulate")
+    else:
+        env.run_counting()
     if rt.unfinished:
         raise DeadlockError(stuck_report(rt, DEADLOCK))
     latency = max(rt.t_done, default=0)
@@ -147,12 +154,28 @@ def run_program(
     )
 
 
+def _run_with_bar(
+    env: SimEnvironment, rt: OpRuntime, tracker: FrameTracker | None, label: str
+) -> None:
+    frames = len(tracker.schedule.frames) if tracker is not None else 1
+    bar = RunProgress(label, len(rt.program.ops), frames)
+
+    def show() -> None:
+        bar.update(rt.completed, int(env.now), tracker.frames_ended if tracker else 1)
+
+    try:
+        env.run_counting(show, CHUNK_EVENTS)
+    finally:
+        bar.close()
+
+
 def plan_transfers(
     program: Program,
     arch: ArchConfig,
     seed: int,
     watchdog_ps: int | None = None,
     frames: FrameSchedule | None = None,
+    progress: bool = False,
 ) -> TransferPlan:
     """The planning pass of the time-triggered NoC: run the program once on the
     contention-free planning model (``planning_arch``), every packet booking the earliest
@@ -160,7 +183,7 @@ def plan_transfers(
     wall_start = time.perf_counter()
     plan = TransferPlan.empty(program, arch.interconnect.max_packet_bytes)
     planned = run_program(
-        program, planning_arch(arch), seed, NullRecorder(), watchdog_ps, frames, plan
+        program, planning_arch(arch), seed, NullRecorder(), watchdog_ps, frames, plan, progress
     )
     plan.latency_ps = planned.latency_ps
     plan.events = planned.events
