@@ -93,7 +93,7 @@ class DmaEngine(Component):
         for op_id in queue:
             op = ops[op_id]
             assert isinstance(op, TransferOp)
-            yield from rt.wait_ready(op_id, previous, index)
+            yield from rt.wait_ready(op_id, previous, index, op)
             previous = op_id
             if dropped[op.frame]:
                 self.chip.interconnect.skip(op)

@@ -1,4 +1,4 @@
-"""Engine: runs a Program on a Chip in one SimPy environment.
+"""Engine: runs a program (as mapped, or a scenario's frames) on a Chip in one SimPy run.
 
 Each queue of the program becomes one long-lived process of the component that owns it
 (cluster compute, cluster load/store DMA, an engine's weight DMA); each layer barrier,
@@ -20,7 +20,6 @@ from archsim.domain import InterconnectKind, NocScheduleMode
 from archsim.errors import DeadlockError, SimulationError
 from archsim.hw.chip import Chip, mesh_topology
 from archsim.mapping.noc_schedule import NocSchedule, build_noc_schedule
-from archsim.mapping.program import Program
 from archsim.mapping.transfer_plan import TransferPlan, planning_arch
 from archsim.sim.environment import SimEnvironment
 from archsim.sim.frames import (
@@ -31,7 +30,7 @@ from archsim.sim.frames import (
     gate_process,
 )
 from archsim.sim.progress import CHUNK_EVENTS, RunProgress
-from archsim.sim.runtime import OpRuntime
+from archsim.sim.runtime import OpRuntime, RunProgram
 from archsim.sim.watchdog import DEADLOCK, stuck_report, watchdog
 from archsim.trace import NullRecorder, Recorder
 
@@ -41,7 +40,7 @@ class RunOutcome:
     """Everything a finished run leaves behind for the summary and the trace."""
 
     chip: Chip
-    program: Program
+    program: RunProgram
     runtime: OpRuntime
     latency_ps: int
     events: int
@@ -96,7 +95,7 @@ def _start_queue(
 
 
 def run_program(
-    program: Program,
+    program: RunProgram,
     arch: ArchConfig,
     seed: int,
     recorder: Recorder,
@@ -126,7 +125,7 @@ def run_program(
             schedule = plan or plan_transfers(program, arch, seed, watchdog_ps, frames, progress)
     env = SimEnvironment(seed)
     chip = Chip(arch, env, recorder, env.seed_sequence, schedule)
-    rt = OpRuntime(env, program, len(frames.frames) if frames is not None else 1)
+    rt = OpRuntime(env, program, frames.layout if frames is not None else None)
     tracker = FrameTracker(rt, frames) if frames is not None else None
     for index, (queue, op_ids) in enumerate(program.queues.items()):
         _start_queue(chip, queue, index, op_ids, rt, tracker)
@@ -138,7 +137,7 @@ def run_program(
         env.run_counting()
     if rt.unfinished:
         raise DeadlockError(stuck_report(rt, DEADLOCK))
-    latency = max(rt.t_done, default=0)
+    latency = rt.latest_ps
     chip.interconnect.finish()
     for cluster in chip.clusters:
         cluster.finish_idle(latency)
@@ -158,7 +157,7 @@ def _run_with_bar(
     env: SimEnvironment, rt: OpRuntime, tracker: FrameTracker | None, label: str
 ) -> None:
     frames = len(tracker.schedule.frames) if tracker is not None else 1
-    bar = RunProgress(label, len(rt.program.ops), frames)
+    bar = RunProgress(label, rt.total, frames)
 
     def show() -> None:
         bar.update(rt.completed, int(env.now), tracker.frames_ended if tracker else 1)
@@ -170,7 +169,7 @@ def _run_with_bar(
 
 
 def plan_transfers(
-    program: Program,
+    program: RunProgram,
     arch: ArchConfig,
     seed: int,
     watchdog_ps: int | None = None,
