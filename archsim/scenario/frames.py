@@ -32,9 +32,10 @@ small table per frame):
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import overload
+from typing import TypeVar, overload
 
 from archsim.mapping.fusion import Fallback, FusionGroup
 from archsim.mapping.program import (
@@ -58,6 +59,9 @@ GATES = "frames"
 ENDS = "frame_ends"
 BODY_START = 2
 """Position of a frame's copy of the mapped program in its ids (after arrival and gate)."""
+RECENT_OPS = 4096
+"""Ops made lately that a FramedProgram keeps: a transfer is read again soon after it ran
+(stall attribution of the tile that waited for it), so the cache saves making it twice."""
 
 
 @dataclass(frozen=True)
@@ -139,26 +143,48 @@ class _Frame:
     extra: dict[int, tuple[int, ...]]  # by mapped op id: deps on the frame before
 
 
-class _Repeat(Sequence[int]):
+T = TypeVar("T")
+
+
+class _Lazy(Sequence[T]):
+    """A read-only sequence whose items are worked out when read (``item``)."""
+
+    def __init__(self, length: int, item: Callable[[int], T]) -> None:
+        self._length = length
+        self._item = item
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[T]: ...
+    def __getitem__(self, index: int | slice) -> T | Sequence[T]:
+        if type(index) is int and 0 <= index < self._length:  # the common case first
+            return self._item(index)
+        if isinstance(index, slice):
+            return [self._item(i) for i in range(*index.indices(self._length))]
+        if -self._length <= index < 0:
+            return self._item(index + self._length)
+        raise IndexError(index)
+
+    def __iter__(self) -> Iterator[T]:
+        item = self._item
+        for index in range(self._length):
+            yield item(index)
+
+
+class _Repeat(_Lazy[int]):
     """Op ids of one queue over frames: the mapped queue's ids plus each frame's offset."""
 
     def __init__(self, ids: list[int], offsets: list[int]) -> None:
+        super().__init__(len(ids) * len(offsets), self._id)
         self.ids = ids
         self.offsets = offsets
 
-    def __len__(self) -> int:
-        return len(self.ids) * len(self.offsets)
-
-    @overload
-    def __getitem__(self, index: int) -> int: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[int]: ...
-    def __getitem__(self, index: int | slice) -> int | Sequence[int]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if not -len(self) <= index < len(self):
-            raise IndexError(index)
-        frame, position = divmod(index % len(self), len(self.ids))
+    def _id(self, index: int) -> int:
+        frame, position = divmod(index, len(self.ids))
         return self.ids[position] + self.offsets[frame]
 
     def __iter__(self) -> Iterator[int]:
@@ -168,52 +194,16 @@ class _Repeat(Sequence[int]):
                 yield op_id + offset
 
 
-class _Ops(Sequence[Op]):
-    """Every op of a FramedProgram, by id, made when read."""
-
-    def __init__(self, program: FramedProgram) -> None:
-        self.program = program
-
-    def __len__(self) -> int:
-        return len(self.program.frames) * self.program.stride
-
-    @overload
-    def __getitem__(self, index: int) -> Op: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Op]: ...
-    def __getitem__(self, index: int | slice) -> Op | Sequence[Op]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        return self.program.op(index)
-
-    def __iter__(self) -> Iterator[Op]:
-        op = self.program.op
-        for index in range(len(self)):
-            yield op(index)
-
-
-class _Tiles(Sequence[TileRecord]):
+class _Tiles(_Lazy[TileRecord]):
     """Every frame's tiles, on its engine's clusters."""
 
     def __init__(self, by_engine: list[list[TileRecord]], engines: list[int]) -> None:
+        super().__init__(len(by_engine[0]) * len(engines), self._tile)
         self.by_engine = by_engine
         self.engines = engines  # per frame
 
-    def __len__(self) -> int:
-        return len(self.by_engine[0]) * len(self.engines)
-
-    @overload
-    def __getitem__(self, index: int) -> TileRecord: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[TileRecord]: ...
-    def __getitem__(self, index: int | slice) -> TileRecord | Sequence[TileRecord]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if not -len(self) <= index < len(self):
-            raise IndexError(index)
-        frame, position = divmod(index % len(self), len(self.by_engine[0]))
+    def _tile(self, index: int) -> TileRecord:
+        frame, position = divmod(index, len(self.by_engine[0]))
         return self.by_engine[self.engines[frame]][position]
 
 
@@ -239,7 +229,8 @@ class FramedProgram:
         self.layout = FrameLayout(self.stride, BODY_START, BODY_START + len(base.ops), len(frames))
         self._roots = bytearray(1 if not op.deps else 0 for op in base.ops)
         self._endpoints: list[dict[Endpoint, Endpoint]] = [{} for _ in range(layout.engines)]
-        self.ops: Sequence[Op] = _Ops(self)
+        self._recent: OrderedDict[int, Op] = OrderedDict()
+        self.ops: Sequence[Op] = _Lazy(len(frames) * self.stride, self.op)
         self.queues = self._queues()
         last = frames[-1].offset
         self.layers: list[LayerPlan] = [
@@ -287,7 +278,7 @@ class FramedProgram:
         return moved
 
     def op(self, op_id: int) -> Op:
-        """The op with this id, made from the mapped op and its frame."""
+        """The op with this id, made from the mapped op and its frame (or kept lately)."""
         index, position = divmod(op_id, self.stride)
         frame = self._frames[index]
         local = position - BODY_START
@@ -295,6 +286,15 @@ class FramedProgram:
             return frame.own[position]
         if position == self.stride - 1:
             return frame.own[2]
+        recent = self._recent
+        made = recent.get(op_id)
+        if made is None:
+            made = recent[op_id] = self._make(frame, index, op_id, local)
+            if len(recent) > RECENT_OPS:
+                recent.popitem(last=False)
+        return made
+
+    def _make(self, frame: _Frame, index: int, op_id: int, local: int) -> Op:
         op = self.base.ops[local]
         offset = frame.offset
         if self._roots[local]:
@@ -306,12 +306,15 @@ class FramedProgram:
             deps = deps + more
         if isinstance(op, TransferOp):
             engine = frame.engine
+            src, dst = op.src, op.dst
+            if engine:
+                src, dst = self._endpoint(src, engine), self._endpoint(dst, engine)
             return TransferOp(
                 op_id,
                 op.layer,
                 op.kind,
-                self._endpoint(op.src, engine),
-                self._endpoint(op.dst, engine),
+                src,
+                dst,
                 op.nbytes,
                 op.stream,
                 deps,

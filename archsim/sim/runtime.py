@@ -134,10 +134,7 @@ class _Done(simpy.Event):
     """An op's completion event, which knows its op (to be dropped once processed)."""
 
     __slots__ = ("op_id",)
-
-    def __init__(self, env: simpy.Environment, op_id: int) -> None:
-        super().__init__(env)
-        self.op_id = op_id
+    op_id: int
 
 
 class _Body:
@@ -297,7 +294,8 @@ class OpRuntime:
 
     def _event(self, op_id: int) -> _Done:
         """A new pending completion event of the op."""
-        event = _Done(self.env, op_id)
+        event = _Done(self.env)
+        event.op_id = op_id
         event.callbacks.append(self._forget)  # type: ignore[union-attr]
         self._pending[op_id] = event
         return event
@@ -331,23 +329,30 @@ class OpRuntime:
             yield waiting
             if latest < 0:
                 latest = t_done_of(previous)
+        # Deps in the op's own body (nearly all) are read from it directly.
+        frame, position = divmod(op_id, self._stride)
+        base = op_id - position
+        start, end = self._body.start, self._body.stop
+        in_body = start <= position < end
+        body = (self._bodies[frame] or self._body_of(frame)) if in_body else None
+        here = body.t_done if body is not None else None
         blocker = previous
         for dep in op.deps:
             event = pending.get(dep)
+            local = dep - base
+            near = here is not None and start <= local < end
+            if event is None:
+                done = here[local] if near else t_done_of(dep)  # type: ignore[index]
+                if done < 0:
+                    event = self._event(dep)
             if event is not None:
                 yield event
-                done = t_done_of(dep)
-            else:
-                done = t_done_of(dep)
-                if done < 0:
-                    yield self._event(dep)
-                    done = t_done_of(dep)
+                done = here[local] if near else t_done_of(dep)  # type: ignore[index]
             if done >= latest:
                 latest = done
                 blocker = dep
-        frame, position = divmod(op_id, self._stride)
-        if position in self._body:
-            (self._bodies[frame] or self._body_of(frame)).blocker[position] = blocker
+        if body is not None:
+            body.blocker[position] = blocker
         else:
             self._own_blocker[op_id] = blocker
         self.started += 1
@@ -369,7 +374,10 @@ class OpRuntime:
             body.completed += 1
         else:
             self._own_t_done[op_id] = now
-        (self._pending.get(op_id) or self._event(op_id)).succeed()
+        event = self._pending.get(op_id)
+        if event is None:
+            event = self._event(op_id)
+        event.succeed()
         self.completed += 1
         self.latest_ps = now
 
