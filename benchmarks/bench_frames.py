@@ -59,6 +59,7 @@ def run_case(arch: str, workload: str, options: list[str]) -> dict[str, Any]:
         "workload": workload,
         "options": " ".join(options),
         "wall_s": round(wall, 2),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),  # the machine may be shared
         "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
         "frames": summary.get("frames", 1),
         "events": summary["events"],
@@ -100,7 +101,8 @@ def main() -> None:
             print(json.dumps(row), flush=True)
         else:
             print(
-                f"{workload:>8} {arch:>9} {row['frames']:>3} frames  {row['wall_s']:>8.2f} s  "
+                f"{workload:>8} {arch:>9} {row['frames']:>3} frames  {row['wall_s']:>8.2f} s "
+                f"(CPU {row['cpu_s']:.2f} s)  "
                 f"peak RSS {row['peak_rss_mib']} MiB  {row['events']:,} events",
                 flush=True,
             )

@@ -32,7 +32,6 @@ small table per frame):
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar, overload
@@ -60,8 +59,8 @@ ENDS = "frame_ends"
 BODY_START = 2
 """Position of a frame's copy of the mapped program in its ids (after arrival and gate)."""
 RECENT_OPS = 4096
-"""Ops made lately that a FramedProgram keeps: a transfer is read again soon after it ran
-(stall attribution of the tile that waited for it), so the cache saves making it twice."""
+"""Ops made lately that a FramedProgram keeps (in two generations of up to this many): an
+op is read again soon after it ran (stall attribution of the tile that waited for it)."""
 
 
 @dataclass(frozen=True)
@@ -229,7 +228,8 @@ class FramedProgram:
         self.layout = FrameLayout(self.stride, BODY_START, BODY_START + len(base.ops), len(frames))
         self._roots = bytearray(1 if not op.deps else 0 for op in base.ops)
         self._endpoints: list[dict[Endpoint, Endpoint]] = [{} for _ in range(layout.engines)]
-        self._recent: OrderedDict[int, Op] = OrderedDict()
+        self._recent: dict[int, Op] = {}  # ops made lately, and before that
+        self._older: dict[int, Op] = {}
         self.ops: Sequence[Op] = _Lazy(len(frames) * self.stride, self.op)
         self.queues = self._queues()
         last = frames[-1].offset
@@ -279,6 +279,9 @@ class FramedProgram:
 
     def op(self, op_id: int) -> Op:
         """The op with this id, made from the mapped op and its frame (or kept lately)."""
+        made = self._recent.get(op_id) or self._older.get(op_id)
+        if made is not None:
+            return made
         index, position = divmod(op_id, self.stride)
         frame = self._frames[index]
         local = position - BODY_START
@@ -286,12 +289,9 @@ class FramedProgram:
             return frame.own[position]
         if position == self.stride - 1:
             return frame.own[2]
-        recent = self._recent
-        made = recent.get(op_id)
-        if made is None:
-            made = recent[op_id] = self._make(frame, index, op_id, local)
-            if len(recent) > RECENT_OPS:
-                recent.popitem(last=False)
+        made = self._recent[op_id] = self._make(frame, index, op_id, local)
+        if len(self._recent) >= RECENT_OPS:  # two generations: the older one is dropped
+            self._older, self._recent = self._recent, {}
         return made
 
     def _make(self, frame: _Frame, index: int, op_id: int, local: int) -> Op:

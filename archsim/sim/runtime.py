@@ -310,8 +310,7 @@ class OpRuntime:
         """Wait for the op's frame gate (``queue``: the caller's queue index; -1: the gate's
         own ops, which never park), the queue predecessor and every dependency; remember
         which came last. ``op``: the op, if the caller has it already."""
-        if op is None:
-            op = self.program.ops[op_id]
+        frame = op_id // self._stride  # = op.frame: an op is read only once it may start
         pending = self._pending
         t_done_of = self._t_done_of
         latest = -1
@@ -321,17 +320,19 @@ class OpRuntime:
             waiting = pending.get(previous)
             if waiting is None and latest < 0:
                 waiting = self._event(previous)
-        if not self.gate_open[op.frame] and queue >= 0:
+        if not self.gate_open[frame] and queue >= 0:
             parked = self.env.event()
-            self.parked[op.frame].append((queue, op_id, parked))
+            self.parked[frame].append((queue, op_id, parked))
             yield parked
         if waiting is not None and not waiting.processed:
             yield waiting
             if latest < 0:
                 latest = t_done_of(previous)
+        if op is None:
+            op = self.program.ops[op_id]
         # Deps in the op's own body (nearly all) are read from it directly.
-        frame, position = divmod(op_id, self._stride)
-        base = op_id - position
+        base = frame * self._stride
+        position = op_id - base
         start, end = self._body.start, self._body.stop
         in_body = start <= position < end
         body = (self._bodies[frame] or self._body_of(frame)) if in_body else None
