@@ -9,7 +9,7 @@ a dropped frame complete at once, after their deps, without occupying the array.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import Any
 
 import simpy
@@ -53,7 +53,7 @@ class MacCluster(Component):
         self.t_last_ps = 0
 
     def run(
-        self, op_ids: list[int], rt: OpRuntime, index: int = 0
+        self, op_ids: Sequence[int], rt: OpRuntime, index: int = 0
     ) -> Generator[simpy.Event, Any, None]:
         """Compute the given tiles in order (a long-lived SimPy process; ``index``: the
         queue's position in the program, which orders processes released by a frame gate)."""

@@ -2,14 +2,15 @@
 
 Frames differ from the mapped program (never modified) only in their frame id, arrival and
 engine, so they share it: ``FramedProgram`` makes a frame's op when it is read, from the
-mapped op and a few numbers of the frame. Op ids are laid out frame by frame (stride:
-the mapped program's ops + 3): frame f's ArrivalOp (queue ``arrivals``), start gate (queue
-``frames``), its copy of the mapped program with ids and deps moved up by its offset, and
-its end barrier (queue ``frame_ends``). The copy's clusters, banks and queues are moved to
-the frame's engine (``EngineLayout``, endpoints cached per engine). Every op of the copy
-without deps waits for the start gate; at run time every op of the frame waits for it
-(``OpRuntime.open_gate``). The run keeps op state per frame in flight too
-(``archsim.sim.runtime``), so memory does not grow with the frames of a run.
+mapped op and a few numbers of the frame, and keeps only the ops made lately. Op ids are
+laid out frame by frame (stride: the mapped program's ops + 3): frame f's ArrivalOp (queue
+``arrivals``), start gate (queue ``frames``), its *body* (the mapped ops, ids and deps
+moved up by the frame's offset) and its end barrier (queue ``frame_ends``). The body's
+clusters, banks and queues are moved to the frame's engine (``EngineLayout``, endpoints
+cached per engine). Every body op without deps waits for the start gate; at run time
+every op of the frame waits for it (``OpRuntime.open_gate``). The run keeps op state per
+frame in flight too (``archsim.sim.runtime``), so memory does not grow with the frames of
+a run beyond their trace rows.
 
 The in-order queues then run frames first in, first out, and consecutive frames on one
 engine overlap by themselves: a cluster done with frame k takes up frame k+1's tiles while
@@ -57,7 +58,7 @@ ARRIVALS = "arrivals"
 GATES = "frames"
 ENDS = "frame_ends"
 BODY_START = 2
-"""Position of a frame's copy of the mapped program in its ids (after arrival and gate)."""
+"""Position of a frame's body (its mapped ops) in its ids, after its arrival and gate."""
 RECENT_OPS = 4096
 """Ops made lately that a FramedProgram keeps (in two generations of up to this many): an
 op is read again soon after it ran (stall attribution of the tile that waited for it)."""

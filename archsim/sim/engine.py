@@ -9,9 +9,9 @@ that gets stuck raises DeadlockError (see ``watchdog``).
 from __future__ import annotations
 
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import simpy
 
@@ -20,6 +20,7 @@ from archsim.domain import InterconnectKind, NocScheduleMode
 from archsim.errors import DeadlockError, SimulationError
 from archsim.hw.chip import Chip, mesh_topology
 from archsim.mapping.noc_schedule import NocSchedule, build_noc_schedule
+from archsim.mapping.program import Program
 from archsim.mapping.transfer_plan import TransferPlan, planning_arch
 from archsim.sim.environment import SimEnvironment
 from archsim.sim.frames import (
@@ -49,6 +50,12 @@ class RunOutcome:
     frames: FrameTracker | None = None  # multi-frame programs only
 
 
+def as_program(program: RunProgram) -> Program:
+    """The program for the deterministic NoC's schedules, which read only its ``ops``
+    (those of a scenario's frames are made as they are read, so this works for both)."""
+    return cast(Program, program)
+
+
 def _barrier(rt: OpRuntime, op_id: int, index: int) -> Generator[simpy.Event, Any, None]:
     yield from rt.wait_ready(op_id, -1, index)
     rt.finish(op_id)
@@ -58,7 +65,7 @@ def _start_queue(
     chip: Chip,
     queue: str,
     index: int,
-    op_ids: list[int],
+    op_ids: Sequence[int],
     rt: OpRuntime,
     frames: FrameTracker | None,
 ) -> None:
@@ -120,7 +127,7 @@ def run_program(
         topology = mesh_topology(arch)
         assert topology is not None
         if arch.interconnect.schedule is NocScheduleMode.PER_LAYER_SHARE:
-            schedule = build_noc_schedule(program, topology, arch.engines)
+            schedule = build_noc_schedule(as_program(program), topology, arch.engines)
         else:
             schedule = plan or plan_transfers(program, arch, seed, watchdog_ps, frames, progress)
     env = SimEnvironment(seed)
@@ -180,7 +187,7 @@ def plan_transfers(
     contention-free planning model (``planning_arch``), every packet booking the earliest
     free window of its route, and return the frozen plan."""
     wall_start = time.perf_counter()
-    plan = TransferPlan.empty(program, arch.interconnect.max_packet_bytes)
+    plan = TransferPlan.empty(as_program(program), arch.interconnect.max_packet_bytes)
     planned = run_program(
         program, planning_arch(arch), seed, NullRecorder(), watchdog_ps, frames, plan, progress
     )

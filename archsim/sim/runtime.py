@@ -4,7 +4,7 @@ Kept apart from the (immutable) program so that one program can be run several t
 
 A scenario's frames share one mapped program (``archsim.scenario.frames``), so the state
 is kept per frame in flight, not per op of the run. Op ids are laid out frame by frame
-(``FrameLayout``): frame f owns ids ``[f x stride, (f + 1) x stride)``, its copy of the
+(``FrameLayout``): frame f owns ids ``[f x stride, (f + 1) x stride)``: the ops of the
 mapped program (the *body*) plus a few ops of its own (arrival, start gate, end).
 
 - A body's completion times, blockers and transfer records live in one block per frame,
@@ -13,7 +13,8 @@ mapped program (the *body*) plus a few ops of its own (arrival, start gate, end)
 - A completion event exists only while it is pending: made when the op finishes, or
   earlier when something waits for it, and dropped once SimPy has processed it.
 - What readers need after the run comes from totals kept as it goes (``completed``,
-  ``latest_ps``) or from the frames' own ops and the last frame, which are never freed.
+  ``latest_ps``, the clusters' per-layer MACs and first tile starts) or from the frames'
+  own ops and each engine's last frame, which are never freed.
 
 So a run's memory grows with the frames in flight, not with the frames of the run; a
 one-frame program is one block.
@@ -117,7 +118,7 @@ class RunProgram(Protocol):
 @dataclass(frozen=True)
 class FrameLayout:
     """How op ids map to frames: frame f owns ids ``[f x stride, (f + 1) x stride)``, of
-    which positions ``[body_start, body_end)`` are its copy of the mapped program."""
+    which positions ``[body_start, body_end)`` are its body (the mapped program's ops)."""
 
     stride: int
     body_start: int
@@ -296,7 +297,7 @@ class OpRuntime:
         """A new pending completion event of the op."""
         event = _Done(self.env)
         event.op_id = op_id
-        event.callbacks.append(self._forget)  # type: ignore[union-attr]
+        event.callbacks.append(self._forget)
         self._pending[op_id] = event
         return event
 
