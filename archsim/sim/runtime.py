@@ -225,32 +225,36 @@ class OpRuntime:
         """The frame's body state, allocated on first use."""
         body = self._bodies[frame]
         if body is None:
-            if self._freed[frame]:
-                raise SimulationError(f"the op state of frame {frame} was freed while in use")
+            self._check_kept(frame)
             body = self._bodies[frame] = _Body(self._stride)
         return body
 
-    def _t_done_of(self, op_id: int) -> int:
+    def _check_kept(self, frame: int) -> None:
+        if self._freed[frame]:
+            raise SimulationError(f"the op state of frame {frame} was freed while in use")
+
+    def _started_body(self, op_id: int) -> tuple[_Body | None, int]:
+        """The body holding the op's state (None: not started) and its position in it;
+        position -1 for a frame's own op (its state is kept apart)."""
         frame, position = divmod(op_id, self._stride)
         if position not in self._body:
-            return self._own_t_done.get(op_id, -1)
+            return None, -1
         body = self._bodies[frame]
         if body is None:
-            if self._freed[frame]:
-                raise SimulationError(f"the op state of frame {frame} was freed while in use")
-            return -1
-        return body.t_done[position]
+            self._check_kept(frame)
+        return body, position
+
+    def _t_done_of(self, op_id: int) -> int:
+        body, position = self._started_body(op_id)
+        if position < 0:
+            return self._own_t_done.get(op_id, -1)
+        return body.t_done[position] if body is not None else -1
 
     def _blocker_of(self, op_id: int) -> int:
-        frame, position = divmod(op_id, self._stride)
-        if position not in self._body:
+        body, position = self._started_body(op_id)
+        if position < 0:
             return self._own_blocker.get(op_id, -1)
-        body = self._bodies[frame]
-        if body is None:
-            if self._freed[frame]:
-                raise SimulationError(f"the op state of frame {frame} was freed while in use")
-            return -1
-        return body.blocker[position]
+        return body.blocker[position] if body is not None else -1
 
     def _timing_of(self, op_id: int) -> TransferTiming | None:
         frame, position = divmod(op_id, self._stride)
