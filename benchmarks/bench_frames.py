@@ -8,7 +8,7 @@ here: no trace) and wall time by the simulation of each frame.
 
     python benchmarks/bench_frames.py                   # tiny_cnn 64x64, 10 and 40 frames
     python benchmarks/bench_frames.py --yolo 2 4        # + YOLOv3 1920x1088 at 30 fps
-    python benchmarks/bench_frames.py --yolo 60 --json  # the 60-frame stream (~40 min)
+    python benchmarks/bench_frames.py --yolo 60 --no-trace  # the 60-frame stream (~50 min CPU)
 
 The tiny_cnn runs write no trace; the YOLOv3 runs are the command a user types (trace
 written to traces/) unless ``--no-trace``.
