@@ -56,6 +56,11 @@ class Tree:
         return len(self.links) - 1
 
     @property
+    def unicast_hops(self) -> int:
+        """Hops of the routes to every destination, summed (sending to each separately)."""
+        return sum(route.hops for route in self.routes)
+
+    @property
     def depth(self) -> int:
         """Routers on the way to the farthest destination (its route's hops)."""
         return self.depths[-1]
@@ -140,6 +145,9 @@ class MeshTopology:
         self._add_wraparound_links()
         self._routes: dict[tuple[Endpoint, Endpoint], Route] = {}
         self._trees: dict[tuple[Endpoint, tuple[Endpoint, ...]], Tree] = {}
+        self._footprints: dict[
+            tuple[Endpoint, tuple[Endpoint, ...]], tuple[tuple[int, ...], tuple[int, ...]]
+        ] = {}
 
     def _add_wraparound_links(self) -> None:
         """A mesh has none."""
@@ -170,11 +178,17 @@ class MeshTopology:
     ) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """(links, depth of each) a transfer to ``destinations`` occupies: its route (link i
         at depth i) for one destination, its tree for several."""
-        if len(destinations) == 1:
-            links = self.route(src, destinations[0]).links
-            return links, tuple(range(len(links)))
-        tree = self.tree(src, destinations)
-        return tree.links, tree.depths
+        key = (src, destinations)
+        footprint = self._footprints.get(key)
+        if footprint is None:
+            if len(destinations) == 1:
+                links = self.route(src, destinations[0]).links
+                footprint = links, tuple(range(len(links)))
+            else:
+                tree = self.tree(src, destinations)
+                footprint = tree.links, tree.depths
+            self._footprints[key] = footprint
+        return footprint
 
     def _plan_route(self, src: Endpoint, dst: Endpoint) -> Route:
         """XY: X links first, then Y links."""

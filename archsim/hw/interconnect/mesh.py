@@ -30,9 +30,14 @@ from archsim.config import InterconnectConfig
 from archsim.domain import InterconnectKind, State
 from archsim.hw.component import Component
 from archsim.hw.interconnect.base import InterconnectSite, MeshNetwork, PortTime
-from archsim.hw.interconnect.wormhole import WormholeLink, hops_ahead, tail_crossed_ps
+from archsim.hw.interconnect.wormhole import (
+    WormholeLink,
+    hops_ahead,
+    tail_crossed_ps,
+    tree_tail_crossed_ps,
+)
 from archsim.mapping.program import Endpoint, TransferOp
-from archsim.mapping.topology import MeshTopology, Route
+from archsim.mapping.topology import MeshTopology, Route, Tree
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
 from archsim.trace.recorder import LAYER_TAG_STRIDE
@@ -60,6 +65,7 @@ class Mesh(MeshNetwork):
         self.virtual_channels = cfg.virtual_channels
         self.channels = [WormholeLink(env, cfg.virtual_channels) for _ in topology.link_names]
         self._paths: dict[tuple[Endpoint, Endpoint], tuple[Route, list[VcRange]]] = {}
+        self._trees: dict[tuple[Endpoint, tuple[Endpoint, ...]], _TreePath] = {}
 
     @classmethod
     def build(cls, site: InterconnectSite) -> Mesh:
@@ -95,6 +101,9 @@ class Mesh(MeshNetwork):
     def send(
         self, op: TransferOp, timing: TransferTiming, port_time_ps: PortTime
     ) -> Generator[simpy.Event, Any, None]:
+        if op.fanout:
+            yield from self._send_tree(op, timing, port_time_ps)
+            return
         env = self.env
         route, ranges = self._path(op.src, op.dst)
         channels = [self.channels[i] for i in route.links]
@@ -142,36 +151,49 @@ class Mesh(MeshNetwork):
         port_ps = pipeline_ps + stream_total if stream_total > serialization_total else 0
         hold = max(network_ps, port_ps)
         self.account_hold(timing, t_request, done - hold, network_ps, port_ps, contended=True)
-        self.bytes_moved += op.nbytes
-        self.byte_hops += op.nbytes * route.hops
+        self.account_sent(op, route.hops)
 
     def _release(self, packet: _Packet, j: int, route: Route, channels: list[WormholeLink]) -> None:
         """The tail's time on link j is final: book link j and free the channel behind it."""
         grants = packet.grants
         last = len(grants) - 1
-        stream = packet.stream_ps
-        tail = tail_crossed_ps(grants, j, last, stream, packet.flits, self.buffer_flits)
-        stats = self.links[route.links[j]]
-        stats.bytes += packet.size
-        stats.busy_ps += stream
-        tracing = self.recorder.enabled
-        if tracing:
-            op = packet.op
-            layer = op.layer + op.frame * LAYER_TAG_STRIDE  # layer tag of the trace's states
-            self.recorder.state(
-                stats.component_id, State.BUSY, grants[j], grants[j] + stream, layer
-            )
+        tail = tail_crossed_ps(grants, j, last, packet.stream_ps, packet.flits, self.buffer_flits)
+        self._book(packet, j, route.links)
         if j == last:  # nothing behind the ejection link holds its channel
             channels[j].release(packet.vcs[j], tail)
         if j == 0:
             return
         # the tail has left the buffer at the far end of link j - 1
-        channels[j - 1].release(packet.vcs[j - 1], tail)
-        behind = self.links[route.links[j - 1]]
-        body_end = grants[j - 1] + stream
+        self._free(packet, j - 1, tail, route.links, channels)
+
+    def _book(self, packet: _Packet, j: int, links: tuple[int, ...]) -> None:
+        """Put the packet's bytes and flit time on link j (of ``links``)."""
+        stream = packet.stream_ps
+        stats = self.links[links[j]]
+        stats.bytes += packet.size
+        stats.busy_ps += stream
+        if self.recorder.enabled:
+            op = packet.op
+            layer = op.layer + op.frame * LAYER_TAG_STRIDE  # layer tag of the trace's states
+            grant = packet.grants[j]
+            self.recorder.state(stats.component_id, State.BUSY, grant, grant + stream, layer)
+
+    def _free(
+        self,
+        packet: _Packet,
+        j: int,
+        tail: int,
+        links: tuple[int, ...],
+        channels: list[WormholeLink],
+    ) -> None:
+        """The tail has left the buffer at the far end of link j at ``tail``: free link j's
+        virtual channel then and count how long it was held beyond the zero-load hold."""
+        channels[j].release(packet.vcs[j], tail)
+        behind = self.links[links[j]]
+        body_end = packet.grants[j] + packet.stream_ps
         blocked = tail - self.hop_latency_ps - body_end  # beyond the zero-load hold
         behind.blocked_ps += blocked
-        if tracing and blocked > 0 and self.virtual_channels == 1:
+        if self.recorder.enabled and blocked > 0 and self.virtual_channels == 1:
             op = packet.op
             layer = op.layer + op.frame * LAYER_TAG_STRIDE
             self.recorder.state(
@@ -181,6 +203,128 @@ class Mesh(MeshNetwork):
                 body_end + blocked,
                 layer,
             )
+
+    # -- multicast ------------------------------------------------------------------------
+
+    def _tree_path(self, op: TransferOp) -> _TreePath:
+        key = (op.src, op.destinations)
+        path = self._trees.get(key)
+        if path is None:
+            path = self._trees[key] = _TreePath(
+                self.topology.tree(op.src, op.destinations), self.virtual_channels
+            )
+        return path
+
+    def _send_tree(
+        self, op: TransferOp, timing: TransferTiming, port_time_ps: PortTime
+    ) -> Generator[simpy.Event, Any, None]:
+        """A multicast: each packet's head crosses the tree level by level. At every level
+        it asks for that level's links one after another and goes on once all are won
+        (the branches advance together); the body streams down every branch, and a link's
+        virtual channel frees once the tail has left its buffer into every branch it feeds."""
+        env = self.env
+        path = self._tree_path(op)
+        tree, children, levels = path.tree, path.children, path.levels
+        channels = [self.channels[i] for i in tree.links]
+        depth = tree.depth
+        hop_ps = self.hop_latency_ps
+        timing.hops = tree.hops
+        t_request = int(env.now)
+        serialization_total = stream_total = 0
+        done = t_request
+        remaining = op.nbytes
+        while remaining > 0:  # packets one after another, each head level by level
+            size = min(remaining, self.max_packet_bytes)
+            remaining -= size
+            flits = -(-size // self.width)
+            serialization = flits * self.period_ps
+            stream = max(serialization, port_time_ps(size))
+            serialization_total += serialization
+            stream_total += stream
+            ahead = hops_ahead(flits, self.buffer_flits)
+            packet = _Packet(op, size, flits, stream, len(tree.links))
+            pending = [len(branches) for branches in children]  # branches not yet final
+            tails = [0] * len(tree.links)  # per link: the latest tail of its branches
+            ready = int(env.now)
+            for level, members in enumerate(levels):
+                latest = ready
+                for k in members:
+                    first_vc, end_vc = path.ranges[k]
+                    asked = max(ready, int(env.now))
+                    granted = channels[k].request(asked, first_vc, end_vc, stream)
+                    if granted is None:
+                        granted = yield channels[k].wait(asked, first_vc, end_vc, stream)
+                    packet.grants[k], packet.vcs[k] = granted
+                    latest = max(latest, granted[0])
+                if level >= ahead:  # tails at level - ahead no longer depend on the head
+                    for j in levels[level - ahead]:
+                        self._release_branch(packet, j, path, channels, pending, tails)
+                if level < depth:
+                    wait = latest - int(env.now)
+                    if wait > 0:
+                        yield env.timeout(wait)
+                    ready = latest + hop_ps
+            for level in range(max(0, depth - ahead + 1), depth + 1):
+                for j in levels[level]:
+                    self._release_branch(packet, j, path, channels, pending, tails)
+            done = max(packet.grants[k] + stream for k in path.leaves)
+            if timing.t_grant < 0:
+                timing.t_grant = packet.grants[0]
+        wait = done - int(env.now)
+        if wait > 0:
+            yield env.timeout(wait)
+        pipeline_ps = depth * hop_ps  # to the farthest destination
+        network_ps = pipeline_ps + serialization_total
+        port_ps = pipeline_ps + stream_total if stream_total > serialization_total else 0
+        hold = max(network_ps, port_ps)
+        self.account_hold(timing, t_request, done - hold, network_ps, port_ps, contended=True)
+        self.account_sent(op, tree.hops)
+
+    def _release_branch(
+        self,
+        packet: _Packet,
+        j: int,
+        path: _TreePath,
+        channels: list[WormholeLink],
+        pending: list[int],
+        tails: list[int],
+    ) -> None:
+        """The tail's time on tree link j is final: book it; once every branch of j's parent
+        is final, free the parent's channel at the latest of their tails."""
+        tree, children = path.tree, path.children
+        tail = tree_tail_crossed_ps(
+            packet.grants, children, j, packet.stream_ps, packet.flits, self.buffer_flits
+        )
+        self._book(packet, j, tree.links)
+        if not children[j]:  # an ejection link: nothing behind it holds its channel
+            channels[j].release(packet.vcs[j], tail)
+        parent = tree.parents[j]
+        if parent < 0:
+            return
+        tails[parent] = max(tails[parent], tail)
+        pending[parent] -= 1
+        if not pending[parent]:
+            self._free(packet, parent, tails[parent], tree.links, channels)
+
+
+class _TreePath:
+    """A multicast tree with what a packet needs to cross it: the links each link feeds,
+    the links by level, the ejection links and the virtual channels usable on each link."""
+
+    __slots__ = ("tree", "children", "levels", "leaves", "ranges")
+
+    def __init__(self, tree: Tree, virtual_channels: int) -> None:
+        self.tree = tree
+        self.children = tree.children
+        self.levels = tree.levels
+        self.leaves = [k for k, branches in enumerate(self.children) if not branches]
+        count = virtual_channels
+        self.ranges: list[VcRange] = [(0, count)] * len(tree.links)
+        if tree.dateline and count >= 2:  # torus: dateline classes between the end links
+            split = (count + 1) // 2
+            for k, marked in enumerate(tree.dateline):
+                if tree.parents[k] >= 0 and self.children[k]:
+                    self.ranges[k] = (split, count) if marked else (0, split)
 
 
 class _Packet:

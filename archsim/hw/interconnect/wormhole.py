@@ -131,3 +131,31 @@ def tail_crossed_ps(
         if candidate > tail:
             tail = candidate
     return tail
+
+
+def tree_tail_crossed_ps(
+    grants: list[int],
+    children: list[list[int]],
+    link: int,
+    stream_ps: int,
+    flits: int,
+    buffer_flits: int,
+) -> int:
+    """``tail_crossed_ps`` on a multicast tree: a flit leaves the buffer at a link's far end
+    once every branch it feeds has taken it, so the bound runs down every path of the tree:
+    tail_i = max over links k at most hops_ahead below i of
+    grant_k + stream - (levels from i to k) x buffer_flits x stream / flits."""
+    ahead = hops_ahead(flits, buffer_flits)
+    stream_per_buffer = buffer_flits * stream_ps
+    tail = grants[link] + stream_ps
+    frontier = children[link]
+    for distance in range(1, ahead + 1):
+        if not frontier:
+            break
+        give = (distance * stream_per_buffer) // flits
+        for k in frontier:
+            candidate = grants[k] + stream_ps - give
+            if candidate > tail:
+                tail = candidate
+        frontier = [c for k in frontier for c in children[k]]
+    return tail
