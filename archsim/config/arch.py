@@ -358,6 +358,12 @@ class InterconnectConfig(StrictModel):
                 "a crossbar port serves one destination at a time; multicast needs kind bus, "
                 "mesh or deterministic",
             )
+        if self.multicast and self.mesh is not None and self.mesh.topology is MeshShape.TORUS:
+            checks.add(
+                ("multicast",),
+                "multicast trees are modelled on a mesh only, not on a torus (the rank order "
+                "that keeps branching packets deadlock-free has no place for wraparound links)",
+            )
         if uses_mesh and self.mesh is None:
             checks.add(("mesh",), f"mesh is required for kind {self.kind}")
         if not uses_mesh and self.mesh is not None:

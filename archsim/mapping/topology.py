@@ -133,6 +133,7 @@ class MeshTopology:
             for index, xy in enumerate(coords):
                 self.attach[Endpoint(kind, index)] = (int(xy[0]), int(xy[1]))
         self.link_names: list[str] = []
+        self.link_rank: list[int] = []  # per link (see ``_rank``)
         self._link_index: dict[tuple[object, object], int] = {}
         for endpoint, xy in self.attach.items():
             self._add_link(("inject", endpoint), f"inject.{endpoint}({xy[0]},{xy[1]})")
@@ -155,6 +156,24 @@ class MeshTopology:
     def _add_link(self, key: tuple[object, object], name: str) -> None:
         self._link_index[key] = len(self.link_names)
         self.link_names.append(name)
+        self.link_rank.append(self._rank(key))
+
+    def _rank(self, key: tuple[object, object]) -> int:
+        """A rank that rises along every XY route: injection links, X links in their
+        direction of travel, Y links likewise, ejection links. A packet that asks for links
+        in rising rank only ever waits for a link ranked above every link it holds, so no
+        cycle of waiting packets can form (the reason XY routing is deadlock-free)."""
+        cols, rows = self.cols, self.rows
+        first, second = key
+        if first == "inject":
+            return 0
+        if first == "eject":
+            return cols + rows
+        assert isinstance(first, tuple) and isinstance(second, tuple)  # router to router
+        (x, y), (nx, ny) = first, second
+        if ny == y:
+            return 1 + (x if nx > x else cols - 1 - x)
+        return cols + (y if ny > y else rows - 1 - y)
 
     def route(self, src: Endpoint, dst: Endpoint) -> Route:
         """The dimension-order route from src to dst (cached)."""

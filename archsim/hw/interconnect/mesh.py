@@ -210,30 +210,32 @@ class Mesh(MeshNetwork):
         key = (op.src, op.destinations)
         path = self._trees.get(key)
         if path is None:
+            tree = self.topology.tree(op.src, op.destinations)
             path = self._trees[key] = _TreePath(
-                self.topology.tree(op.src, op.destinations), self.virtual_channels
+                tree, self.topology.link_rank, self.virtual_channels
             )
         return path
 
     def _send_tree(
         self, op: TransferOp, timing: TransferTiming, port_time_ps: PortTime
     ) -> Generator[simpy.Event, Any, None]:
-        """A multicast: each packet's head crosses the tree level by level. At every level
-        it asks for that level's links one after another and goes on once all are won
-        (the branches advance together); the body streams down every branch, and a link's
-        virtual channel frees once the tail has left its buffer into every branch it feeds."""
+        """A multicast: each packet's head branches at the routers of its tree, every branch
+        link asked for one router delay after its parent link was won, in rising link rank
+        (``MeshTopology._rank``: deadlock-free, as XY routing is); a branch that must wait
+        holds up the branches asked for after it. The body streams down every branch, and a
+        link's virtual channel frees once the tail has left its buffer into every branch."""
         env = self.env
         path = self._tree_path(op)
-        tree, children, levels = path.tree, path.children, path.levels
+        tree = path.tree
+        parents = tree.parents
         channels = [self.channels[i] for i in tree.links]
-        depth = tree.depth
         hop_ps = self.hop_latency_ps
         timing.hops = tree.hops
         t_request = int(env.now)
         serialization_total = stream_total = 0
         done = t_request
         remaining = op.nbytes
-        while remaining > 0:  # packets one after another, each head level by level
+        while remaining > 0:  # packets one after another, each head down the whole tree
             size = min(remaining, self.max_packet_bytes)
             remaining -= size
             flits = -(-size // self.width)
@@ -243,37 +245,35 @@ class Mesh(MeshNetwork):
             stream_total += stream
             ahead = hops_ahead(flits, self.buffer_flits)
             packet = _Packet(op, size, flits, stream, len(tree.links))
-            pending = [len(branches) for branches in children]  # branches not yet final
-            tails = [0] * len(tree.links)  # per link: the latest tail of its branches
-            ready = int(env.now)
-            for level, members in enumerate(levels):
-                latest = ready
-                for k in members:
-                    first_vc, end_vc = path.ranges[k]
-                    asked = max(ready, int(env.now))
-                    granted = channels[k].request(asked, first_vc, end_vc, stream)
-                    if granted is None:
-                        granted = yield channels[k].wait(asked, first_vc, end_vc, stream)
-                    packet.grants[k], packet.vcs[k] = granted
-                    latest = max(latest, granted[0])
-                if level >= ahead:  # tails at level - ahead no longer depend on the head
-                    for j in levels[level - ahead]:
-                        self._release_branch(packet, j, path, channels, pending, tails)
-                if level < depth:
-                    wait = latest - int(env.now)
+            need = path.unsettled(ahead)  # per link: links within ahead below it not yet won
+            pending = [len(branches) for branches in path.children]  # branches not final
+            tails = [0] * len(tree.links)  # per link: the latest tail of its final branches
+            for k in path.order:
+                parent = parents[k]
+                ready = int(env.now)
+                if parent >= 0:
+                    wait = packet.grants[parent] - ready
                     if wait > 0:
                         yield env.timeout(wait)
-                    ready = latest + hop_ps
-            for level in range(max(0, depth - ahead + 1), depth + 1):
-                for j in levels[level]:
-                    self._release_branch(packet, j, path, channels, pending, tails)
+                    ready = packet.grants[parent] + hop_ps
+                first_vc, end_vc = path.ranges[k]
+                granted = channels[k].request(ready, first_vc, end_vc, stream)
+                if granted is None:
+                    granted = yield channels[k].wait(ready, first_vc, end_vc, stream)
+                packet.grants[k], packet.vcs[k] = granted
+                j, up = k, 0
+                while j >= 0 and up <= ahead:  # tails that no longer depend on the head
+                    need[j] -= 1
+                    if not need[j]:
+                        self._release_branch(packet, j, path, channels, pending, tails)
+                    j, up = parents[j], up + 1
             done = max(packet.grants[k] + stream for k in path.leaves)
             if timing.t_grant < 0:
                 timing.t_grant = packet.grants[0]
         wait = done - int(env.now)
         if wait > 0:
             yield env.timeout(wait)
-        pipeline_ps = depth * hop_ps  # to the farthest destination
+        pipeline_ps = tree.depth * hop_ps  # to the farthest destination
         network_ps = pipeline_ps + serialization_total
         port_ps = pipeline_ps + stream_total if stream_total > serialization_total else 0
         hold = max(network_ps, port_ps)
@@ -309,15 +309,18 @@ class Mesh(MeshNetwork):
 
 class _TreePath:
     """A multicast tree with what a packet needs to cross it: the links each link feeds,
-    the links by level, the ejection links and the virtual channels usable on each link."""
+    the order the head asks for them (rising rank), the ejection links and the virtual
+    channels usable on each link."""
 
-    __slots__ = ("tree", "children", "levels", "leaves", "ranges")
+    __slots__ = ("tree", "children", "order", "leaves", "ranges", "_unsettled")
 
-    def __init__(self, tree: Tree, virtual_channels: int) -> None:
+    def __init__(self, tree: Tree, ranks: list[int], virtual_channels: int) -> None:
         self.tree = tree
         self.children = tree.children
-        self.levels = tree.levels
+        links = tree.links
+        self.order = sorted(range(len(links)), key=lambda k: (ranks[links[k]], tree.depths[k]))
         self.leaves = [k for k, branches in enumerate(self.children) if not branches]
+        self._unsettled: dict[int, list[int]] = {}
         count = virtual_channels
         self.ranges: list[VcRange] = [(0, count)] * len(tree.links)
         if tree.dateline and count >= 2:  # torus: dateline classes between the end links
@@ -325,6 +328,20 @@ class _TreePath:
             for k, marked in enumerate(tree.dateline):
                 if tree.parents[k] >= 0 and self.children[k]:
                     self.ranges[k] = (split, count) if marked else (0, split)
+
+    def unsettled(self, ahead: int) -> list[int]:
+        """Per link: itself and the links at most ``ahead`` levels below it, counted (its
+        tail's time is final once the head has won them all); a fresh copy."""
+        counts = self._unsettled.get(ahead)
+        if counts is None:
+            counts = [0] * len(self.tree.links)
+            for k in range(len(counts)):
+                j, up = k, 0
+                while j >= 0 and up <= ahead:
+                    counts[j] += 1
+                    j, up = self.tree.parents[j], up + 1
+            self._unsettled[ahead] = counts
+        return list(counts)
 
 
 class _Packet:
