@@ -31,10 +31,12 @@ from archsim.domain import InterconnectKind, State
 from archsim.hw.component import Component
 from archsim.hw.interconnect.base import InterconnectSite, MeshNetwork, PortTime
 from archsim.hw.interconnect.wormhole import (
+    TailTerm,
     WormholeLink,
     hops_ahead,
     tail_crossed_ps,
-    tree_tail_crossed_ps,
+    tree_tail_ps,
+    tree_tail_terms,
 )
 from archsim.mapping.program import Endpoint, TransferOp
 from archsim.mapping.topology import MeshTopology, Route, Tree
@@ -245,7 +247,7 @@ class Mesh(MeshNetwork):
             stream_total += stream
             ahead = hops_ahead(flits, self.buffer_flits)
             packet = _Packet(op, size, flits, stream, len(tree.links))
-            need = path.unsettled(ahead)  # per link: links within ahead below it not yet won
+            terms, dependents, need = path.tails(ahead)  # need: per link, terms not yet won
             pending = [len(branches) for branches in path.children]  # branches not final
             tails = [0] * len(tree.links)  # per link: the latest tail of its final branches
             for k in path.order:
@@ -261,12 +263,13 @@ class Mesh(MeshNetwork):
                 if granted is None:
                     granted = yield channels[k].wait(ready, first_vc, end_vc, stream)
                 packet.grants[k], packet.vcs[k] = granted
-                j, up = k, 0
-                while j >= 0 and up <= ahead:  # tails that no longer depend on the head
+                for j in dependents[k]:  # tails that no longer depend on the head
                     need[j] -= 1
                     if not need[j]:
-                        self._release_branch(packet, j, path, channels, pending, tails)
-                    j, up = parents[j], up + 1
+                        tail = tree_tail_ps(
+                            packet.grants, terms[j], stream, flits, self.buffer_flits, hop_ps
+                        )
+                        self._release_branch(packet, j, tail, path, channels, pending, tails)
             done = max(packet.grants[k] + stream for k in path.leaves)
             if timing.t_grant < 0:
                 timing.t_grant = packet.grants[0]
@@ -284,17 +287,15 @@ class Mesh(MeshNetwork):
         self,
         packet: _Packet,
         j: int,
+        tail: int,
         path: _TreePath,
         channels: list[WormholeLink],
         pending: list[int],
         tails: list[int],
     ) -> None:
-        """The tail's time on tree link j is final: book it; once every branch of j's parent
-        is final, free the parent's channel at the latest of their tails."""
+        """The tail's time on tree link j is final (``tail``): book it; once every branch of
+        j's parent is final, free the parent's channel at the latest of their tails."""
         tree, children = path.tree, path.children
-        tail = tree_tail_crossed_ps(
-            packet.grants, children, j, packet.stream_ps, packet.flits, self.buffer_flits
-        )
         self._book(packet, j, tree.links)
         if not children[j]:  # an ejection link: nothing behind it holds its channel
             channels[j].release(packet.vcs[j], tail)
@@ -312,7 +313,7 @@ class _TreePath:
     the order the head asks for them (rising rank), the ejection links and the virtual
     channels usable on each link."""
 
-    __slots__ = ("tree", "children", "order", "leaves", "ranges", "_unsettled")
+    __slots__ = ("tree", "children", "order", "leaves", "ranges", "_tails")
 
     def __init__(self, tree: Tree, ranks: list[int], virtual_channels: int) -> None:
         self.tree = tree
@@ -320,7 +321,7 @@ class _TreePath:
         links = tree.links
         self.order = sorted(range(len(links)), key=lambda k: (ranks[links[k]], tree.depths[k]))
         self.leaves = [k for k, branches in enumerate(self.children) if not branches]
-        self._unsettled: dict[int, list[int]] = {}
+        self._tails: dict[int, tuple[list[list[TailTerm]], list[list[int]], list[int]]] = {}
         count = virtual_channels
         self.ranges: list[VcRange] = [(0, count)] * len(tree.links)
         if tree.dateline and count >= 2:  # torus: dateline classes between the end links
@@ -329,19 +330,20 @@ class _TreePath:
                 if tree.parents[k] >= 0 and self.children[k]:
                     self.ranges[k] = (split, count) if marked else (0, split)
 
-    def unsettled(self, ahead: int) -> list[int]:
-        """Per link: itself and the links at most ``ahead`` levels below it, counted (its
-        tail's time is final once the head has won them all); a fresh copy."""
-        counts = self._unsettled.get(ahead)
-        if counts is None:
-            counts = [0] * len(self.tree.links)
-            for k in range(len(counts)):
-                j, up = k, 0
-                while j >= 0 and up <= ahead:
-                    counts[j] += 1
-                    j, up = self.tree.parents[j], up + 1
-            self._unsettled[ahead] = counts
-        return list(counts)
+    def tails(self, ahead: int) -> tuple[list[list[TailTerm]], list[list[int]], list[int]]:
+        """For packets whose body spans ``ahead`` buffers: per link, the terms of its tail
+        (``tree_tail_terms``), per link the links whose tails it is a term of, and per link
+        how many terms it has (a fresh copy: the count of grants its tail still waits for)."""
+        cached = self._tails.get(ahead)
+        if cached is None:
+            terms = tree_tail_terms(self.tree.parents, self.children, ahead)
+            dependents: list[list[int]] = [[] for _ in terms]
+            for j, mine in enumerate(terms):
+                for k, _, _ in mine:
+                    dependents[k].append(j)
+            cached = self._tails[ahead] = (terms, dependents, [len(mine) for mine in terms])
+        terms, dependents, counts = cached
+        return terms, dependents, list(counts)
 
 
 class _Packet:
