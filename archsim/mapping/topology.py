@@ -161,8 +161,9 @@ class MeshTopology:
     def _rank(self, key: tuple[object, object]) -> int:
         """A rank that rises along every XY route: injection links, X links in their
         direction of travel, Y links likewise, ejection links. A packet that asks for links
-        in rising rank only ever waits for a link ranked above every link it holds, so no
-        cycle of waiting packets can form (the reason XY routing is deadlock-free)."""
+        in rising (rank, link index), a strict order, only ever waits for a link above every
+        link it holds, so no cycle of waiting packets can form (the reason XY routing is
+        deadlock-free)."""
         cols, rows = self.cols, self.rows
         first, second = key
         if first == "inject":

@@ -319,7 +319,7 @@ class _TreePath:
         self.tree = tree
         self.children = tree.children
         links = tree.links
-        self.order = sorted(range(len(links)), key=lambda k: (ranks[links[k]], tree.depths[k]))
+        self.order = sorted(range(len(links)), key=lambda k: (ranks[links[k]], links[k]))
         self.leaves = [k for k, branches in enumerate(self.children) if not branches]
         self._tails: dict[int, tuple[list[list[TailTerm]], list[list[int]], list[int]]] = {}
         count = virtual_channels
