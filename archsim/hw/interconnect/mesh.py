@@ -145,15 +145,9 @@ class Mesh(MeshNetwork):
             done = packet.grants[last] + stream
             if timing.t_grant < 0:
                 timing.t_grant = packet.grants[0]
-        wait = done - int(env.now)
-        if wait > 0:
-            yield env.timeout(wait)
-        pipeline_ps = route.hops * hop_ps
-        network_ps = pipeline_ps + serialization_total
-        port_ps = pipeline_ps + stream_total if stream_total > serialization_total else 0
-        hold = max(network_ps, port_ps)
-        self.account_hold(timing, t_request, done - hold, network_ps, port_ps, contended=True)
-        self.account_sent(op, route.hops)
+        yield from self._deliver(
+            op, timing, t_request, done, route.hops, route.hops, serialization_total, stream_total
+        )
 
     def _release(self, packet: _Packet, j: int, route: Route, channels: list[WormholeLink]) -> None:
         """The tail's time on link j is final: book link j and free the channel behind it."""
@@ -273,15 +267,34 @@ class Mesh(MeshNetwork):
             done = max(packet.grants[k] + stream for k in path.leaves)
             if timing.t_grant < 0:
                 timing.t_grant = packet.grants[0]
+        yield from self._deliver(
+            op, timing, t_request, done, tree.depth, tree.hops, serialization_total, stream_total
+        )
+
+    def _deliver(
+        self,
+        op: TransferOp,
+        timing: TransferTiming,
+        t_request: int,
+        done: int,
+        depth: int,
+        hops: int,
+        serialization_ps: int,
+        stream_ps: int,
+    ) -> Generator[simpy.Event, Any, None]:
+        """Wait until the last byte has landed (``done``) and account the transfer: its
+        zero-load hold is ``depth`` router delays (to its farthest destination) plus its
+        packets' flit (or SRAM port) times; the rest of the time it waited."""
+        env = self.env
         wait = done - int(env.now)
         if wait > 0:
             yield env.timeout(wait)
-        pipeline_ps = tree.depth * hop_ps  # to the farthest destination
-        network_ps = pipeline_ps + serialization_total
-        port_ps = pipeline_ps + stream_total if stream_total > serialization_total else 0
+        pipeline_ps = depth * self.hop_latency_ps
+        network_ps = pipeline_ps + serialization_ps
+        port_ps = pipeline_ps + stream_ps if stream_ps > serialization_ps else 0
         hold = max(network_ps, port_ps)
         self.account_hold(timing, t_request, done - hold, network_ps, port_ps, contended=True)
-        self.account_sent(op, tree.hops)
+        self.account_sent(op, hops)
 
     def _release_branch(
         self,
