@@ -398,6 +398,18 @@ def test_cli_runs_with_multicast(name: str, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert '"multicast_transfers"' in result.output
+    text = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            f"arch/{name}.yaml",
+            "workloads/tiny_cnn.yaml",
+            "--set",
+            MULTICAST,
+            "--no-trace",
+        ],  # fmt: skip
+    )
+    assert text.exit_code == 0 and "  multicast " in text.output
 
 
 @pytest.mark.parametrize(
