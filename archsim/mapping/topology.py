@@ -15,6 +15,7 @@ Pure data: no simulation objects, so the mapper can use it to plan static schedu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from archsim.domain import EndpointKind, MeshShape
 from archsim.mapping.program import Endpoint
@@ -170,8 +171,7 @@ class MeshTopology:
             return 0
         if first == "eject":
             return cols + rows
-        assert isinstance(first, tuple) and isinstance(second, tuple)  # router to router
-        (x, y), (nx, ny) = first, second
+        (x, y), (nx, ny) = cast(Coordinate, first), cast(Coordinate, second)  # router to router
         if ny == y:
             return 1 + (x if nx > x else cols - 1 - x)
         return cols + (y if ny > y else rows - 1 - y)

@@ -391,8 +391,11 @@ class NullRecorder(Recorder):
     def _ignore(self, *args: object, **kwargs: object) -> None:
         """Do nothing."""
 
-    state = transfer = layer = link = frame = queue_depth = window = reservations = _ignore
-    destination = _ignore
+    def transfer(self, *args: object, **kwargs: object) -> int:
+        """Keep nothing; no transfer id."""
+        return -1
+
+    state = layer = link = frame = queue_depth = window = reservations = destination = _ignore
 
     def data(self) -> TraceData:
         """Empty tables."""
