@@ -21,6 +21,10 @@ layer whose weights exceed half the SRAM streams them: channel blocks outermost,
 block's tiles spread over all clusters, block k fetched once every cluster has loaded
 block k - 2, so SRAM holds two blocks of it.
 
+With ``interconnect.multicast`` the tiles of a layer (or band) are emitted step by step
+(the j-th tile of every cluster, then the (j+1)-th), and an operand block that several
+clusters load at one step is sent once to all of them (see ``multicast``).
+
 Fusion groups (see ``fusion``) run band by band: for each band every member emits the
 tiles of its band rows, then a band barrier; the next member's loads wait for that band
 barrier instead of a layer barrier, and a producer's band waits for its consumer's band
@@ -34,6 +38,7 @@ from dataclasses import dataclass, field
 from archsim.config import ArchConfig
 from archsim.domain import EndpointKind, Precision, TransferKind
 from archsim.mapping.fusion import FusionGroup, FusionRequest
+from archsim.mapping.multicast import Operand, StepMulticast
 from archsim.mapping.placement import bank_shares, home_bank
 from archsim.mapping.planner import plan_mapping
 from archsim.mapping.program import (
@@ -140,8 +145,11 @@ class ProgramBuilder:
             first = graph.layer(group.members[0]).index
             for name in group.members:
                 self.epoch_of[graph.layer(name).index] = first
+        # a DRAM-resident region's operand key -> (its staging fetch, the bank it is staged in)
         self.staged: dict[tuple[object, ...], tuple[int, Endpoint]] = {}
         self.weight_loads: dict[tuple[int, int], list[int]] = {}  # (layer, block) -> loads
+        self.multicast = arch.interconnect.multicast
+        self.step: StepMulticast | None = None  # the tile step being emitted (multicast)
 
     def group_of_layer(self, name: str) -> FusionGroup | None:
         """The fusion group the layer belongs to, if any."""
@@ -166,6 +174,7 @@ class ProgramBuilder:
         stream: int,
         deps: list[int],
         epoch: int | None = None,
+        fanout: tuple[Endpoint, ...] = (),
     ) -> int:
         op = TransferOp(
             self.program.next_id,
@@ -177,6 +186,7 @@ class ProgramBuilder:
             stream,
             tuple(d for d in deps if d >= 0),
             self.epoch_of[layer] if epoch is None else epoch,
+            fanout=fanout,
         )
         return self.program.add(queue, op)
 
@@ -347,13 +357,34 @@ class ProgramBuilder:
             TransferKind.OUTPUT_WRITE if layer.name in self.outputs else TransferKind.SPILL
         )
         used = min(self.clusters, len(placed))
-        stores: list[int] = []
+        tiles: list[tuple[_Tile, tuple[int, int] | None]] = []
         for tile_index, (block, image, region) in enumerate(placed):
             cluster = tile_index * used // len(placed)
             tile = _Tile(layer, cluster, image, region, block, gate)
-            weights = weight_blocks[block] if weight_blocks else None
-            stores.extend(self._emit_tile(tile, weights, output_in_sram, output_kind))
+            tiles.append((tile, weight_blocks[block] if weight_blocks else None))
+        stores: list[int] = []
+        if not self.multicast:
+            for tile, weights in tiles:
+                stores.extend(self._emit_tile(tile, weights, output_in_sram, output_kind))
+            return tuple(stores)
+        runs: list[list[tuple[_Tile, tuple[int, int] | None]]] = [[] for _ in range(used)]
+        for tile, weights in tiles:
+            runs[tile.cluster].append((tile, weights))
+        for step in range(max(len(run) for run in runs)):
+            group = [run[step] for run in runs if step < len(run)]
+            self.step = StepMulticast(
+                {tile.cluster: self._operands(tile, weights) for tile, weights in group},
+                {tile.cluster: self._slot(tile.cluster) for tile, _ in group},
+            )
+            for tile, weights in group:
+                stores.extend(self._emit_tile(tile, weights, output_in_sram, output_kind))
+        self.step = None
         return tuple(stores)
+
+    def _slot(self, cluster: int) -> int:
+        """The op that frees the cluster's next buffer half: its compute two tiles back."""
+        computes = self.cursors[cluster].computes
+        return computes[-2] if len(computes) >= 2 else -1
 
     def _emit_streamed(
         self, layer: Layer, tiling: Tiling, placed: list[tuple[int, int, Region]]
@@ -475,16 +506,20 @@ class ProgramBuilder:
     ) -> list[int]:
         """Emit loads, compute and stores of one tile; returns the tile's final store ops."""
         cursor = self.cursors[tile.cluster]
-        slot = cursor.computes[-2] if len(cursor.computes) >= 2 else -1
-        loads = self._emit_input_loads(tile, slot)
-        if weights is not None and cursor.weight_block != (tile.layer.index, tile.block):
-            fetch, bank = weights
-            nbytes = weight_bytes(tile.layer, tile.region.channels, self.element_bytes)
-            stream = 2 * tile.layer.index + 1
-            load = self._load(tile, _bank(bank), nbytes, stream, [fetch, slot])
+        slot = self._slot(tile.cluster)
+        step = self.step
+        operands = (
+            step.operands[tile.cluster] if step is not None else self._operands(tile, weights)
+        )
+        loads: list[int] = []
+        for operand in operands:
+            fresh = self.program.next_id
+            load = self._emit_operand(tile, operand, slot)
             loads.append(load)
-            self.weight_loads.setdefault((tile.layer.index, tile.block), []).append(load)
-            cursor.weight_block = (tile.layer.index, tile.block)
+            if operand.is_weights:
+                if load >= fresh:  # a multicast weight load is listed once
+                    self.weight_loads.setdefault((tile.layer.index, tile.block), []).append(load)
+                cursor.weight_block = (tile.layer.index, tile.block)
         output_slot = cursor.tile_stores[-2] if len(cursor.tile_stores) >= 2 else []
         layer = tile.layer
         compute = ComputeOp(
@@ -525,52 +560,90 @@ class ProgramBuilder:
             return [(block, *where) for where in spatial for block in blocks]
         return [(block, *where) for block in blocks for where in spatial]
 
-    def _emit_input_loads(self, tile: _Tile, slot: int) -> list[int]:
-        """Operand loads of every input region.
+    def _operands(self, tile: _Tile, weights: tuple[int, int] | None) -> list[Operand]:
+        """The blocks the tile loads, in emit order: every input region (from the SRAM banks
+        holding it, or a DRAM-resident region staged into a home bank), then its weight
+        block when the cluster's block changes (``weights``: the block's fetch and bank).
 
-        A DRAM-resident region is first fetched into the home bank of the first tile that
-        needs it; later tiles of the layer needing the same region load that staged copy.
+        A DRAM-resident region is staged once per layer (or per channel block, channel
+        blocks outermost): later tiles needing the same region load that staged copy.
         """
         layer = tile.layer
-        loads: list[int] = []
+        operands: list[Operand] = []
         for index, producer in enumerate(layer.inputs):
             needed = input_region(layer, index, tile.region)
             for source, source_channels in self._resolve(producer, needed.channels):
                 nbytes = needed.with_channels(source_channels).nbytes(self.element_bytes)
                 if nbytes == 0:
                     continue
-                deps = [self.barrier_of.get(source, -1), slot, tile.gate]
+                deps = (self.barrier_of.get(source, -1), tile.gate)
                 stream = self._stream(source, self.graph)
+                where = (source, tile.image, needed.rows, needed.cols, source_channels)
                 if self.residency.in_sram[source]:
                     shape = self._shape_of(source)
                     for bank, share in bank_shares(
                         shape, tile.image, needed.rows, nbytes, self.banks
                     ):
-                        loads.append(self._load(tile, _bank(bank), share, stream, deps))
+                        operands.append(Operand(("sram", *where, bank), share, stream, bank, deps))
                 else:
                     # channel blocks outermost: a staged copy is gone when its block comes back
                     per_block = self.tilings[layer.name].loop_order is LoopOrder.WEIGHTS_OUTER
                     fused = self.group_of_layer(layer.name) is not None  # bands stage their own
                     scope = tile.block if per_block and not fused else -1
-                    key = (source, tile.image, needed.rows, needed.cols, source_channels, scope)
-                    staged = self.staged.get(key)
-                    if staged is None:
-                        fetch = self._transfer(
-                            tile.load_queue,
-                            layer.index,
-                            TransferKind.INPUT_FETCH,
-                            self._dram(),
-                            self._home(tile),
-                            nbytes,
-                            stream,
-                            deps,
-                        )
-                        staged = self.staged[key] = (fetch, self._home(tile))
-                    staged_fetch, staged_bank = staged
-                    loads.append(
-                        self._load(tile, staged_bank, nbytes, stream, [staged_fetch, slot])
-                    )
-        return loads
+                    operands.append(Operand(("dram", *where, scope), nbytes, stream, -1, deps))
+        cursor = self.cursors[tile.cluster]
+        if weights is not None and cursor.weight_block != (layer.index, tile.block):
+            fetch, bank = weights
+            nbytes = weight_bytes(layer, tile.region.channels, self.element_bytes)
+            key = ("weights", layer.index, tile.block)
+            operands.append(Operand(key, nbytes, 2 * layer.index + 1, bank, (fetch,)))
+        return operands
+
+    def _emit_operand(self, tile: _Tile, operand: Operand, slot: int) -> int:
+        """The load of one operand block (after its staging fetch, for a DRAM-resident
+        region); with multicast, one load to every cluster of the step that needs the block,
+        emitted by the first of them. Returns the load's op id."""
+        step = self.step
+        clusters = step.destinations(operand.key) if step is not None else None
+        if step is not None and clusters is not None and operand.key in step.emitted:
+            return step.emitted[operand.key]
+        first, *rest = operand.deps
+        deps = [first, slot, *rest]
+        if operand.bank >= 0:
+            src = _bank(operand.bank)
+        else:
+            staged = self.staged.get(operand.key)
+            if staged is None:
+                fetch = self._transfer(
+                    tile.load_queue,
+                    tile.layer.index,
+                    TransferKind.INPUT_FETCH,
+                    self._dram(),
+                    self._home(tile),
+                    operand.nbytes,
+                    operand.stream,
+                    deps,
+                )
+                staged = self.staged[operand.key] = (fetch, self._home(tile))
+            staged_fetch, src = staged
+            deps = [staged_fetch, slot]
+        if step is None or clusters is None:
+            return self._load(tile, src, operand.nbytes, operand.stream, deps)
+        if clusters[0] != tile.cluster:
+            raise ValueError("a multicast load must be emitted by its first destination")
+        load = self._transfer(
+            tile.load_queue,
+            tile.layer.index,
+            TransferKind.OPERAND_LOAD,
+            src,
+            tile.endpoint,
+            operand.nbytes,
+            operand.stream,
+            [d for d in deps if d != slot] + step.slots_of(clusters),
+            fanout=tuple(Endpoint(EndpointKind.CLUSTER, c) for c in clusters[1:]),
+        )
+        step.emitted[operand.key] = load
+        return load
 
     def _emit_stores(
         self, tile: _Tile, compute: int, output_in_sram: bool, output_kind: TransferKind

@@ -133,6 +133,7 @@ def _check_references(tables: Mapping[str, Mapping[str, np.ndarray]]) -> None:
         ("transfers", "dst"),
         ("links", "component"),
         ("reservations", "link"),
+        ("destinations", "dst"),
     )
     for table, column in references:
         ids = tables[table][column]

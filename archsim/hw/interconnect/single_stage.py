@@ -88,3 +88,5 @@ class SingleStageInterconnect(Interconnect):
                 recorder.state(stats.component_id, State.BUSY, t_grant, t_grant + hold, tag)
         self.bytes_moved += op.nbytes
         self.byte_hops += op.nbytes
+        if op.fanout:  # a broadcast: every destination listens to the one stage
+            self.account_multicast(op, 1, len(op.fanout) + 1)
