@@ -45,11 +45,12 @@ from archsim.mapping.program import (
     TileRecord,
     TransferOp,
 )
-from archsim.mapping.regions import Region, Span, input_region, weight_bytes
+from archsim.mapping.regions import Region, Span, block_span, input_region, weight_bytes
 from archsim.mapping.residency import (
     NETWORK_INPUT,
     dram_inputs,
     network_outputs,
+    view_sources,
 )
 from archsim.mapping.tiling import (
     LoopOrder,
@@ -57,15 +58,9 @@ from archsim.mapping.tiling import (
     Tiling,
     TilingMode,
     executes,
-    is_view,
     tile_cycles,
 )
-from archsim.workload.graph import Layer, OpKind, TensorShape, WorkloadGraph
-
-
-def _block(index: int, size: int, total: int) -> Span:
-    """The index-th block of ``size`` positions out of ``total`` (the last may be short)."""
-    return index * size, min(total, (index + 1) * size)
+from archsim.workload.graph import Layer, TensorShape, WorkloadGraph
 
 
 def _bank(number: int) -> Endpoint:
@@ -142,6 +137,7 @@ class ProgramBuilder:
                 self.epoch_of[graph.layer(name).index] = first
         self.staged: dict[tuple[object, ...], tuple[int, Endpoint]] = {}
         self.weight_loads: dict[tuple[int, int], list[int]] = {}  # (layer, block) -> loads
+        self.sources: dict[tuple[str, Span], list[tuple[str, Span]]] = {}
 
     def group_of_layer(self, name: str) -> FusionGroup | None:
         """The fusion group the layer belongs to, if any."""
@@ -181,20 +177,12 @@ class ProgramBuilder:
         return self.program.add(queue, op)
 
     def _resolve(self, name: str, channels: Span) -> list[tuple[str, Span]]:
-        """Physical tensors and channel ranges behind a (possibly view) tensor's channels."""
-        if name == NETWORK_INPUT or not is_view(self.graph.layer(name)):
-            return [(name, channels)]
-        layer = self.graph.layer(name)
-        if layer.op is OpKind.SLICE:  # a channel range of its one producer
-            begin = layer.offset[2]
-            return self._resolve(layer.inputs[0], (channels[0] + begin, channels[1] + begin))
-        parts: list[tuple[str, Span]] = []
-        offset = 0
-        for producer, shape in zip(layer.inputs, layer.input_shapes, strict=True):
-            lo, hi = max(channels[0], offset), min(channels[1], offset + shape.channels)
-            if hi > lo:
-                parts.extend(self._resolve(producer, (lo - offset, hi - offset)))
-            offset += shape.channels
+        """Physical tensors and channel ranges behind a (possibly view) tensor's channels
+        (memoized: many tiles read the same channels)."""
+        key = (name, channels)
+        parts = self.sources.get(key)
+        if parts is None:
+            parts = self.sources[key] = view_sources(self.graph, name, channels)
         return parts
 
     def _shape_of(self, name: str) -> TensorShape:
@@ -297,7 +285,7 @@ class ProgramBuilder:
 
     @staticmethod
     def _block_channels(layer: Layer, tiling: Tiling, block: int) -> Span:
-        return _block(block, tiling.shape.channels, layer.output_shape.channels)
+        return block_span(block, tiling.shape.channels, layer.output_shape.channels)
 
     def _emit_layer(self, layer: Layer) -> None:
         tiling = self.tilings[layer.name]
@@ -316,8 +304,8 @@ class ProgramBuilder:
                 block,
                 image,
                 Region(
-                    _block(row_block, shape.rows, out.height),
-                    _block(col_block, shape.cols, out.width),
+                    block_span(row_block, shape.rows, out.height),
+                    block_span(col_block, shape.cols, out.width),
                     self._block_channels(layer, tiling, block),
                 ),
             )
@@ -457,7 +445,7 @@ class ProgramBuilder:
                 image,
                 Region(
                     (row, min(rows[1], row + shape.rows)),
-                    _block(col_block, shape.cols, out.width),
+                    block_span(col_block, shape.cols, out.width),
                     self._block_channels(layer, tiling, block),
                 ),
             )

@@ -54,13 +54,16 @@ MIN_TILE_BUDGET_BYTES = 1024
 @dataclass(frozen=True)
 class MappingPlan:
     """What the program builder emits from: per-layer tilings, SRAM residency, the layers
-    that read DRAM-resident inputs, fusion groups and the groups that fell back."""
+    that read DRAM-resident inputs, fusion groups and the groups that fell back.
+    ``unfused`` is the plan of the same workload without fusion, when groups were tried
+    (what fusion is measured against)."""
 
     tilings: dict[str, Tiling]
     residency: ResidencyPlan
     reads_dram: set[str]
     groups: tuple[FusionGroup, ...] = ()
     fallbacks: tuple[Fallback, ...] = ()
+    unfused: MappingPlan | None = None
 
     def group_of(self, name: str) -> FusionGroup | None:
         """The fusion group the layer belongs to, if any."""
@@ -114,7 +117,7 @@ class MappingPlanner:
                 self.groups.append(group)
         while True:
             try:
-                return self._plan_layers()
+                return replace(self._plan_layers(), unfused=unfused)
             except LineBufferOverflowError as error:
                 self._shrink_bands(error.layer or "")
 

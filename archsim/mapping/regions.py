@@ -38,6 +38,11 @@ class Region:
         return Region(self.rows, self.cols, channels)
 
 
+def block_span(index: int, size: int, total: int) -> Span:
+    """The index-th block of ``size`` positions out of ``total`` (the last may be short)."""
+    return index * size, min(total, (index + 1) * size)
+
+
 def _window(span: Span, stride: int, pad: int, kernel: int, dilation: int, size: int) -> Span:
     """Input positions a sliding window reads for output positions ``span``."""
     first = max(0, span[0] * stride - pad)
