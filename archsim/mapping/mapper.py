@@ -30,6 +30,7 @@ two back before overwriting line-buffer rows. All transfers of a group share one
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from archsim.config import ArchConfig
 from archsim.domain import EndpointKind, Precision, TransferKind
@@ -63,12 +64,7 @@ from archsim.mapping.tiling import (
 from archsim.workload.graph import Layer, TensorShape, WorkloadGraph
 
 
-def _bank(number: int) -> Endpoint:
-    return Endpoint(EndpointKind.BANK, number)
-
-
-@dataclass(frozen=True)
-class _Tile:
+class _Tile(NamedTuple):
     """One tile being emitted: its layer, cluster, image, output box and channel block."""
 
     layer: Layer
@@ -78,20 +74,18 @@ class _Tile:
     block: int
     gate: int = -1  # an extra op the tile's input loads wait for (fusion: line-buffer reuse)
 
-    @property
-    def endpoint(self) -> Endpoint:
-        """The cluster as a transfer endpoint."""
-        return Endpoint(EndpointKind.CLUSTER, self.cluster)
 
-    @property
-    def load_queue(self) -> str:
-        """Queue of the cluster's load DMA."""
-        return f"cluster{self.cluster}.load"
+class _Ports:
+    """Endpoints and queue names of one engine, made once (every op refers to them)."""
 
-    @property
-    def store_queue(self) -> str:
-        """Queue of the cluster's store DMA."""
-        return f"cluster{self.cluster}.store"
+    def __init__(self, clusters: int, banks: int, channels: int) -> None:
+        self.banks = [Endpoint(EndpointKind.BANK, bank) for bank in range(banks)]
+        self.clusters = [Endpoint(EndpointKind.CLUSTER, cluster) for cluster in range(clusters)]
+        self.homes = [self.banks[home_bank(c, clusters, banks)] for c in range(clusters)]
+        self.dram = [Endpoint(EndpointKind.DRAM, channel) for channel in range(channels)]
+        self.loads = [f"cluster{cluster}.load" for cluster in range(clusters)]
+        self.stores = [f"cluster{cluster}.store" for cluster in range(clusters)]
+        self.computes = [f"cluster{cluster}.compute" for cluster in range(clusters)]
 
 
 @dataclass
@@ -137,7 +131,13 @@ class ProgramBuilder:
                 self.epoch_of[graph.layer(name).index] = first
         self.staged: dict[tuple[object, ...], tuple[int, Endpoint]] = {}
         self.weight_loads: dict[tuple[int, int], list[int]] = {}  # (layer, block) -> loads
+        self.ports = _Ports(self.clusters, self.banks, self.channels)
+        # memoized per-tile results: tiles of a layer alike in shape or rows share them
         self.sources: dict[tuple[str, Span], list[tuple[str, Span]]] = {}
+        self.streams: dict[str, int] = {}
+        self.cycles: dict[tuple[int, int, int, int], int] = {}
+        self.shares: dict[tuple[str, int, Span, int], list[tuple[int, int]]] = {}
+        self.per_block_staging: dict[str, bool] = {}
 
     def group_of_layer(self, name: str) -> FusionGroup | None:
         """The fusion group the layer belongs to, if any."""
@@ -147,7 +147,7 @@ class ProgramBuilder:
 
     def _dram(self) -> Endpoint:
         """DRAM channels take transfers in turn (channel interleaving at transfer level)."""
-        endpoint = Endpoint(EndpointKind.DRAM, self.dram_turn % self.channels)
+        endpoint = self.ports.dram[self.dram_turn % self.channels]
         self.dram_turn += 1
         return endpoint
 
@@ -164,14 +164,14 @@ class ProgramBuilder:
         epoch: int | None = None,
     ) -> int:
         op = TransferOp(
-            self.program.next_id,
+            len(self.program.ops),
             layer,
             kind,
             src,
             dst,
             nbytes,
             stream,
-            tuple(d for d in deps if d >= 0),
+            tuple([d for d in deps if d >= 0]),
             self.epoch_of[layer] if epoch is None else epoch,
         )
         return self.program.add(queue, op)
@@ -190,9 +190,29 @@ class ProgramBuilder:
             return self.graph.input_shape
         return self.graph.layer(name).output_shape
 
-    @staticmethod
-    def _stream(name: str, graph: WorkloadGraph) -> int:
-        return activation_stream(graph, name)
+    def _stream(self, name: str) -> int:
+        stream = self.streams.get(name)
+        if stream is None:
+            stream = self.streams[name] = activation_stream(self.graph, name)
+        return stream
+
+    def _bank_shares(self, name: str, image: int, rows: Span, nbytes: int) -> list[tuple[int, int]]:
+        """``placement.bank_shares`` of a region of tensor ``name`` (memoized)."""
+        key = (name, image, rows, nbytes)
+        shares = self.shares.get(key)
+        if shares is None:
+            shape = self._shape_of(name)
+            shares = self.shares[key] = bank_shares(shape, image, rows, nbytes, self.banks)
+        return shares
+
+    def _tile_cycles(self, layer: Layer, region: Region) -> int:
+        """``tiling.tile_cycles`` of a tile (memoized: it depends on the tile's size only)."""
+        rows, cols, channels = region.rows, region.cols, region.channels
+        key = (layer.index, rows[1] - rows[0], cols[1] - cols[0], channels[1] - channels[0])
+        cycles = self.cycles.get(key)
+        if cycles is None:
+            cycles = self.cycles[key] = tile_cycles(layer, self.arch, self.precision, region)
+        return cycles
 
     # -- layers ---------------------------------------------------------------------------
 
@@ -275,7 +295,7 @@ class ProgramBuilder:
             layer.index,
             TransferKind.WEIGHT_FETCH,
             self._dram(),
-            Endpoint(EndpointKind.BANK, bank),
+            self.ports.banks[bank],
             weight_bytes(layer, channels, self.element_bytes),
             2 * layer.index + 1,
             deps,
@@ -352,14 +372,16 @@ class ProgramBuilder:
         gate, epoch = self._weight_gate(layer)
         blocks: list[tuple[int, int]] = []
         stores: list[int] = []
+        by_block: list[list[tuple[int, int, Region]]] = [[] for _ in range(tiling.channel_blocks)]
+        for tile in placed:
+            by_block[tile[0]].append(tile)
         for block in range(tiling.channel_blocks):
             freed = self.weight_loads.get((layer.index, block - 2), [])
             deps = [gate, *freed]
             # a fetch that waits for this layer's own loads runs in this layer's epoch
             when = epoch if block < 2 else self.epoch_of[layer.index]
             blocks.append(self._emit_weight_fetch(layer, tiling, self.clusters, block, deps, when))
-            mine = [tile for tile in placed if tile[0] == block]
-            stores.extend(self._emit_tiles(layer, mine, blocks))
+            stores.extend(self._emit_tiles(layer, by_block[block], blocks))
         return tuple(stores)
 
     def _record_layer(self, layer: Layer, shape: TileShape, tiles: int, barrier: int) -> None:
@@ -469,7 +491,7 @@ class ProgramBuilder:
             fetch, bank = weights
             nbytes = weight_bytes(tile.layer, tile.region.channels, self.element_bytes)
             stream = 2 * tile.layer.index + 1
-            load = self._load(tile, _bank(bank), nbytes, stream, [fetch, slot])
+            load = self._load(tile, self.ports.banks[bank], nbytes, stream, [fetch, slot])
             loads.append(load)
             self.weight_loads.setdefault((tile.layer.index, tile.block), []).append(load)
             cursor.weight_block = (tile.layer.index, tile.block)
@@ -480,10 +502,10 @@ class ProgramBuilder:
             layer.index,
             tile.cluster,
             tile.region.elements() * (layer.gemm.k if layer.gemm is not None else 0),
-            tile_cycles(layer, self.arch, self.precision, tile.region),
+            self._tile_cycles(layer, tile.region),
             (*loads, *output_slot),
         )
-        self.program.add(f"cluster{tile.cluster}.compute", compute)
+        self.program.add(self.ports.computes[tile.cluster], compute)
         cursor.computes.append(compute.id)
         stores = self._emit_stores(tile, compute.id, output_in_sram, output_kind)
         cursor.tile_stores.append(stores)
@@ -520,87 +542,94 @@ class ProgramBuilder:
         needs it; later tiles of the layer needing the same region load that staged copy.
         """
         layer = tile.layer
+        banks = self.ports.banks
+        in_sram = self.residency.in_sram
         loads: list[int] = []
         for index, producer in enumerate(layer.inputs):
             needed = input_region(layer, index, tile.region)
+            rows, cols = needed.rows, needed.cols
+            area = max(0, rows[1] - rows[0]) * max(0, cols[1] - cols[0]) * self.element_bytes
             for source, source_channels in self._resolve(producer, needed.channels):
-                nbytes = needed.with_channels(source_channels).nbytes(self.element_bytes)
+                nbytes = area * max(0, source_channels[1] - source_channels[0])
                 if nbytes == 0:
                     continue
                 deps = [self.barrier_of.get(source, -1), slot, tile.gate]
-                stream = self._stream(source, self.graph)
-                if self.residency.in_sram[source]:
-                    shape = self._shape_of(source)
-                    for bank, share in bank_shares(
-                        shape, tile.image, needed.rows, nbytes, self.banks
-                    ):
-                        loads.append(self._load(tile, _bank(bank), share, stream, deps))
-                else:
-                    # channel blocks outermost: a staged copy is gone when its block comes back
-                    per_block = self.tilings[layer.name].loop_order is LoopOrder.WEIGHTS_OUTER
-                    fused = self.group_of_layer(layer.name) is not None  # bands stage their own
-                    scope = tile.block if per_block and not fused else -1
-                    key = (source, tile.image, needed.rows, needed.cols, source_channels, scope)
-                    staged = self.staged.get(key)
-                    if staged is None:
-                        fetch = self._transfer(
-                            tile.load_queue,
-                            layer.index,
-                            TransferKind.INPUT_FETCH,
-                            self._dram(),
-                            self._home(tile),
-                            nbytes,
-                            stream,
-                            deps,
-                        )
-                        staged = self.staged[key] = (fetch, self._home(tile))
-                    staged_fetch, staged_bank = staged
-                    loads.append(
-                        self._load(tile, staged_bank, nbytes, stream, [staged_fetch, slot])
+                stream = self._stream(source)
+                if in_sram[source]:
+                    for bank, share in self._bank_shares(source, tile.image, rows, nbytes):
+                        loads.append(self._load(tile, banks[bank], share, stream, deps))
+                    continue
+                # channel blocks outermost: a staged copy is gone when its block comes back
+                scope = tile.block if self._stages_per_block(layer) else -1
+                key = (source, tile.image, rows, cols, source_channels, scope)
+                staged = self.staged.get(key)
+                if staged is None:
+                    home = self.ports.homes[tile.cluster]
+                    fetch = self._transfer(
+                        self.ports.loads[tile.cluster],
+                        layer.index,
+                        TransferKind.INPUT_FETCH,
+                        self._dram(),
+                        home,
+                        nbytes,
+                        stream,
+                        deps,
                     )
+                    staged = self.staged[key] = (fetch, home)
+                staged_fetch, staged_bank = staged
+                loads.append(self._load(tile, staged_bank, nbytes, stream, [staged_fetch, slot]))
         return loads
+
+    def _stages_per_block(self, layer: Layer) -> bool:
+        """Whether the layer's staged DRAM inputs last one channel block only: channel
+        blocks outermost, outside a fusion group (bands stage their own)."""
+        per_block = self.per_block_staging.get(layer.name)
+        if per_block is None:
+            per_block = self.per_block_staging[layer.name] = (
+                self.tilings[layer.name].loop_order is LoopOrder.WEIGHTS_OUTER
+                and self.group_of_layer(layer.name) is None
+            )
+        return per_block
 
     def _emit_stores(
         self, tile: _Tile, compute: int, output_in_sram: bool, output_kind: TransferKind
     ) -> list[int]:
         """Result stores into the output's banks, or via the home bank out to DRAM."""
         layer = tile.layer
-        nbytes = tile.region.nbytes(self.element_bytes)
-        stream = self._stream(layer.name, self.graph)
-        me = tile.endpoint
-
-        def store(kind: TransferKind, src: Endpoint, dst: Endpoint, size: int, dep: int) -> int:
-            return self._transfer(
-                tile.store_queue, layer.index, kind, src, dst, size, stream, [dep]
-            )
-
+        region = tile.region
+        nbytes = region.nbytes(self.element_bytes)
+        stream = self._stream(layer.name)
+        me = self.ports.clusters[tile.cluster]
+        queue = self.ports.stores[tile.cluster]
+        result = TransferKind.RESULT_STORE
         if output_in_sram:
-            shares = bank_shares(
-                layer.output_shape, tile.image, tile.region.rows, nbytes, self.banks
-            )
+            banks = self.ports.banks
+            shares = self._bank_shares(layer.name, tile.image, region.rows, nbytes)
             return [
-                store(TransferKind.RESULT_STORE, me, _bank(bank), share, compute)
+                self._transfer(
+                    queue, layer.index, result, me, banks[bank], share, stream, [compute]
+                )
                 for bank, share in shares
             ]
-        home = self._home(tile)
-        staged = store(TransferKind.RESULT_STORE, me, home, nbytes, compute)
-        return [store(output_kind, home, self._dram(), nbytes, staged)]
+        home = self.ports.homes[tile.cluster]
+        staged = self._transfer(queue, layer.index, result, me, home, nbytes, stream, [compute])
+        dram = self._dram()
+        return [
+            self._transfer(queue, layer.index, output_kind, home, dram, nbytes, stream, [staged])
+        ]
 
     def _load(self, tile: _Tile, src: Endpoint, nbytes: int, stream: int, deps: list[int]) -> int:
         """An operand load from an SRAM bank into the tile's cluster."""
         return self._transfer(
-            tile.load_queue,
+            self.ports.loads[tile.cluster],
             tile.layer.index,
             TransferKind.OPERAND_LOAD,
             src,
-            tile.endpoint,
+            self.ports.clusters[tile.cluster],
             nbytes,
             stream,
             deps,
         )
-
-    def _home(self, tile: _Tile) -> Endpoint:
-        return _bank(home_bank(tile.cluster, self.clusters, self.banks))
 
 
 def activation_stream(graph: WorkloadGraph, name: str) -> int:

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from archsim.workload.graph import Layer, OpKind, TensorShape
 
 Span = tuple[int, int]
+
+_WINDOWED = (OpKind.CONV2D, OpKind.MAXPOOL, OpKind.AVGPOOL)
+_ELEMENTWISE = (OpKind.ADD, OpKind.ELTWISE)
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,43 @@ def input_region(layer: Layer, input_index: int, out: Region) -> Region:
     if op is OpKind.CONCAT and not layer.is_view:
         return _concatenated(layer, input_index, out)
     return _broadcast(out, shape)  # add, eltwise: the same region (size-1 axes broadcast)
+
+
+def input_sides(
+    layer: Layer, input_index: int, dim: int, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Vectorized ``input_region`` along one dimension (0 rows, 1 columns, 2 channels):
+    the input spans [first, last) that output spans [starts, ends) read along ``dim``.
+
+    Only for operators whose input side along ``dim`` depends on the output side along
+    ``dim`` alone (convolution, pooling, element-wise ops): the other sides are then those
+    of any box spanning the other output dimensions. None for every other operator (use
+    ``input_region``).
+    """
+    shape = layer.input_shapes[input_index]
+    op = layer.op
+    size = (shape.height, shape.width, shape.channels)[dim]
+    if op in _ELEMENTWISE:
+        if size == 1:  # broadcast along the axis
+            return np.zeros_like(starts), np.ones_like(ends)
+        return starts, ends
+    if op not in _WINDOWED:
+        return None
+    if dim == 2:
+        if op is not OpKind.CONV2D:
+            return starts, ends
+        if layer.groups == 1:
+            return np.zeros_like(starts), np.full_like(ends, shape.channels)
+        filters_per_group = layer.output_shape.channels // layer.groups
+        channels_per_group = shape.channels // layer.groups
+        first_group = starts // filters_per_group
+        end_group = -(-ends // filters_per_group)
+        return first_group * channels_per_group, end_group * channels_per_group
+    stride, kernel, dilation = layer.stride[dim], layer.kernel[dim], layer.dilation[dim]
+    pad = layer.padding[2 * dim]  # top or left
+    first = np.maximum(0, starts * stride - pad)
+    last = np.minimum(size, (ends - 1) * stride - pad + (kernel - 1) * dilation + 1)
+    return first, np.maximum(first, last)
 
 
 def _shift(span: Span, offset: int) -> Span:
