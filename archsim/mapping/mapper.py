@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 from archsim.config import ArchConfig
 from archsim.domain import EndpointKind, Precision, TransferKind
+from archsim.mapping.collector import collector_paused
 from archsim.mapping.fusion import FusionGroup, FusionRequest
 from archsim.mapping.placement import bank_shares, home_bank
 from archsim.mapping.planner import plan_mapping
@@ -163,6 +164,8 @@ class ProgramBuilder:
         deps: list[int],
         epoch: int | None = None,
     ) -> int:
+        # -1 stands for "no such op" in deps
+        kept = tuple(deps) if min(deps, default=0) >= 0 else tuple([d for d in deps if d >= 0])
         op = TransferOp(
             len(self.program.ops),
             layer,
@@ -171,7 +174,7 @@ class ProgramBuilder:
             dst,
             nbytes,
             stream,
-            tuple([d for d in deps if d >= 0]),
+            kept,
             self.epoch_of[layer] if epoch is None else epoch,
         )
         return self.program.add(queue, op)
@@ -218,6 +221,11 @@ class ProgramBuilder:
 
     def build(self) -> Program:
         """Emit every layer and return the finished program."""
+        with collector_paused():  # the ops are acyclic: reference counting frees them
+            self._emit_layers()
+        return self._finish()
+
+    def _emit_layers(self) -> None:
         for layer in self.graph.layers:
             if not executes(layer):  # views and extra inputs: no ops
                 self.program.layers.append(
@@ -242,6 +250,9 @@ class ProgramBuilder:
                 self._emit_layer(layer)
             elif group.members[0] == layer.name:
                 self._emit_group(group)
+
+    def _finish(self) -> Program:
+        """The program's totals and plan records, once every layer is emitted."""
         program = self.program
         graph = self.graph
         finals = [graph.layer(name) for name in sorted(self.outputs)]
@@ -319,16 +330,11 @@ class ProgramBuilder:
         )
         shape = tiling.shape
         self.staged.clear()
+        rows = [block_span(i, shape.rows, out.height) for i in range(tiling.row_blocks)]
+        cols = [block_span(i, shape.cols, out.width) for i in range(tiling.col_blocks)]
+        channels = [self._block_channels(layer, tiling, i) for i in range(tiling.channel_blocks)]
         placed = [
-            (
-                block,
-                image,
-                Region(
-                    block_span(row_block, shape.rows, out.height),
-                    block_span(col_block, shape.cols, out.width),
-                    self._block_channels(layer, tiling, block),
-                ),
-            )
+            (block, image, Region(rows[row_block], cols[col_block], channels[block]))
             for block, image, row_block, col_block in self._tile_order(layer, tiling)
         ]
         if streamed:
@@ -544,6 +550,9 @@ class ProgramBuilder:
         layer = tile.layer
         banks = self.ports.banks
         in_sram = self.residency.in_sram
+        queue = self.ports.loads[tile.cluster]
+        me = self.ports.clusters[tile.cluster]
+        load = TransferKind.OPERAND_LOAD
         loads: list[int] = []
         for index, producer in enumerate(layer.inputs):
             needed = input_region(layer, index, tile.region)
@@ -557,7 +566,11 @@ class ProgramBuilder:
                 stream = self._stream(source)
                 if in_sram[source]:
                     for bank, share in self._bank_shares(source, tile.image, rows, nbytes):
-                        loads.append(self._load(tile, banks[bank], share, stream, deps))
+                        loads.append(
+                            self._transfer(
+                                queue, layer.index, load, banks[bank], me, share, stream, deps
+                            )
+                        )
                     continue
                 # channel blocks outermost: a staged copy is gone when its block comes back
                 scope = tile.block if self._stages_per_block(layer) else -1
@@ -566,7 +579,7 @@ class ProgramBuilder:
                 if staged is None:
                     home = self.ports.homes[tile.cluster]
                     fetch = self._transfer(
-                        self.ports.loads[tile.cluster],
+                        queue,
                         layer.index,
                         TransferKind.INPUT_FETCH,
                         self._dram(),
@@ -577,7 +590,18 @@ class ProgramBuilder:
                     )
                     staged = self.staged[key] = (fetch, home)
                 staged_fetch, staged_bank = staged
-                loads.append(self._load(tile, staged_bank, nbytes, stream, [staged_fetch, slot]))
+                loads.append(
+                    self._transfer(
+                        queue,
+                        layer.index,
+                        load,
+                        staged_bank,
+                        me,
+                        nbytes,
+                        stream,
+                        [staged_fetch, slot],
+                    )
+                )
         return loads
 
     def _stages_per_block(self, layer: Layer) -> bool:

@@ -6,7 +6,7 @@ An output tile covers rows [r0, r1) x columns [x0, x1) of one image and channels
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -18,9 +18,9 @@ _WINDOWED = (OpKind.CONV2D, OpKind.MAXPOOL, OpKind.AVGPOOL)
 _ELEMENTWISE = (OpKind.ADD, OpKind.ELTWISE)
 
 
-@dataclass(frozen=True)
-class Region:
-    """A box of one image of a tensor: rows x columns x channels."""
+class Region(NamedTuple):
+    """A box of one image of a tensor: rows x columns x channels (a named tuple: the
+    mapper makes one per tile and input, so it must be cheap)."""
 
     rows: Span
     cols: Span
@@ -28,10 +28,11 @@ class Region:
 
     def elements(self) -> int:
         """Elements in the box."""
+        rows, cols, channels = self
         return (
-            max(0, self.rows[1] - self.rows[0])
-            * max(0, self.cols[1] - self.cols[0])
-            * max(0, self.channels[1] - self.channels[0])
+            max(0, rows[1] - rows[0])
+            * max(0, cols[1] - cols[0])
+            * max(0, channels[1] - channels[0])
         )
 
     def nbytes(self, element_bytes: int) -> int:
