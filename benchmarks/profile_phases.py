@@ -2,9 +2,9 @@
 
 Runs one simulation under cProfile and prints the cumulative wall time of each phase of
 `archsim.simulate` (loading, graph building, mapping, within it the tiling search and the
-unfused DRAM bytes a fused run is measured against, frame planning, the SimPy run, the summary, trace tables and HDF5 writing), the top
-functions by own time, and the process's peak RSS. Optionally writes the raw profile
-for snakeviz / pstats.
+unfused DRAM bytes a fused run is measured against, frame planning, the SimPy run, the
+summary, trace tables and HDF5 writing), the top functions by own time, and the process's
+peak RSS. Optionally writes the raw profile for snakeviz / pstats.
 
     python benchmarks/profile_phases.py arch/edge_bus.yaml workloads/resnet50.yaml
     python benchmarks/profile_phases.py arch/edge_det.yaml workloads/yolov3.yaml \

@@ -550,9 +550,6 @@ class ProgramBuilder:
         layer = tile.layer
         banks = self.ports.banks
         in_sram = self.residency.in_sram
-        queue = self.ports.loads[tile.cluster]
-        me = self.ports.clusters[tile.cluster]
-        load = TransferKind.OPERAND_LOAD
         loads: list[int] = []
         for index, producer in enumerate(layer.inputs):
             needed = input_region(layer, index, tile.region)
@@ -566,11 +563,7 @@ class ProgramBuilder:
                 stream = self._stream(source)
                 if in_sram[source]:
                     for bank, share in self._bank_shares(source, tile.image, rows, nbytes):
-                        loads.append(
-                            self._transfer(
-                                queue, layer.index, load, banks[bank], me, share, stream, deps
-                            )
-                        )
+                        loads.append(self._load(tile, banks[bank], share, stream, deps))
                     continue
                 # channel blocks outermost: a staged copy is gone when its block comes back
                 scope = tile.block if self._stages_per_block(layer) else -1
@@ -579,7 +572,7 @@ class ProgramBuilder:
                 if staged is None:
                     home = self.ports.homes[tile.cluster]
                     fetch = self._transfer(
-                        queue,
+                        self.ports.loads[tile.cluster],
                         layer.index,
                         TransferKind.INPUT_FETCH,
                         self._dram(),
@@ -590,18 +583,7 @@ class ProgramBuilder:
                     )
                     staged = self.staged[key] = (fetch, home)
                 staged_fetch, staged_bank = staged
-                loads.append(
-                    self._transfer(
-                        queue,
-                        layer.index,
-                        load,
-                        staged_bank,
-                        me,
-                        nbytes,
-                        stream,
-                        [staged_fetch, slot],
-                    )
-                )
+                loads.append(self._load(tile, staged_bank, nbytes, stream, [staged_fetch, slot]))
         return loads
 
     def _stages_per_block(self, layer: Layer) -> bool:
