@@ -83,18 +83,6 @@ class MappedRun:
     (``dram_traffic``); None when no fusion group was formed."""
 
 
-def map_located(
-    graph: WorkloadGraph,
-    arch: ArchConfig,
-    workload: WorkloadConfig,
-    fusion: FusionRequest | None = None,
-    tiling: TilingMode = TilingMode.SEARCH,
-) -> Program:
-    """Map the workload; a mapping error about a layer points at that layer's entry, and
-    an explicit fusion group that cannot be fused at its line."""
-    return map_run(graph, arch, workload, fusion, tiling).program
-
-
 def map_run(
     graph: WorkloadGraph,
     arch: ArchConfig,
@@ -102,8 +90,10 @@ def map_run(
     fusion: FusionRequest | None = None,
     tiling: TilingMode = TilingMode.SEARCH,
 ) -> MappedRun:
-    """``map_located``, plus the unfused DRAM bytes a fused program is measured against
-    (one mapping: the unfused figure comes from the planner's unfused plan)."""
+    """Map the workload; a mapping error about a layer points at that layer's entry, and
+    an explicit fusion group that cannot be fused at its line. Also counts the unfused
+    DRAM bytes a fused program is measured against (one mapping: the unfused figure
+    comes from the planner's unfused plan)."""
     if fusion is not None:
         _check_groups(graph, workload, fusion)
     try:
