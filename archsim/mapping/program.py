@@ -149,7 +149,10 @@ class Program:
         if op.id != len(self.ops):
             raise ValueError(f"op id {op.id} is not the next id {len(self.ops)}")
         self.ops.append(op)
-        self.queues.setdefault(queue, []).append(op.id)
+        ids = self.queues.get(queue)
+        if ids is None:
+            ids = self.queues[queue] = []
+        ids.append(op.id)
         return op.id
 
     @property
