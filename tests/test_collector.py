@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from archsim.mapping.collector import collector_paused
+from archsim.collector import collector_paused
 
 
 @pytest.fixture

@@ -36,9 +36,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from archsim.collector import collector_paused
 from archsim.config import ArchConfig
 from archsim.domain import EndpointKind, Precision, TransferKind
-from archsim.mapping.collector import collector_paused
 from archsim.mapping.fusion import FusionGroup, FusionRequest
 from archsim.mapping.multicast import Operand, StepMulticast
 from archsim.mapping.placement import bank_shares, home_bank
