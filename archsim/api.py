@@ -27,8 +27,7 @@ from archsim.config.pvt import (
 from archsim.config.scenario import ScenarioConfig
 from archsim.domain import Precision
 from archsim.errors import ConfigError
-from archsim.mapping.located import check_precision_supported, fusion_request, map_located
-from archsim.mapping.mapper import map_workload
+from archsim.mapping.located import check_precision_supported, fusion_request, map_run
 from archsim.mapping.tiling import TilingMode, parse_tiling
 from archsim.mapping.transfer_plan import TransferPlan
 from archsim.scenario import FrameResult, engine_arch, finish_frames, plan_frames
@@ -204,8 +203,8 @@ def _simulate_at(
         arch_cfg = ideal_memory_arch(arch_cfg, graph)
     engine_cfg = engine_arch(arch_cfg)  # the whole chip, or one engine of several
     with engine_mapping_hint(arch_cfg):
-        program = map_located(graph, engine_cfg, workload_cfg, request, run.tiling)
-    unfused = map_workload(graph, engine_cfg) if program.fusion_groups else None
+        mapped = map_run(graph, engine_cfg, workload_cfg, request, run.tiling)
+    program = mapped.program
     scenario_cfg = scenario if scenario is not None else workload_cfg.scenario
     frames = plan_frames(program, arch_cfg, scenario_cfg, seed)  # None: one frame as mapped
     recorder: Recorder = Recorder() if trace else NullRecorder()
@@ -228,7 +227,7 @@ def _simulate_at(
         seed=seed,
         version=__version__,
     )
-    summary.update(fusion_summary(request, program, unfused, graph))
+    summary.update(fusion_summary(request, program, mapped.unfused_dram_bytes, graph))
     if run.ideal_memory:
         summary["ideal_memory"] = True
     if run.tiling is not TilingMode.SEARCH:

@@ -19,7 +19,8 @@ small table per frame):
 
 - **Buffers**: a frame's first two tiles on a cluster wait for the buffer halves of the
   last two tiles of the frame before on that cluster, as tiles within a frame do (loads
-  after the compute two back, a compute after the stores two back).
+  after the compute two back, a compute after the stores two back). A multicast load
+  (queued on its first destination) waits for the buffer half of every destination.
 - **SRAM**: frame k+1 may start before frame k ends only if the SRAM planned for frame
   k's last layer step plus frame k+1's first step fits the engine's SRAM. Then its gate
   waits for every layer barrier of frame k but the last (frame k is in its last layer);
@@ -77,7 +78,6 @@ class _Shape:
     """What replication needs to know about the one-frame program."""
 
     barriers: list[int]  # executed layers' barriers, in layer order
-    roots: frozenset[int]  # ops without deps
     buffers: dict[int, _Buffers]  # by cluster
     overlap: bool  # SRAM lets a frame start while the one before runs its last layer
     epoch_stride: int  # epochs per frame slot: layers + 1 (a prefetch may use layer - 1)
@@ -113,11 +113,23 @@ def _tile_ops(queue: list[int], computes: list[int], before: bool) -> list[list[
     return groups
 
 
+def _multicast_loads(program: Program, compute: int, queued: list[int]) -> list[int]:
+    """Loads into a compute's cluster that another cluster's queue sends (multicasts)."""
+    loads = []
+    for dep in program.ops[compute].deps:
+        op = program.ops[dep]
+        if isinstance(op, TransferOp) and op.fanout and dep not in queued:
+            loads.append(dep)
+    return loads
+
+
 def _shape(program: Program, clusters: int, sram_bytes: int) -> _Shape:
     buffers = {}
     for cluster in range(clusters):
         computes = program.queues.get(f"cluster{cluster}.compute", [])
         loads = _tile_ops(program.queues.get(f"cluster{cluster}.load", []), computes, True)
+        for compute, tile_loads in zip(computes[:2], loads, strict=False):
+            tile_loads.extend(_multicast_loads(program, compute, tile_loads))
         stores = _tile_ops(program.queues.get(f"cluster{cluster}.store", []), computes, False)
         buffers[cluster] = _Buffers(
             list(zip(computes[:2], loads[:2], strict=True)),
@@ -125,7 +137,6 @@ def _shape(program: Program, clusters: int, sram_bytes: int) -> _Shape:
         )
     return _Shape(
         barriers=[plan.barrier for plan in program.layers if plan.barrier >= 0],
-        roots=frozenset(op.id for op in program.ops if not op.deps),
         buffers=buffers,
         overlap=can_overlap(program, sram_bytes),
         epoch_stride=len(program.layers) + 1,
@@ -307,9 +318,10 @@ class FramedProgram:
             deps = deps + more
         if isinstance(op, TransferOp):
             engine = frame.engine
-            src, dst = op.src, op.dst
+            src, dst, fanout = op.src, op.dst, op.fanout
             if engine:
                 src, dst = self._endpoint(src, engine), self._endpoint(dst, engine)
+                fanout = tuple(self._endpoint(d, engine) for d in fanout)
             return TransferOp(
                 op_id,
                 op.layer,
@@ -321,6 +333,7 @@ class FramedProgram:
                 deps,
                 (frame.epoch_base + op.epoch) * self.engine_layout.engines + engine,
                 index,
+                fanout,
             )
         if isinstance(op, ComputeOp):
             cluster = op.cluster + frame.engine * self.engine_layout.clusters_per_engine
@@ -396,8 +409,8 @@ class _Builder:
                 if back < 0:
                     continue
                 previous_compute, previous_stores = before[back]
-                for load in loads:
-                    extra[load] = (previous_compute,)
+                for load in loads:  # a multicast load waits for every destination's half
+                    extra[load] = (*extra.get(load, ()), previous_compute)
                 extra[compute] = tuple(previous_stores)
             last = [(offset + c, [offset + s for s in stores]) for c, stores in buffers.last]
             history[cluster] = (before + last)[-2:]

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 import simpy
 
+from archsim.collector import collector_paused
 from archsim.config import ArchConfig
 from archsim.domain import InterconnectKind, NocScheduleMode
 from archsim.errors import DeadlockError, SimulationError
@@ -138,10 +139,11 @@ def run_program(
         _start_queue(chip, queue, index, op_ids, rt, tracker)
     if watchdog_ps is not None:
         env.process(watchdog(rt, watchdog_ps))
-    if progress:
-        _run_with_bar(env, rt, tracker, "plan" if plan is not None else "simulate")
-    else:
-        env.run_counting()
+    with collector_paused():  # the run's records are acyclic: reference counting frees them
+        if progress:
+            _run_with_bar(env, rt, tracker, "plan" if plan is not None else "simulate")
+        else:
+            env.run_counting()
     if rt.unfinished:
         raise DeadlockError(stuck_report(rt, DEADLOCK))
     latency = rt.latest_ps
