@@ -288,13 +288,14 @@ class InterconnectConfig(StrictModel):
         "Only for kind deterministic.",
     )
     plan_dram: DramPlanModeField = Field(
-        default=DramPlanMode.AVERAGE,
+        default=DramPlanMode.EXACT,
         description="How the time-triggered schedule's planning pass models DRAM: exact (the "
         "run's own DRAM model, refresh at the run's seeded phase included, as a compiler "
         "that owns the memory controller's refresh schedule plans it: the run goes as "
-        "planned) or average (no refresh events, the data rate derated by refresh's average "
-        "cost: the plan does not foresee refresh, late transfers take new windows). Only "
-        "for kind deterministic with schedule time_triggered.",
+        "planned, and is its own planning pass) or average (no refresh events, the data rate "
+        "derated by refresh's average cost: the plan does not foresee refresh, late "
+        "transfers take new windows and leave their planned ones unused). Only for kind "
+        "deterministic with schedule time_triggered.",
     )
     arbitration: ArbitrationField = Field(
         default=Arbitration.FIFO,
