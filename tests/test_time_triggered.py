@@ -27,6 +27,8 @@ NO_REFRESH = "dram.trfc_ns=0"
 EXACT = "interconnect.plan_dram=exact"
 AVERAGE = "interconnect.plan_dram=average"
 STREAM = {"kind": "stream", "frames": 6, "fps": 2e4}
+DROPPING = {"kind": "stream", "frames": 5, "fps": 1e6, "max_queue": 1}
+OFFLINE = {"kind": "offline", "frames": 4}
 
 
 def det(*overrides: str) -> ArchConfig:
@@ -182,26 +184,21 @@ def test_a_run_planned_on_the_chip_itself_is_its_own_planning_pass(
 
 
 @pytest.mark.parametrize(
-    ("workload", "options"),
+    ("workload", "options", "overrides"),
     [
-        ("resnet50", {"width": 96, "height": 96}),
-        ("yolov3_tiny", {"width": 608, "height": 608, "fusion": "auto"}),
-        ("tiny_cnn", {"scenario": ScenarioConfig.model_validate(STREAM)}),
-        (
-            "tiny_cnn",
-            {
-                "scenario": ScenarioConfig.model_validate(
-                    {"kind": "stream", "frames": 5, "fps": 1e6, "max_queue": 1}
-                )
-            },
-        ),
+        ("resnet50", {"width": 96, "height": 96}, ()),
+        ("yolov3_tiny", {"width": 608, "height": 608, "fusion": "auto"}, ()),
+        ("tiny_cnn", {"scenario": ScenarioConfig.model_validate(STREAM)}, ()),
+        ("tiny_cnn", {"scenario": ScenarioConfig.model_validate(DROPPING)}, ()),
+        ("tiny_cnn", {"scenario": ScenarioConfig.model_validate(OFFLINE)}, ("engines=2",)),
     ],
 )
 def test_exact_plans_keep_every_transfer_on_time_with_refresh_on(
-    tmp_path: Path, workload: str, options: dict[str, Any]
+    tmp_path: Path, workload: str, options: dict[str, Any], overrides: tuple[str, ...]
 ) -> None:
     path = tmp_path / "run.h5"
-    summary = simulate(det(EXACT), workload, path, verify_plan=True, **options).summary
+    arch = det(EXACT, *overrides)
+    summary = simulate(arch, workload, path, verify_plan=True, **options).summary
     with open_trace(path) as trace:
         assert_run_as_planned(summary, trace)
         network = trace.windows["t_end_ps"] - trace.windows["t_start_ps"]
@@ -309,7 +306,7 @@ def test_runs_are_deterministic(tmp_path: Path) -> None:
 
 
 def test_frames_and_engines_overlap_without_deadlock(tmp_path: Path) -> None:
-    scenario = ScenarioConfig.model_validate({"kind": "offline", "frames": 4})
+    scenario = ScenarioConfig.model_validate(OFFLINE)
     one = simulate(det(NO_REFRESH), "tiny_cnn", scenario=scenario)
     two = simulate(det(NO_REFRESH, "engines=2"), "tiny_cnn", tmp_path / "two.h5", scenario=scenario)
     for result in (one, two):
@@ -407,9 +404,7 @@ def test_the_cli_reports_the_time_triggered_schedule() -> None:
 
 
 def test_a_stream_that_drops_frames_runs_on_the_plan_of_the_same_drops(tmp_path: Path) -> None:
-    scenario = ScenarioConfig.model_validate(
-        {"kind": "stream", "frames": 5, "fps": 1e6, "max_queue": 1}
-    )
+    scenario = ScenarioConfig.model_validate(DROPPING)
     result = simulate(det(), "tiny_cnn", tmp_path / "s.h5", scenario=scenario)
     summary, ic = result.summary, result.summary["interconnect"]
     assert summary["dropped"] > 0 and ic["contention_ps"] == 0
