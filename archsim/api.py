@@ -27,8 +27,7 @@ from archsim.config.pvt import (
 from archsim.config.scenario import ScenarioConfig
 from archsim.domain import Precision
 from archsim.errors import ConfigError
-from archsim.mapping.located import check_precision_supported, fusion_request, map_located
-from archsim.mapping.mapper import map_workload
+from archsim.mapping.located import check_precision_supported, fusion_request, map_run
 from archsim.mapping.program import Program
 from archsim.mapping.tiling import TilingMode, parse_tiling
 from archsim.mapping.transfer_plan import TransferPlan
@@ -36,6 +35,7 @@ from archsim.scenario import FrameResult, engine_arch, finish_frames, plan_frame
 from archsim.scenario.engines import engine_mapping_hint
 from archsim.sim.engine import RunOutcome, run_program
 from archsim.sim.ideal_memory import ideal_memory_arch
+from archsim.sim.progress import wants_bar
 from archsim.trace import NullRecorder, Recorder, write_trace
 from archsim.units import PS_PER_MS
 from archsim.version import __version__
@@ -95,6 +95,7 @@ def simulate(
     ideal_memory: bool = False,
     tiling: TilingMode | str = TilingMode.SEARCH,
     verify_plan: bool = False,
+    progress: bool = False,
 ) -> SimulationResult:
     """Simulate one inference of ``workload`` on ``arch``, or the frames of a scenario.
 
@@ -127,6 +128,9 @@ def simulate(
     on the frozen plan would repeat it event for event. ``verify_plan`` runs the planning
     pass separately and then the run on the frozen plan, which counts any transfer that
     comes late (a check of that equivalence; it costs a second simulation).
+
+    ``progress`` draws a bar of each run on stderr when stderr is a terminal
+    (``archsim.sim.progress``); it changes nothing simulated.
     """
     arch_cfg = _arch(arch)
     workload_cfg = _workload(workload)
@@ -144,6 +148,7 @@ def simulate(
         ideal_memory,
         parse_tiling(tiling),
         verify_plan,
+        wants_bar(progress),
     )
     chosen = parse_corner(corner)
     operating_point = operating_point_of(arch_cfg, chosen)
@@ -185,6 +190,7 @@ class _RunRequest:
     ideal_memory: bool
     tiling: TilingMode
     verify_plan: bool
+    progress: bool
 
 
 def _simulate_at(
@@ -207,8 +213,8 @@ def _simulate_at(
         arch_cfg = ideal_memory_arch(arch_cfg, graph)
     engine_cfg = engine_arch(arch_cfg)  # the whole chip, or one engine of several
     with engine_mapping_hint(arch_cfg):
-        program = map_located(graph, engine_cfg, workload_cfg, request, run.tiling)
-    unfused = map_workload(graph, engine_cfg) if program.fusion_groups else None
+        mapped = map_run(graph, engine_cfg, workload_cfg, request, run.tiling)
+    program = mapped.program
     scenario_cfg = scenario if scenario is not None else workload_cfg.scenario
     frames = plan_frames(program, arch_cfg, scenario_cfg, seed)  # None: one frame as mapped
     recorder: Recorder = Recorder() if trace else NullRecorder()
@@ -221,6 +227,7 @@ def _simulate_at(
         watchdog_ps,
         None if frames is None else frames.schedule,
         verify_plan=run.verify_plan,
+        progress=run.progress,
     )
     summary = build_summary(
         outcome,
@@ -231,7 +238,7 @@ def _simulate_at(
         seed=seed,
         version=__version__,
     )
-    summary.update(fusion_summary(request, program, unfused, graph))
+    summary.update(fusion_summary(request, program, mapped.unfused_dram_bytes, graph))
     if run.ideal_memory:
         summary["ideal_memory"] = True
     if run.tiling is not TilingMode.SEARCH:

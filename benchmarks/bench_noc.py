@@ -12,8 +12,14 @@ uniform random and transpose, on edge_mesh and edge_det (both modes): the satura
 i.e. the highest accepted throughput over a sweep of offered loads and the first offered
 load at which the network saturates.
 
-    python benchmarks/bench_noc.py            # everything (YOLOv3 1920x1088 takes minutes)
-    python benchmarks/bench_noc.py --quick    # ResNet-50 224 and YOLOv3 608, shorter sweeps
+Part 3 (``--multicast``, instead of parts 1 and 2): ResNet-50 224 and YOLOv3 608 on
+edge_bus, edge_mesh and edge_det (both modes) with ``interconnect.multicast`` off and on:
+fps, byte-hops, and the check that the multicast run delivers exactly the bytes the
+unicast run moves.
+
+    python benchmarks/bench_noc.py              # everything (YOLOv3 1920x1088 takes minutes)
+    python benchmarks/bench_noc.py --quick      # ResNet-50 224 and YOLOv3 608, shorter sweeps
+    python benchmarks/bench_noc.py --multicast  # multicast off and on (--quick: fusion none)
     python benchmarks/bench_noc.py --workload yolov3-1080 --fusion auto --no-synthetic
 """
 
@@ -104,6 +110,43 @@ def print_workload(title: str, rows: list[Row]) -> None:
         )
 
 
+MULTICAST = "interconnect.multicast=true"
+MULTICAST_ARCHES = tuple(row for row in ARCHES if row[0] != "xbar")  # a crossbar rejects it
+
+
+def print_multicast(title: str, pairs: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> None:
+    """One table: per interconnect, the run without and with multicast."""
+    print(f"\n{title}")
+    print(
+        f"  {'interconnect':<10} {'fps':>8} {'fps mc':>8} {'gain':>6} {'byte-hops':>14}"
+        f" {'byte-hops mc':>14} {'saved':>6} {'multicasts':>10} {'conserved':>9}"
+    )
+    for label, off, on in pairs:
+        ic_off, ic_on = off["interconnect"], on["interconnect"]
+        conserved = ic_on["bytes_delivered"] == ic_off["bytes"]
+        print(
+            f"  {label:<10} {off['throughput_fps']:8.2f} {on['throughput_fps']:8.2f}"
+            f" {on['throughput_fps'] / off['throughput_fps']:5.2f}x {ic_off['byte_hops']:14,}"
+            f" {ic_on['byte_hops']:14,} {_percent(1 - ic_on['byte_hops'] / ic_off['byte_hops'])}"
+            f" {ic_on['multicast_transfers']:10,} {'yes' if conserved else 'NO':>9}"
+        )
+
+
+def compare_multicast(quick: bool) -> None:
+    """Part 3: every workload without and with multicast."""
+    print("Same raw hardware as parts 1 and 2; byte-hops = bytes x links crossed beyond the")
+    print("injection link (a multicast once per link of its tree); conserved = the multicast")
+    print("run delivers exactly the bytes the unicast run moves")
+    for title, workload, width, height in list(WORKLOADS.values())[:2]:
+        for fusion in ("none",) if quick else ("none", "auto"):
+            pairs = []
+            for label, arch, overrides in MULTICAST_ARCHES:
+                off, _ = run_workload(arch, overrides, workload, width, height, fusion)
+                on, _ = run_workload(arch, (*overrides, MULTICAST), workload, width, height, fusion)
+                pairs.append((label, off, on))
+            print_multicast(f"{title}, fusion {fusion}", pairs)
+
+
 def saturation(
     arch: str, overrides: tuple[str, ...], pattern: Pattern, cycles: int
 ) -> tuple[float, float | None]:
@@ -126,11 +169,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="ResNet-50 and YOLOv3 608 only")
     parser.add_argument(
+        "--multicast", action="store_true", help="multicast off and on (part 3) instead"
+    )
+    parser.add_argument(
         "--workload", choices=list(WORKLOADS), action="append", help="only these (repeatable)"
     )
     parser.add_argument("--fusion", choices=("none", "auto"), action="append", help="only these")
     parser.add_argument("--no-synthetic", action="store_true", help="skip the saturation points")
     args = parser.parse_args()
+    if args.multicast:
+        started = time.perf_counter()
+        compare_multicast(args.quick)
+        print(f"\n(total wall time {time.perf_counter() - started:.0f} s)")
+        return
     names = args.workload or list(WORKLOADS)[: 2 if args.quick else 3]
     workloads = [WORKLOADS[name] for name in names]
     fusions = tuple(args.fusion or (("none",) if args.quick else ("none", "auto")))

@@ -1,10 +1,10 @@
 """Where one `simulate` call spends its time and memory (a script, not a test).
 
 Runs one simulation under cProfile and prints the cumulative wall time of each phase of
-`archsim.simulate` (loading, graph building, mapping, the unfused mapping of a fused run,
-frame planning, the SimPy run, the summary, trace tables and HDF5 writing), the top
-functions by own time, and the process's peak RSS. Optionally writes the raw profile
-for snakeviz / pstats.
+`archsim.simulate` (loading, graph building, mapping, within it the tiling search and the
+unfused DRAM bytes a fused run is measured against, frame planning, the SimPy run, the
+summary, trace tables and HDF5 writing), the top functions by own time, and the process's
+peak RSS. Optionally writes the raw profile for snakeviz / pstats.
 
     python benchmarks/profile_phases.py arch/edge_bus.yaml workloads/resnet50.yaml
     python benchmarks/profile_phases.py arch/edge_det.yaml workloads/yolov3.yaml \
@@ -28,8 +28,9 @@ import archsim
 PHASES = (
     ("load configs", "config/yaml_loader.py", "load_yaml", None),
     ("build graph", "workload/build.py", "build_graph", None),
-    ("map (fused or plain)", "api.py", "map_located", None),
-    ("map again without fusion", "mapping/mapper.py", "map_workload", "simulate"),
+    ("map (plan and build)", "mapping/located.py", "map_run", None),
+    ("  of it: plan (tiling search)", "mapping/planner.py", "plan_mapping", None),
+    ("  of it: unfused DRAM bytes", "mapping/dram_traffic.py", "unfused_dram_bytes", None),
     ("plan frames", "scenario/frames.py", "plan_frames", None),
     ("NoC schedule", "mapping/noc_schedule.py", "build_noc_schedule", None),
     ("elaborate chip", "hw/chip.py", "__init__", None),
@@ -39,7 +40,8 @@ PHASES = (
     ("HDF5 write", "trace/writer.py", "write_trace", None),
 )
 """(label, file suffix, function, caller or None) of each phase, as cProfile names them.
-With a caller, only the time of calls made from that function counts."""
+With a caller, only the time of calls made from that function counts. Indented labels are
+parts of the phase above them."""
 
 
 def phase_seconds(stats: pstats.Stats) -> dict[str, float]:
@@ -116,7 +118,7 @@ def main() -> None:
         f"{report['events']} events, {wall:.2f} s profiled, peak RSS {report['peak_rss_mib']} MiB"
     )
     for label, seconds in phases.items():
-        print(f"  {label:26s} {seconds:8.3f} s  {100 * seconds / wall:5.1f} %")
+        print(f"  {label:30s} {seconds:8.3f} s  {100 * seconds / wall:5.1f} %")
     print(f"\ntop {args.top} functions by own time:")
     stats.sort_stats("tottime").print_stats(args.top)
     sys.stdout.flush()

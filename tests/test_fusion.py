@@ -16,7 +16,7 @@ from archsim.config import ArchConfig, load_workload, load_workload_text
 from archsim.domain import EndpointKind
 from archsim.errors import ConfigError
 from archsim.mapping.fusion import FusionRequest, auto_chains, chain_problems, plan_bands
-from archsim.mapping.located import fusion_request, map_located
+from archsim.mapping.located import fusion_request, map_run
 from archsim.mapping.mapper import activation_stream, map_workload
 from archsim.mapping.program import Program
 from archsim.mapping.regions import Region, input_region
@@ -167,7 +167,7 @@ def test_a_group_that_cannot_fuse_is_a_located_config_error(
     workload, graph = _tiny(TINY + "fusion:\n  groups:\n    - [res, pool2]\n")
     request = fusion_request(workload)
     with pytest.raises(ConfigError, match=r"tiny\.yaml:\d+:\d+: fusion\.groups\.0: cannot fuse"):
-        map_located(graph, _small_sram(arch_variant), workload, request)
+        map_run(graph, _small_sram(arch_variant), workload, request)
 
 
 def test_a_group_too_big_for_sram_falls_back_and_says_why(
@@ -184,7 +184,7 @@ fusion: {groups: [[stem, pool]]}
 """
     workload = load_workload_text(text, "wide.yaml")
     graph = build_graph(workload)  # one row of stem's output is 16 KiB; SRAM is 64 KiB
-    program = map_located(graph, arch, workload, fusion_request(workload))
+    program = map_run(graph, arch, workload, fusion_request(workload)).program
     assert not program.fusion_groups
     [fallback] = program.fusion_fallbacks
     assert fallback.members == ("stem", "pool") and "SRAM" in fallback.reason

@@ -16,7 +16,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "archsim"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "foundation",
-        ("archsim.errors", "archsim.units", "archsim.domain", "archsim.version", "archsim.files"),
+        (
+            "archsim.errors",
+            "archsim.units",
+            "archsim.domain",
+            "archsim.version",
+            "archsim.files",
+            "archsim.collector",
+        ),
     ),
     ("config", ("archsim.config",)),
     ("workload", ("archsim.workload",)),

@@ -106,7 +106,7 @@ def test_estimates_match_the_program_on_resnet50(arch_variant: ArchVariant) -> N
     assert assert_estimates_are_emitted(graph, builder) >= 5
 
 
-@pytest.mark.parametrize("workload", ["tiny_cnn", "bert_base"])
+@pytest.mark.parametrize("workload", ["tiny_cnn", "bert_base", "mobilenet_v2", "yolov3_tiny"])
 def test_input_traffic_sums_equal_tile_by_tile_sums(workload: str) -> None:
     graph = build_graph(load_workload(WORKLOAD_DIR / f"{workload}.yaml"))
     for layer in graph.layers:

@@ -191,6 +191,7 @@ def test_a_run_planned_on_the_chip_itself_is_its_own_planning_pass(
         ("tiny_cnn", {"scenario": ScenarioConfig.model_validate(STREAM)}, ()),
         ("tiny_cnn", {"scenario": ScenarioConfig.model_validate(DROPPING)}, ()),
         ("tiny_cnn", {"scenario": ScenarioConfig.model_validate(OFFLINE)}, ("engines=2",)),
+        ("resnet50", {"width": 96, "height": 96}, ("interconnect.multicast=true",)),
     ],
 )
 def test_exact_plans_keep_every_transfer_on_time_with_refresh_on(

@@ -92,12 +92,16 @@ def test_column_table_rejected_row_is_not_committed() -> None:
     np.testing.assert_array_equal(table.arrays()["a"], [1])
 
 
-def test_column_table_arrays_are_copies() -> None:
-    table = ColumnTable({"a": np.int64}, initial_rows=8)
+def test_column_table_arrays_keep_their_rows_and_are_read_only() -> None:
+    table = ColumnTable({"a": np.int64}, initial_rows=1)
     table.append(1)
     first = table.arrays()["a"]
-    table.append(2)
+    table.append(2)  # grows the table: the view keeps the rows it had
+    table.append(3)
     np.testing.assert_array_equal(first, [1])
+    np.testing.assert_array_equal(table.arrays()["a"], [1, 2, 3])
+    with pytest.raises(ValueError, match="read-only"):
+        first[0] = 5
 
 
 # --- Recorder ------------------------------------------------------------------------------

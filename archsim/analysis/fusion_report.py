@@ -1,9 +1,10 @@
 """Fusion results for the summary: groups, their SRAM, and the DRAM bytes they saved.
 
-Savings are measured, not estimated: the same workload is mapped without fusion and the
-DRAM traffic of each fused-away intermediate in that program (its spill writes and the
-fetches that read it back) is what the group saved; the run's total saving is the
-difference of the two programs' DRAM bytes.
+Savings are measured, not estimated: the DRAM traffic of the same workload mapped without
+fusion is counted per stream (``archsim.mapping.dram_traffic``: exactly the bytes that
+program would move, without building it), and the traffic of each fused-away
+intermediate there (its spill writes and the fetches that read it back) is what the group
+saved; the run's total saving is the difference of the unfused and fused DRAM bytes.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ def dram_bytes(program: Program) -> int:
     return sum(op.nbytes for op in program.transfers() if _touches_dram(op))
 
 
-def _dram_bytes_by_stream(program: Program) -> Counter[int]:
+def dram_bytes_by_stream(program: Program) -> Counter[int]:
+    """Bytes the program moves to or from DRAM, per stream."""
     by_stream: Counter[int] = Counter()
     for op in program.transfers():
         if _touches_dram(op):
@@ -36,11 +38,15 @@ def _dram_bytes_by_stream(program: Program) -> Counter[int]:
 
 
 def fusion_summary(
-    request: FusionRequest, fused: Program, unfused: Program | None, graph: WorkloadGraph
+    request: FusionRequest,
+    fused: Program,
+    unfused_dram_bytes: Counter[int] | None,
+    graph: WorkloadGraph,
 ) -> dict[str, Any]:
-    """Summary keys describing fusion; ``unfused`` is the same mapping without fusion
-    (None when no group was formed: nothing was saved)."""
-    by_stream = _dram_bytes_by_stream(unfused) if unfused is not None else Counter()
+    """Summary keys describing fusion; ``unfused_dram_bytes`` are the DRAM bytes per stream
+    of the same workload mapped without fusion (None when no group was formed: nothing
+    was saved)."""
+    by_stream = unfused_dram_bytes if unfused_dram_bytes is not None else Counter()
     groups = []
     for group in fused.fusion_groups:
         streams = [activation_stream(graph, name) for name in group.intermediates]
@@ -56,7 +62,9 @@ def fusion_summary(
                 "dram_bytes_saved": sum(by_stream[stream] for stream in streams),
             }
         )
-    saved = dram_bytes(unfused) - dram_bytes(fused) if unfused is not None else 0
+    saved = 0
+    if unfused_dram_bytes is not None:
+        saved = sum(unfused_dram_bytes.values()) - dram_bytes(fused)
     return {
         "fusion": request.mode,
         "fusion_groups": groups,

@@ -21,7 +21,7 @@ from archsim.analysis.table import ReportTable
 from archsim.config import ArchConfig, WorkloadConfig
 from archsim.domain import Precision, TransferKind
 from archsim.errors import MappingError
-from archsim.mapping.located import check_precision_supported, fusion_request, map_located
+from archsim.mapping.located import check_precision_supported, fusion_request, map_run
 from archsim.mapping.mapper import ProgramBuilder
 from archsim.mapping.program import Program
 from archsim.mapping.residency import NETWORK_INPUT, physical_sources
@@ -235,7 +235,7 @@ def map_for_report(
         builder = ProgramBuilder(graph, arch, request, mode)
         program = builder.build()
     except MappingError:
-        map_located(graph, arch, workload, request, mode)  # raises it again, located
+        map_run(graph, arch, workload, request, mode)  # raises it again, located
         raise
     return mapping_report(graph, program, builder, arch.name, workload.name)
 

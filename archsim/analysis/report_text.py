@@ -114,6 +114,15 @@ def format_summary(summary: dict[str, Any], clusters: int, trace: str | Path | N
             f"{_percent(ic['mean_link_utilization'])}",
         ),
     ]
+    if ic.get("multicast"):
+        rows.append(
+            (
+                "multicast",
+                f"{ic['multicast_transfers']:,} transfers to {ic['multicast_deliveries']:,} "
+                f"destinations; byte-hops {ic['byte_hops']:,} (sent one by one: "
+                f"{ic['unicast_byte_hops']:,})",
+            )
+        )
     if ic.get("schedule") == "time_triggered":
         rows.append(
             (

@@ -33,12 +33,28 @@ def interconnect_summary(outcome: RunOutcome, arch: ArchConfig) -> dict[str, Any
         "bytes": ic.bytes_moved,
         "byte_hops": ic.byte_hops,
     }
+    if ic.multicast:
+        summary.update(multicast_summary(outcome))
     schedule = outcome.schedule
     if isinstance(ic, TimeTriggeredNoc):
         summary.update(time_triggered_cost(ic, latency))
     elif ic.kind is InterconnectKind.DETERMINISTIC and isinstance(schedule, NocSchedule):
         summary.update(deterministic_cost(outcome, arch, schedule, latency))
     return summary
+
+
+def multicast_summary(outcome: RunOutcome) -> dict[str, Any]:
+    """What multicast saved (``interconnect.multicast``): ``bytes`` and ``byte_hops`` count
+    a multicast once, on every link of its tree; these say what it delivered and what the
+    same deliveries would have cost sent to each destination separately."""
+    ic = outcome.chip.interconnect
+    return {
+        "multicast": True,
+        "multicast_transfers": ic.multicast_transfers,
+        "multicast_deliveries": ic.multicast_deliveries,
+        "bytes_delivered": ic.bytes_moved + ic.fanout_bytes,
+        "unicast_byte_hops": ic.byte_hops + ic.byte_hops_saved,
+    }
 
 
 def time_triggered_cost(ic: TimeTriggeredNoc, latency: int) -> dict[str, Any]:

@@ -71,6 +71,9 @@ from archsim.scenario import ScenarioFlags, resolve_scenario
 @click.option("--no-trace", is_flag=True, help="Write no trace file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option(
+    "-q", "--quiet", is_flag=True, help="No progress bar (none is drawn with --json either)."
+)
+@click.option(
     "--watchdog-ms",
     type=click.FloatRange(min=0, min_open=True),
     default=DEFAULT_WATCHDOG_MS,
@@ -88,6 +91,7 @@ def run(
     out: Path | None,
     no_trace: bool,
     as_json: bool,
+    quiet: bool,
     watchdog_ms: float,
     fusion: str | None,
     until: str | None,
@@ -123,6 +127,7 @@ def run(
             ideal_memory=ideal_memory,
             tiling=tiling,
             verify_plan=verify_plan,
+            progress=not (quiet or as_json),
         )
     except OUTPUT_ERRORS as exc:
         target = str(out if out is not None else exc.filename)

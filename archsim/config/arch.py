@@ -332,6 +332,14 @@ class InterconnectConfig(StrictModel):
         "a router with 2 virtual channels per port; a torus needs at least 2 to be "
         "deadlock-free (dateline classes).",
     )
+    multicast: bool = Field(
+        default=False,
+        description="Send an operand block that several clusters load at the same tile step "
+        "(a layer's weights for every cluster of a spatial split, an input region for "
+        "clusters splitting output channels) once, to all of them: along a tree of links "
+        "(the XY routes merged, a shared link carrying the bytes once) on kinds mesh and "
+        "deterministic, as one broadcast on a bus. Not for kind crossbar.",
+    )
     mesh: MeshConfig | None = Field(
         default=None, description="Mesh size; required for kinds mesh and deterministic."
     )
@@ -370,6 +378,18 @@ class InterconnectConfig(StrictModel):
             checks.add(
                 ("schedule",),
                 f"schedule applies to kind deterministic; kind {self.kind} has no static schedule",
+            )
+        if self.multicast and self.kind is InterconnectKind.CROSSBAR:
+            checks.add(
+                ("multicast",),
+                "a crossbar port serves one destination at a time; multicast needs kind bus, "
+                "mesh or deterministic",
+            )
+        if self.multicast and self.mesh is not None and self.mesh.topology is MeshShape.TORUS:
+            checks.add(
+                ("multicast",),
+                "multicast trees are modelled on a mesh only, not on a torus (the rank order "
+                "that keeps branching packets deadlock-free has no place for wraparound links)",
             )
         self._check_plan_dram(checks)
         if uses_mesh and self.mesh is None:

@@ -104,7 +104,7 @@ class DmaEngine(Component):
             yield from self.execute(op, timing)
             timing.t_done = int(env.now)
             if recorder.enabled:
-                recorder.transfer(
+                row = recorder.transfer(
                     op.layer,
                     op.kind,
                     ids[op.src],
@@ -122,6 +122,10 @@ class DmaEngine(Component):
                     timing.interconnect,
                     op.frame,
                 )
+                if op.fanout:
+                    interconnect = self.chip.interconnect
+                    for dst in op.destinations:
+                        recorder.destination(row, ids[dst], interconnect.hops(op.src, dst))
             self.chip.account_transfer(op, timing)
             rt.finish(op_id)
 

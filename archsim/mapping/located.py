@@ -7,11 +7,15 @@ mapping error about a layer into a problem at that layer's entry.
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
+
 from archsim.config import ArchConfig, WorkloadConfig, problem_for
 from archsim.domain import Precision
 from archsim.errors import ConfigError, MappingError
+from archsim.mapping.dram_traffic import unfused_dram_bytes
 from archsim.mapping.fusion import FusionRequest, chain_problems
-from archsim.mapping.mapper import map_workload
+from archsim.mapping.mapper import ProgramBuilder
 from archsim.mapping.program import Program
 from archsim.mapping.tiling import TilingMode
 from archsim.workload import WorkloadGraph
@@ -69,19 +73,32 @@ def _check_groups(graph: WorkloadGraph, workload: WorkloadConfig, request: Fusio
         raise ConfigError(problems)
 
 
-def map_located(
+@dataclass(frozen=True)
+class MappedRun:
+    """A run's program, and what the same workload moves to and from DRAM without fusion."""
+
+    program: Program
+    unfused_dram_bytes: Counter[int] | None
+    """DRAM bytes per stream of the workload mapped without fusion, counted from its plan
+    (``dram_traffic``); None when no fusion group was formed."""
+
+
+def map_run(
     graph: WorkloadGraph,
     arch: ArchConfig,
     workload: WorkloadConfig,
     fusion: FusionRequest | None = None,
     tiling: TilingMode = TilingMode.SEARCH,
-) -> Program:
+) -> MappedRun:
     """Map the workload; a mapping error about a layer points at that layer's entry, and
-    an explicit fusion group that cannot be fused at its line."""
+    an explicit fusion group that cannot be fused at its line. Also counts the unfused
+    DRAM bytes a fused program is measured against (one mapping: the unfused figure
+    comes from the planner's unfused plan)."""
     if fusion is not None:
         _check_groups(graph, workload, fusion)
     try:
-        return map_workload(graph, arch, fusion, tiling)
+        builder = ProgramBuilder(graph, arch, fusion, tiling)
+        program = builder.build()
     except MappingError as error:
         names = [layer.name for layer in workload.layers]
         if error.layer is None or error.layer not in names:
@@ -91,3 +108,7 @@ def map_located(
             for problem in error.problems
         ]
         raise MappingError(located, layer=error.layer) from None
+    unfused = builder.plan.unfused
+    if not program.fusion_groups or unfused is None:
+        return MappedRun(program, None)
+    return MappedRun(program, unfused_dram_bytes(graph, unfused))

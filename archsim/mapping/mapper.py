@@ -21,6 +21,10 @@ layer whose weights exceed half the SRAM streams them: channel blocks outermost,
 block's tiles spread over all clusters, block k fetched once every cluster has loaded
 block k - 2, so SRAM holds two blocks of it.
 
+With ``interconnect.multicast`` the tiles of a layer (or band) are emitted step by step
+(the j-th tile of every cluster, then the (j+1)-th), and an operand block that several
+clusters load at one step is sent once to all of them (see ``multicast``).
+
 Fusion groups (see ``fusion``) run band by band: for each band every member emits the
 tiles of its band rows, then a band barrier; the next member's loads wait for that band
 barrier instead of a layer barrier, and a producer's band waits for its consumer's band
@@ -30,10 +34,13 @@ two back before overwriting line-buffer rows. All transfers of a group share one
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
+from archsim.collector import collector_paused
 from archsim.config import ArchConfig
 from archsim.domain import EndpointKind, Precision, TransferKind
 from archsim.mapping.fusion import FusionGroup, FusionRequest
+from archsim.mapping.multicast import Operand, StepMulticast
 from archsim.mapping.placement import bank_shares, home_bank
 from archsim.mapping.planner import plan_mapping
 from archsim.mapping.program import (
@@ -45,11 +52,12 @@ from archsim.mapping.program import (
     TileRecord,
     TransferOp,
 )
-from archsim.mapping.regions import Region, Span, input_region, weight_bytes
+from archsim.mapping.regions import Region, Span, block_span, input_region, weight_bytes
 from archsim.mapping.residency import (
     NETWORK_INPUT,
     dram_inputs,
     network_outputs,
+    view_sources,
 )
 from archsim.mapping.tiling import (
     LoopOrder,
@@ -57,23 +65,12 @@ from archsim.mapping.tiling import (
     Tiling,
     TilingMode,
     executes,
-    is_view,
     tile_cycles,
 )
-from archsim.workload.graph import Layer, OpKind, TensorShape, WorkloadGraph
+from archsim.workload.graph import Layer, TensorShape, WorkloadGraph
 
 
-def _block(index: int, size: int, total: int) -> Span:
-    """The index-th block of ``size`` positions out of ``total`` (the last may be short)."""
-    return index * size, min(total, (index + 1) * size)
-
-
-def _bank(number: int) -> Endpoint:
-    return Endpoint(EndpointKind.BANK, number)
-
-
-@dataclass(frozen=True)
-class _Tile:
+class _Tile(NamedTuple):
     """One tile being emitted: its layer, cluster, image, output box and channel block."""
 
     layer: Layer
@@ -83,20 +80,18 @@ class _Tile:
     block: int
     gate: int = -1  # an extra op the tile's input loads wait for (fusion: line-buffer reuse)
 
-    @property
-    def endpoint(self) -> Endpoint:
-        """The cluster as a transfer endpoint."""
-        return Endpoint(EndpointKind.CLUSTER, self.cluster)
 
-    @property
-    def load_queue(self) -> str:
-        """Queue of the cluster's load DMA."""
-        return f"cluster{self.cluster}.load"
+class _Ports:
+    """Endpoints and queue names of one engine, made once (every op refers to them)."""
 
-    @property
-    def store_queue(self) -> str:
-        """Queue of the cluster's store DMA."""
-        return f"cluster{self.cluster}.store"
+    def __init__(self, clusters: int, banks: int, channels: int) -> None:
+        self.banks = [Endpoint(EndpointKind.BANK, bank) for bank in range(banks)]
+        self.clusters = [Endpoint(EndpointKind.CLUSTER, cluster) for cluster in range(clusters)]
+        self.homes = [self.banks[home_bank(c, clusters, banks)] for c in range(clusters)]
+        self.dram = [Endpoint(EndpointKind.DRAM, channel) for channel in range(channels)]
+        self.loads = [f"cluster{cluster}.load" for cluster in range(clusters)]
+        self.stores = [f"cluster{cluster}.store" for cluster in range(clusters)]
+        self.computes = [f"cluster{cluster}.compute" for cluster in range(clusters)]
 
 
 @dataclass
@@ -140,8 +135,18 @@ class ProgramBuilder:
             first = graph.layer(group.members[0]).index
             for name in group.members:
                 self.epoch_of[graph.layer(name).index] = first
+        # a DRAM-resident region's operand key -> (its staging fetch, the bank it is staged in)
         self.staged: dict[tuple[object, ...], tuple[int, Endpoint]] = {}
         self.weight_loads: dict[tuple[int, int], list[int]] = {}  # (layer, block) -> loads
+        self.multicast = arch.interconnect.multicast
+        self.step: StepMulticast | None = None  # the tile step being emitted (multicast)
+        self.ports = _Ports(self.clusters, self.banks, self.channels)
+        # memoized per-tile results: tiles of a layer alike in shape or rows share them
+        self.sources: dict[tuple[str, Span], list[tuple[str, Span]]] = {}
+        self.streams: dict[str, int] = {}
+        self.cycles: dict[tuple[int, int, int, int], int] = {}
+        self.shares: dict[tuple[str, int, Span, int], list[tuple[int, int]]] = {}
+        self.per_block_staging: dict[str, bool] = {}
 
     def group_of_layer(self, name: str) -> FusionGroup | None:
         """The fusion group the layer belongs to, if any."""
@@ -151,7 +156,7 @@ class ProgramBuilder:
 
     def _dram(self) -> Endpoint:
         """DRAM channels take transfers in turn (channel interleaving at transfer level)."""
-        endpoint = Endpoint(EndpointKind.DRAM, self.dram_turn % self.channels)
+        endpoint = self.ports.dram[self.dram_turn % self.channels]
         self.dram_turn += 1
         return endpoint
 
@@ -166,35 +171,31 @@ class ProgramBuilder:
         stream: int,
         deps: list[int],
         epoch: int | None = None,
+        fanout: tuple[Endpoint, ...] = (),
     ) -> int:
+        # -1 stands for "no such op" in deps
+        kept = tuple(deps) if min(deps, default=0) >= 0 else tuple([d for d in deps if d >= 0])
         op = TransferOp(
-            self.program.next_id,
+            len(self.program.ops),
             layer,
             kind,
             src,
             dst,
             nbytes,
             stream,
-            tuple(d for d in deps if d >= 0),
+            kept,
             self.epoch_of[layer] if epoch is None else epoch,
+            fanout=fanout,
         )
         return self.program.add(queue, op)
 
     def _resolve(self, name: str, channels: Span) -> list[tuple[str, Span]]:
-        """Physical tensors and channel ranges behind a (possibly view) tensor's channels."""
-        if name == NETWORK_INPUT or not is_view(self.graph.layer(name)):
-            return [(name, channels)]
-        layer = self.graph.layer(name)
-        if layer.op is OpKind.SLICE:  # a channel range of its one producer
-            begin = layer.offset[2]
-            return self._resolve(layer.inputs[0], (channels[0] + begin, channels[1] + begin))
-        parts: list[tuple[str, Span]] = []
-        offset = 0
-        for producer, shape in zip(layer.inputs, layer.input_shapes, strict=True):
-            lo, hi = max(channels[0], offset), min(channels[1], offset + shape.channels)
-            if hi > lo:
-                parts.extend(self._resolve(producer, (lo - offset, hi - offset)))
-            offset += shape.channels
+        """Physical tensors and channel ranges behind a (possibly view) tensor's channels
+        (memoized: many tiles read the same channels)."""
+        key = (name, channels)
+        parts = self.sources.get(key)
+        if parts is None:
+            parts = self.sources[key] = view_sources(self.graph, name, channels)
         return parts
 
     def _shape_of(self, name: str) -> TensorShape:
@@ -202,14 +203,39 @@ class ProgramBuilder:
             return self.graph.input_shape
         return self.graph.layer(name).output_shape
 
-    @staticmethod
-    def _stream(name: str, graph: WorkloadGraph) -> int:
-        return activation_stream(graph, name)
+    def _stream(self, name: str) -> int:
+        stream = self.streams.get(name)
+        if stream is None:
+            stream = self.streams[name] = activation_stream(self.graph, name)
+        return stream
+
+    def _bank_shares(self, name: str, image: int, rows: Span, nbytes: int) -> list[tuple[int, int]]:
+        """``placement.bank_shares`` of a region of tensor ``name`` (memoized)."""
+        key = (name, image, rows, nbytes)
+        shares = self.shares.get(key)
+        if shares is None:
+            shape = self._shape_of(name)
+            shares = self.shares[key] = bank_shares(shape, image, rows, nbytes, self.banks)
+        return shares
+
+    def _tile_cycles(self, layer: Layer, region: Region) -> int:
+        """``tiling.tile_cycles`` of a tile (memoized: it depends on the tile's size only)."""
+        rows, cols, channels = region.rows, region.cols, region.channels
+        key = (layer.index, rows[1] - rows[0], cols[1] - cols[0], channels[1] - channels[0])
+        cycles = self.cycles.get(key)
+        if cycles is None:
+            cycles = self.cycles[key] = tile_cycles(layer, self.arch, self.precision, region)
+        return cycles
 
     # -- layers ---------------------------------------------------------------------------
 
     def build(self) -> Program:
         """Emit every layer and return the finished program."""
+        with collector_paused():  # the ops are acyclic: reference counting frees them
+            self._emit_layers()
+        return self._finish()
+
+    def _emit_layers(self) -> None:
         for layer in self.graph.layers:
             if not executes(layer):  # views and extra inputs: no ops
                 self.program.layers.append(
@@ -234,6 +260,9 @@ class ProgramBuilder:
                 self._emit_layer(layer)
             elif group.members[0] == layer.name:
                 self._emit_group(group)
+
+    def _finish(self) -> Program:
+        """The program's totals and plan records, once every layer is emitted."""
         program = self.program
         graph = self.graph
         finals = [graph.layer(name) for name in sorted(self.outputs)]
@@ -287,7 +316,7 @@ class ProgramBuilder:
             layer.index,
             TransferKind.WEIGHT_FETCH,
             self._dram(),
-            Endpoint(EndpointKind.BANK, bank),
+            self.ports.banks[bank],
             weight_bytes(layer, channels, self.element_bytes),
             2 * layer.index + 1,
             deps,
@@ -297,7 +326,7 @@ class ProgramBuilder:
 
     @staticmethod
     def _block_channels(layer: Layer, tiling: Tiling, block: int) -> Span:
-        return _block(block, tiling.shape.channels, layer.output_shape.channels)
+        return block_span(block, tiling.shape.channels, layer.output_shape.channels)
 
     def _emit_layer(self, layer: Layer) -> None:
         tiling = self.tilings[layer.name]
@@ -311,16 +340,11 @@ class ProgramBuilder:
         )
         shape = tiling.shape
         self.staged.clear()
+        rows = [block_span(i, shape.rows, out.height) for i in range(tiling.row_blocks)]
+        cols = [block_span(i, shape.cols, out.width) for i in range(tiling.col_blocks)]
+        channels = [self._block_channels(layer, tiling, i) for i in range(tiling.channel_blocks)]
         placed = [
-            (
-                block,
-                image,
-                Region(
-                    _block(row_block, shape.rows, out.height),
-                    _block(col_block, shape.cols, out.width),
-                    self._block_channels(layer, tiling, block),
-                ),
-            )
+            (block, image, Region(rows[row_block], cols[col_block], channels[block]))
             for block, image, row_block, col_block in self._tile_order(layer, tiling)
         ]
         if streamed:
@@ -347,13 +371,34 @@ class ProgramBuilder:
             TransferKind.OUTPUT_WRITE if layer.name in self.outputs else TransferKind.SPILL
         )
         used = min(self.clusters, len(placed))
-        stores: list[int] = []
+        tiles: list[tuple[_Tile, tuple[int, int] | None]] = []
         for tile_index, (block, image, region) in enumerate(placed):
             cluster = tile_index * used // len(placed)
             tile = _Tile(layer, cluster, image, region, block, gate)
-            weights = weight_blocks[block] if weight_blocks else None
-            stores.extend(self._emit_tile(tile, weights, output_in_sram, output_kind))
+            tiles.append((tile, weight_blocks[block] if weight_blocks else None))
+        stores: list[int] = []
+        if not self.multicast:
+            for tile, weights in tiles:
+                stores.extend(self._emit_tile(tile, weights, output_in_sram, output_kind))
+            return tuple(stores)
+        runs: list[list[tuple[_Tile, tuple[int, int] | None]]] = [[] for _ in range(used)]
+        for tile, weights in tiles:
+            runs[tile.cluster].append((tile, weights))
+        for step in range(max(len(run) for run in runs)):
+            group = [run[step] for run in runs if step < len(run)]
+            self.step = StepMulticast(
+                {tile.cluster: self._operands(tile, weights) for tile, weights in group},
+                {tile.cluster: self._slot(tile.cluster) for tile, _ in group},
+            )
+            for tile, weights in group:
+                stores.extend(self._emit_tile(tile, weights, output_in_sram, output_kind))
+        self.step = None
         return tuple(stores)
+
+    def _slot(self, cluster: int) -> int:
+        """The op that frees the cluster's next buffer half: its compute two tiles back."""
+        computes = self.cursors[cluster].computes
+        return computes[-2] if len(computes) >= 2 else -1
 
     def _emit_streamed(
         self, layer: Layer, tiling: Tiling, placed: list[tuple[int, int, Region]]
@@ -364,14 +409,16 @@ class ProgramBuilder:
         gate, epoch = self._weight_gate(layer)
         blocks: list[tuple[int, int]] = []
         stores: list[int] = []
+        by_block: list[list[tuple[int, int, Region]]] = [[] for _ in range(tiling.channel_blocks)]
+        for tile in placed:
+            by_block[tile[0]].append(tile)
         for block in range(tiling.channel_blocks):
             freed = self.weight_loads.get((layer.index, block - 2), [])
             deps = [gate, *freed]
             # a fetch that waits for this layer's own loads runs in this layer's epoch
             when = epoch if block < 2 else self.epoch_of[layer.index]
             blocks.append(self._emit_weight_fetch(layer, tiling, self.clusters, block, deps, when))
-            mine = [tile for tile in placed if tile[0] == block]
-            stores.extend(self._emit_tiles(layer, mine, blocks))
+            stores.extend(self._emit_tiles(layer, by_block[block], blocks))
         return tuple(stores)
 
     def _record_layer(self, layer: Layer, shape: TileShape, tiles: int, barrier: int) -> None:
@@ -457,7 +504,7 @@ class ProgramBuilder:
                 image,
                 Region(
                     (row, min(rows[1], row + shape.rows)),
-                    _block(col_block, shape.cols, out.width),
+                    block_span(col_block, shape.cols, out.width),
                     self._block_channels(layer, tiling, block),
                 ),
             )
@@ -475,16 +522,20 @@ class ProgramBuilder:
     ) -> list[int]:
         """Emit loads, compute and stores of one tile; returns the tile's final store ops."""
         cursor = self.cursors[tile.cluster]
-        slot = cursor.computes[-2] if len(cursor.computes) >= 2 else -1
-        loads = self._emit_input_loads(tile, slot)
-        if weights is not None and cursor.weight_block != (tile.layer.index, tile.block):
-            fetch, bank = weights
-            nbytes = weight_bytes(tile.layer, tile.region.channels, self.element_bytes)
-            stream = 2 * tile.layer.index + 1
-            load = self._load(tile, _bank(bank), nbytes, stream, [fetch, slot])
+        slot = self._slot(tile.cluster)
+        step = self.step
+        operands = (
+            step.operands[tile.cluster] if step is not None else self._operands(tile, weights)
+        )
+        loads: list[int] = []
+        for operand in operands:
+            fresh = self.program.next_id
+            load = self._emit_operand(tile, operand, slot)
             loads.append(load)
-            self.weight_loads.setdefault((tile.layer.index, tile.block), []).append(load)
-            cursor.weight_block = (tile.layer.index, tile.block)
+            if operand.is_weights:
+                if load >= fresh:  # a multicast weight load is listed once
+                    self.weight_loads.setdefault((tile.layer.index, tile.block), []).append(load)
+                cursor.weight_block = (tile.layer.index, tile.block)
         output_slot = cursor.tile_stores[-2] if len(cursor.tile_stores) >= 2 else []
         layer = tile.layer
         compute = ComputeOp(
@@ -492,10 +543,10 @@ class ProgramBuilder:
             layer.index,
             tile.cluster,
             tile.region.elements() * (layer.gemm.k if layer.gemm is not None else 0),
-            tile_cycles(layer, self.arch, self.precision, tile.region),
+            self._tile_cycles(layer, tile.region),
             (*loads, *output_slot),
         )
-        self.program.add(f"cluster{tile.cluster}.compute", compute)
+        self.program.add(self.ports.computes[tile.cluster], compute)
         cursor.computes.append(compute.id)
         stores = self._emit_stores(tile, compute.id, output_in_sram, output_kind)
         cursor.tile_stores.append(stores)
@@ -525,94 +576,140 @@ class ProgramBuilder:
             return [(block, *where) for where in spatial for block in blocks]
         return [(block, *where) for block in blocks for where in spatial]
 
-    def _emit_input_loads(self, tile: _Tile, slot: int) -> list[int]:
-        """Operand loads of every input region.
+    def _operands(self, tile: _Tile, weights: tuple[int, int] | None) -> list[Operand]:
+        """The blocks the tile loads, in emit order: every input region (from the SRAM banks
+        holding it, or a DRAM-resident region staged into a home bank), then its weight
+        block when the cluster's block changes (``weights``: the block's fetch and bank).
 
-        A DRAM-resident region is first fetched into the home bank of the first tile that
-        needs it; later tiles of the layer needing the same region load that staged copy.
+        A DRAM-resident region is staged once per layer (or per channel block, channel
+        blocks outermost): later tiles needing the same region load that staged copy.
         """
         layer = tile.layer
-        loads: list[int] = []
+        in_sram = self.residency.in_sram
+        operands: list[Operand] = []
         for index, producer in enumerate(layer.inputs):
             needed = input_region(layer, index, tile.region)
+            rows, cols = needed.rows, needed.cols
+            area = max(0, rows[1] - rows[0]) * max(0, cols[1] - cols[0]) * self.element_bytes
             for source, source_channels in self._resolve(producer, needed.channels):
-                nbytes = needed.with_channels(source_channels).nbytes(self.element_bytes)
+                nbytes = area * max(0, source_channels[1] - source_channels[0])
                 if nbytes == 0:
                     continue
-                deps = [self.barrier_of.get(source, -1), slot, tile.gate]
-                stream = self._stream(source, self.graph)
-                if self.residency.in_sram[source]:
-                    shape = self._shape_of(source)
-                    for bank, share in bank_shares(
-                        shape, tile.image, needed.rows, nbytes, self.banks
-                    ):
-                        loads.append(self._load(tile, _bank(bank), share, stream, deps))
-                else:
-                    # channel blocks outermost: a staged copy is gone when its block comes back
-                    per_block = self.tilings[layer.name].loop_order is LoopOrder.WEIGHTS_OUTER
-                    fused = self.group_of_layer(layer.name) is not None  # bands stage their own
-                    scope = tile.block if per_block and not fused else -1
-                    key = (source, tile.image, needed.rows, needed.cols, source_channels, scope)
-                    staged = self.staged.get(key)
-                    if staged is None:
-                        fetch = self._transfer(
-                            tile.load_queue,
-                            layer.index,
-                            TransferKind.INPUT_FETCH,
-                            self._dram(),
-                            self._home(tile),
-                            nbytes,
-                            stream,
-                            deps,
-                        )
-                        staged = self.staged[key] = (fetch, self._home(tile))
-                    staged_fetch, staged_bank = staged
-                    loads.append(
-                        self._load(tile, staged_bank, nbytes, stream, [staged_fetch, slot])
-                    )
-        return loads
+                deps = (self.barrier_of.get(source, -1), tile.gate)
+                stream = self._stream(source)
+                where = (source, tile.image, rows, cols, source_channels)
+                if in_sram[source]:
+                    for bank, share in self._bank_shares(source, tile.image, rows, nbytes):
+                        operands.append(Operand(("sram", *where, bank), share, stream, bank, deps))
+                    continue
+                # channel blocks outermost: a staged copy is gone when its block comes back
+                scope = tile.block if self._stages_per_block(layer) else -1
+                operands.append(Operand(("dram", *where, scope), nbytes, stream, -1, deps))
+        cursor = self.cursors[tile.cluster]
+        if weights is not None and cursor.weight_block != (layer.index, tile.block):
+            fetch, bank = weights
+            nbytes = weight_bytes(layer, tile.region.channels, self.element_bytes)
+            key = ("weights", layer.index, tile.block)
+            operands.append(Operand(key, nbytes, 2 * layer.index + 1, bank, (fetch,)))
+        return operands
+
+    def _emit_operand(self, tile: _Tile, operand: Operand, slot: int) -> int:
+        """The load of one operand block (after its staging fetch, for a DRAM-resident
+        region); with multicast, one load to every cluster of the step that needs the block,
+        emitted by the first of them. Returns the load's op id."""
+        step = self.step
+        clusters = step.destinations(operand.key) if step is not None else None
+        if step is not None and clusters is not None and operand.key in step.emitted:
+            return step.emitted[operand.key]
+        first, *rest = operand.deps
+        deps = [first, slot, *rest]
+        if operand.bank >= 0:
+            src = self.ports.banks[operand.bank]
+        else:
+            staged = self.staged.get(operand.key)
+            if staged is None:
+                home = self.ports.homes[tile.cluster]
+                fetch = self._transfer(
+                    self.ports.loads[tile.cluster],
+                    tile.layer.index,
+                    TransferKind.INPUT_FETCH,
+                    self._dram(),
+                    home,
+                    operand.nbytes,
+                    operand.stream,
+                    deps,
+                )
+                staged = self.staged[operand.key] = (fetch, home)
+            staged_fetch, src = staged
+            deps = [staged_fetch, slot]
+        if step is None or clusters is None:
+            return self._load(tile, src, operand.nbytes, operand.stream, deps)
+        if clusters[0] != tile.cluster:
+            raise ValueError("a multicast load must be emitted by its first destination")
+        load = self._transfer(
+            self.ports.loads[tile.cluster],
+            tile.layer.index,
+            TransferKind.OPERAND_LOAD,
+            src,
+            self.ports.clusters[tile.cluster],
+            operand.nbytes,
+            operand.stream,
+            [d for d in deps if d != slot] + step.slots_of(clusters),
+            fanout=tuple(self.ports.clusters[c] for c in clusters[1:]),
+        )
+        step.emitted[operand.key] = load
+        return load
+
+    def _stages_per_block(self, layer: Layer) -> bool:
+        """Whether the layer's staged DRAM inputs last one channel block only: channel
+        blocks outermost, outside a fusion group (bands stage their own)."""
+        per_block = self.per_block_staging.get(layer.name)
+        if per_block is None:
+            per_block = self.per_block_staging[layer.name] = (
+                self.tilings[layer.name].loop_order is LoopOrder.WEIGHTS_OUTER
+                and self.group_of_layer(layer.name) is None
+            )
+        return per_block
 
     def _emit_stores(
         self, tile: _Tile, compute: int, output_in_sram: bool, output_kind: TransferKind
     ) -> list[int]:
         """Result stores into the output's banks, or via the home bank out to DRAM."""
         layer = tile.layer
-        nbytes = tile.region.nbytes(self.element_bytes)
-        stream = self._stream(layer.name, self.graph)
-        me = tile.endpoint
-
-        def store(kind: TransferKind, src: Endpoint, dst: Endpoint, size: int, dep: int) -> int:
-            return self._transfer(
-                tile.store_queue, layer.index, kind, src, dst, size, stream, [dep]
-            )
-
+        region = tile.region
+        nbytes = region.nbytes(self.element_bytes)
+        stream = self._stream(layer.name)
+        me = self.ports.clusters[tile.cluster]
+        queue = self.ports.stores[tile.cluster]
+        result = TransferKind.RESULT_STORE
         if output_in_sram:
-            shares = bank_shares(
-                layer.output_shape, tile.image, tile.region.rows, nbytes, self.banks
-            )
+            banks = self.ports.banks
+            shares = self._bank_shares(layer.name, tile.image, region.rows, nbytes)
             return [
-                store(TransferKind.RESULT_STORE, me, _bank(bank), share, compute)
+                self._transfer(
+                    queue, layer.index, result, me, banks[bank], share, stream, [compute]
+                )
                 for bank, share in shares
             ]
-        home = self._home(tile)
-        staged = store(TransferKind.RESULT_STORE, me, home, nbytes, compute)
-        return [store(output_kind, home, self._dram(), nbytes, staged)]
+        home = self.ports.homes[tile.cluster]
+        staged = self._transfer(queue, layer.index, result, me, home, nbytes, stream, [compute])
+        dram = self._dram()
+        return [
+            self._transfer(queue, layer.index, output_kind, home, dram, nbytes, stream, [staged])
+        ]
 
     def _load(self, tile: _Tile, src: Endpoint, nbytes: int, stream: int, deps: list[int]) -> int:
         """An operand load from an SRAM bank into the tile's cluster."""
         return self._transfer(
-            tile.load_queue,
+            self.ports.loads[tile.cluster],
             tile.layer.index,
             TransferKind.OPERAND_LOAD,
             src,
-            tile.endpoint,
+            self.ports.clusters[tile.cluster],
             nbytes,
             stream,
             deps,
         )
-
-    def _home(self, tile: _Tile) -> Endpoint:
-        return _bank(home_bank(tile.cluster, self.clusters, self.banks))
 
 
 def activation_stream(graph: WorkloadGraph, name: str) -> int:

@@ -2,9 +2,10 @@
 
 The run is divided into epochs, one per layer (a transfer's epoch is set by the mapper:
 its layer, or the layer before for a weight prefetch). For each epoch, every flow
-(source endpoint, destination endpoint, transfer kind) that moves bytes in it reserves a
-share of every link on its XY route, proportional to its bytes and scaled by its most
-loaded link, so no link is ever over-reserved. Shares are slots of a period: a flow owns
+(source endpoint, destination endpoints, transfer kind) that moves bytes in it reserves a
+share of every link on its XY route (a multicast flow: of every link of its tree),
+proportional to its bytes and scaled by its most loaded link, so no link is ever
+over-reserved. Shares are slots of a period: a flow owns
 ``slots[flow]`` of every ``period`` link cycles. The period doubles from 64 until every
 flow has at least one slot and every link's slots fit.
 
@@ -27,7 +28,8 @@ from archsim.errors import MappingError
 from archsim.mapping.program import Endpoint, Program, TransferOp
 from archsim.mapping.topology import MeshTopology
 
-Flow = tuple[Endpoint, Endpoint, TransferKind]
+Flow = tuple[Endpoint, tuple[Endpoint, ...], TransferKind]
+"""(source, destinations, transfer kind): one destination, or a multicast's several."""
 
 MIN_PERIOD_SLOTS = 64
 MAX_PERIOD_SLOTS = 1 << 16
@@ -44,7 +46,7 @@ class ReservationTable:
         """Slots reserved on each link (index as in the topology), summed over flows."""
         reserved = [0] * len(topology.link_names)
         for flow, slots in self.slots.items():
-            for link in topology.route(flow[0], flow[1]).links:
+            for link in flow_links(flow, topology):
                 reserved[link] += slots
         return reserved
 
@@ -63,11 +65,21 @@ class NocSchedule:
         return sorted(self.tables)
 
 
+def flow_of(op: TransferOp) -> Flow:
+    """The flow a transfer belongs to."""
+    return op.src, op.destinations, op.kind
+
+
+def flow_links(flow: Flow, topology: MeshTopology) -> tuple[int, ...]:
+    """Links a flow's transfers occupy: its route, or a multicast's tree."""
+    return topology.footprint(flow[0], flow[1])[0]
+
+
 def flow_bytes(transfers: list[TransferOp]) -> dict[Flow, int]:
     """Bytes each flow moves, in first-use order."""
     volume: dict[Flow, int] = {}
     for op in transfers:
-        flow = (op.src, op.dst, op.kind)
+        flow = flow_of(op)
         volume[flow] = volume.get(flow, 0) + op.nbytes
     return volume
 
@@ -76,10 +88,10 @@ def reservation_table(volume: dict[Flow, int], topology: MeshTopology) -> Reserv
     """Demand-proportional link reservations for a set of flows."""
     link_load: dict[int, int] = defaultdict(int)
     for flow, nbytes in volume.items():
-        for link in topology.route(flow[0], flow[1]).links:
+        for link in flow_links(flow, topology):
             link_load[link] += nbytes
     share = {
-        flow: nbytes / max(link_load[link] for link in topology.route(flow[0], flow[1]).links)
+        flow: nbytes / max(link_load[link] for link in flow_links(flow, topology))
         for flow, nbytes in volume.items()
     }
     period = MIN_PERIOD_SLOTS
@@ -117,6 +129,6 @@ def build_noc_schedule(program: Program, topology: MeshTopology, lanes: int = 1)
 def _fits(slots: dict[Flow, int], topology: MeshTopology, period: int) -> bool:
     used: dict[int, int] = defaultdict(int)
     for flow, count in slots.items():
-        for link in topology.route(flow[0], flow[1]).links:
+        for link in flow_links(flow, topology):
             used[link] += count
     return all(total <= period for total in used.values())

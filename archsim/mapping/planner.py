@@ -37,6 +37,7 @@ from archsim.mapping.residency import (
     streams_weights,
 )
 from archsim.mapping.tiling import (
+    InputTraffic,
     LoopOrder,
     Tiling,
     TilingMode,
@@ -45,7 +46,7 @@ from archsim.mapping.tiling import (
     executes,
     scalesim_tiling,
 )
-from archsim.workload.graph import Layer, WorkloadGraph
+from archsim.workload.graph import Layer, TensorShape, WorkloadGraph
 
 MIN_TILE_BUDGET_BYTES = 1024
 """Smallest tile working set the planner tries before it gives up on fitting SRAM."""
@@ -54,13 +55,16 @@ MIN_TILE_BUDGET_BYTES = 1024
 @dataclass(frozen=True)
 class MappingPlan:
     """What the program builder emits from: per-layer tilings, SRAM residency, the layers
-    that read DRAM-resident inputs, fusion groups and the groups that fell back."""
+    that read DRAM-resident inputs, fusion groups and the groups that fell back.
+    ``unfused`` is the plan of the same workload without fusion, when groups were tried
+    (what fusion is measured against)."""
 
     tilings: dict[str, Tiling]
     residency: ResidencyPlan
     reads_dram: set[str]
     groups: tuple[FusionGroup, ...] = ()
     fallbacks: tuple[Fallback, ...] = ()
+    unfused: MappingPlan | None = None
 
     def group_of(self, name: str) -> FusionGroup | None:
         """The fusion group the layer belongs to, if any."""
@@ -85,6 +89,10 @@ class MappingPlanner:
         self.sram_bytes = arch.sram.total_bytes
         self.groups: list[FusionGroup] = []
         self.fallbacks: list[Fallback] = []
+        # searches are pure: a layer (as its band sees it) re-planned under the same
+        # budget, DRAM flag and loop orders gets the same tiling
+        self.searched: dict[tuple[object, ...], Tiling] = {}
+        self.traffic: dict[tuple[str, TensorShape], InputTraffic] = {}
 
     def plan(self) -> MappingPlan:
         """Plan without fusion; then, if fusion is asked for, choose groups and plan again."""
@@ -114,7 +122,7 @@ class MappingPlanner:
                 self.groups.append(group)
         while True:
             try:
-                return self._plan_layers()
+                return replace(self._plan_layers(), unfused=unfused)
             except LineBufferOverflowError as error:
                 self._shrink_bands(error.layer or "")
 
@@ -189,14 +197,19 @@ class MappingPlanner:
     def _tiling(self, layer: Layer, budget: int, reads_dram: set[str]) -> Tiling:
         if self.tiling is TilingMode.SCALESIM:
             return scalesim_tiling(layer, self.arch, self.graph.precision)
-        return choose_tiling(
-            self._band_layer(layer),
-            self.arch,
-            self.graph.precision,
-            budget,
-            layer.name in reads_dram,
-            self._orders(layer),
-        )
+        searched = self._band_layer(layer)
+        orders = self._orders(layer)
+        key = (layer.name, searched.output_shape, budget, layer.name in reads_dram, orders)
+        tiling = self.searched.get(key)
+        if tiling is None:
+            traffic = self.traffic.get(key[:2])
+            if traffic is None:
+                traffic = self.traffic[key[:2]] = InputTraffic(searched)
+            tiling = choose_tiling(
+                searched, self.arch, self.graph.precision, budget, key[3], orders, traffic
+            )
+            self.searched[key] = tiling
+        return tiling
 
     def _orders(self, layer: Layer) -> tuple[LoopOrder, ...] | None:
         """Loop orders a layer may use: weights outermost when its weights stream."""

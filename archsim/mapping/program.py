@@ -55,7 +55,9 @@ class TransferOp:
 
     ``stream`` names the tensor (DRAM row-hit tracking). ``epoch`` is the layer during
     which the transfer is planned to run: its own layer, or the layer before it for a
-    weight prefetch (a deterministic NoC reserves bandwidth per epoch).
+    weight prefetch (a deterministic NoC reserves bandwidth per epoch). ``fanout``: the
+    further destinations of a multicast (an operand load sent once to several clusters,
+    ``interconnect.multicast``), after ``dst``; empty for a transfer to one destination.
     """
 
     id: int
@@ -68,6 +70,12 @@ class TransferOp:
     deps: tuple[int, ...]
     epoch: int
     frame: int = 0
+    fanout: tuple[Endpoint, ...] = ()
+
+    @property
+    def destinations(self) -> tuple[Endpoint, ...]:
+        """Every destination: ``dst``, then the fanout of a multicast."""
+        return (self.dst, *self.fanout)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +149,10 @@ class Program:
         if op.id != len(self.ops):
             raise ValueError(f"op id {op.id} is not the next id {len(self.ops)}")
         self.ops.append(op)
-        self.queues.setdefault(queue, []).append(op.id)
+        ids = self.queues.get(queue)
+        if ids is None:
+            ids = self.queues[queue] = []
+        ids.append(op.id)
         return op.id
 
     @property

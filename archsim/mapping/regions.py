@@ -6,16 +6,21 @@ An output tile covers rows [r0, r1) x columns [x0, x1) of one image and channels
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
 
 from archsim.workload.graph import Layer, OpKind, TensorShape
 
 Span = tuple[int, int]
 
+_WINDOWED = (OpKind.CONV2D, OpKind.MAXPOOL, OpKind.AVGPOOL)
+_ELEMENTWISE = (OpKind.ADD, OpKind.ELTWISE)
 
-@dataclass(frozen=True)
-class Region:
-    """A box of one image of a tensor: rows x columns x channels."""
+
+class Region(NamedTuple):
+    """A box of one image of a tensor: rows x columns x channels (a named tuple: the
+    mapper makes one per tile and input, so it must be cheap)."""
 
     rows: Span
     cols: Span
@@ -23,10 +28,11 @@ class Region:
 
     def elements(self) -> int:
         """Elements in the box."""
+        rows, cols, channels = self
         return (
-            max(0, self.rows[1] - self.rows[0])
-            * max(0, self.cols[1] - self.cols[0])
-            * max(0, self.channels[1] - self.channels[0])
+            max(0, rows[1] - rows[0])
+            * max(0, cols[1] - cols[0])
+            * max(0, channels[1] - channels[0])
         )
 
     def nbytes(self, element_bytes: int) -> int:
@@ -36,6 +42,11 @@ class Region:
     def with_channels(self, channels: Span) -> Region:
         """The same rows and columns over other channels."""
         return Region(self.rows, self.cols, channels)
+
+
+def block_span(index: int, size: int, total: int) -> Span:
+    """The index-th block of ``size`` positions out of ``total`` (the last may be short)."""
+    return index * size, min(total, (index + 1) * size)
 
 
 def _window(span: Span, stride: int, pad: int, kernel: int, dilation: int, size: int) -> Span:
@@ -112,6 +123,43 @@ def input_region(layer: Layer, input_index: int, out: Region) -> Region:
     if op is OpKind.CONCAT and not layer.is_view:
         return _concatenated(layer, input_index, out)
     return _broadcast(out, shape)  # add, eltwise: the same region (size-1 axes broadcast)
+
+
+def input_sides(
+    layer: Layer, input_index: int, dim: int, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Vectorized ``input_region`` along one dimension (0 rows, 1 columns, 2 channels):
+    the input spans [first, last) that output spans [starts, ends) read along ``dim``.
+
+    Only for operators whose input side along ``dim`` depends on the output side along
+    ``dim`` alone (convolution, pooling, element-wise ops): the other sides are then those
+    of any box spanning the other output dimensions. None for every other operator (use
+    ``input_region``).
+    """
+    shape = layer.input_shapes[input_index]
+    op = layer.op
+    size = (shape.height, shape.width, shape.channels)[dim]
+    if op in _ELEMENTWISE:
+        if size == 1:  # broadcast along the axis
+            return np.zeros_like(starts), np.ones_like(ends)
+        return starts, ends
+    if op not in _WINDOWED:
+        return None
+    if dim == 2:
+        if op is not OpKind.CONV2D:
+            return starts, ends
+        if layer.groups == 1:
+            return np.zeros_like(starts), np.full_like(ends, shape.channels)
+        filters_per_group = layer.output_shape.channels // layer.groups
+        channels_per_group = shape.channels // layer.groups
+        first_group = starts // filters_per_group
+        end_group = -(-ends // filters_per_group)
+        return first_group * channels_per_group, end_group * channels_per_group
+    stride, kernel, dilation = layer.stride[dim], layer.kernel[dim], layer.dilation[dim]
+    pad = layer.padding[2 * dim]  # top or left
+    first = np.maximum(0, starts * stride - pad)
+    last = np.minimum(size, (ends - 1) * stride - pad + (kernel - 1) * dilation + 1)
+    return first, np.maximum(first, last)
 
 
 def _shift(span: Span, offset: int) -> Span:

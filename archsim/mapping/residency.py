@@ -22,8 +22,9 @@ from dataclasses import dataclass
 
 from archsim.errors import MappingError, SramOverflowError
 from archsim.mapping.fusion import FusionGroup, LineBufferOverflowError
+from archsim.mapping.regions import Span
 from archsim.mapping.tiling import Tiling, executes, is_view
-from archsim.workload.graph import Layer, WorkloadGraph
+from archsim.workload.graph import Layer, OpKind, WorkloadGraph
 
 NETWORK_INPUT = "input"
 
@@ -54,6 +55,26 @@ def physical_sources(graph: WorkloadGraph, name: str) -> list[str]:
     for producer in layer.inputs:
         sources.extend(physical_sources(graph, producer))
     return sources
+
+
+def view_sources(graph: WorkloadGraph, name: str, channels: Span) -> list[tuple[str, Span]]:
+    """Physical tensors and channel ranges behind channels ``channels`` of a (possibly view)
+    tensor: a slice is a channel range of its one producer, a channel concat the
+    producers' channels side by side."""
+    if name == NETWORK_INPUT or not is_view(graph.layer(name)):
+        return [(name, channels)]
+    layer = graph.layer(name)
+    if layer.op is OpKind.SLICE:
+        begin = layer.offset[2]
+        return view_sources(graph, layer.inputs[0], (channels[0] + begin, channels[1] + begin))
+    parts: list[tuple[str, Span]] = []
+    offset = 0
+    for producer, shape in zip(layer.inputs, layer.input_shapes, strict=True):
+        lo, hi = max(channels[0], offset), min(channels[1], offset + shape.channels)
+        if hi > lo:
+            parts.extend(view_sources(graph, producer, (lo - offset, hi - offset)))
+        offset += shape.channels
+    return parts
 
 
 def network_outputs(graph: WorkloadGraph) -> set[str]:

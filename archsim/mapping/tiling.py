@@ -25,10 +25,12 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
+import numpy as np
+
 from archsim.config import ArchConfig
 from archsim.domain import Precision
 from archsim.errors import ConfigError, MappingError
-from archsim.mapping.regions import Region, Span, input_region, weight_bytes
+from archsim.mapping.regions import Region, Span, input_region, input_sides, weight_bytes
 from archsim.mapping.systolic import scaled_cycles, systolic_cycles
 from archsim.units import KIB, ceil_div
 from archsim.workload.graph import Layer, OpKind, TensorShape
@@ -194,9 +196,12 @@ def choose_tiling(
     budget: int | None = None,
     inputs_in_dram: bool = False,
     orders: tuple[LoopOrder, ...] | None = None,
+    traffic: InputTraffic | None = None,
 ) -> Tiling:
     """The tile shape and loop order for a layer, or a MappingError when not even the
-    smallest tile fits. ``orders`` limits the loop orders tried (default: both).
+    smallest tile fits. ``orders`` limits the loop orders tried (default: both);
+    ``traffic`` is the layer's InputTraffic when the caller keeps one (its sums are
+    memoized, so searches of one layer under other budgets share them).
 
     ``budget`` caps a tile's working set; by default half the cluster's local buffer.
     With ``inputs_in_dram`` every input of the layer is taken to be DRAM-resident, so the
@@ -207,7 +212,9 @@ def choose_tiling(
     if budget is None:
         budget = default_tile_budget(arch)
     out = layer.output_shape
-    search = _Search(layer, arch, precision, InputTraffic(layer), inputs_in_dram, orders or _ORDERS)
+    if traffic is None:
+        traffic = InputTraffic(layer)
+    search = _Search(layer, arch, precision, traffic, inputs_in_dram, orders or _ORDERS)
     smallest: int | None = None
     for cols in _halvings(out.width):
         best: Tiling | None = None
@@ -333,10 +340,6 @@ def _tiles(out: TensorShape, shape: TileShape) -> int:
     )
 
 
-def _spans(size: int, block: int) -> list[Span]:
-    return [(start, min(size, start + block)) for start in range(0, size, block)]
-
-
 class InputTraffic:
     """Input elements a layer's tiles read, summed over the tiles of a tile shape.
 
@@ -380,22 +383,45 @@ class InputTraffic:
         blocks with distinct input regions), the other dimensions spanning the output."""
         key = (index, dim, block)
         if key not in self.sums:
-            full = self.full
-            spans = _spans((full.rows, full.cols, full.channels)[dim][1], block)
-            if dim == 0:
-                boxes = [Region(span, full.cols, full.channels) for span in spans]
-            elif dim == 1:
-                boxes = [Region(full.rows, span, full.channels) for span in spans]
+            size = (self.full.rows, self.full.cols, self.full.channels)[dim][1]
+            starts = np.arange(0, size, block, dtype=np.int64)
+            ends = np.minimum(starts + block, size)
+            sides = input_sides(self.layer, index, dim, starts, ends)
+            if sides is None:
+                spans = [(start, min(size, start + block)) for start in range(0, size, block)]
+                self.sums[key] = self._sum_regions(index, dim, spans)
             else:
-                boxes = [full.with_channels(span) for span in spans]
-            every = 0
-            distinct: dict[Region, int] = {}
-            for box in boxes:
-                region = input_region(self.layer, index, box)
-                distinct[region] = elements = region.elements()
-                every += elements
-            self.sums[key] = (every, sum(distinct.values()))
+                self.sums[key] = self._sum_sides(index, dim, *sides)
         return self.sums[key]
+
+    def _sum_sides(
+        self, index: int, dim: int, first: np.ndarray, last: np.ndarray
+    ) -> tuple[int, int]:
+        """``_sum`` from the input spans along ``dim`` (``regions.input_sides``): every
+        other side is that of the whole output's input box."""
+        whole = input_region(self.layer, index, self.full)
+        sides = (whole.rows, whole.cols, whole.channels)
+        other = math.prod(max(0, hi - lo) for k, (lo, hi) in enumerate(sides) if k != dim)
+        lengths = np.maximum(last - first, 0)
+        _, distinct = np.unique(first * (int(last.max()) + 1) + last, return_index=True)
+        return int(lengths.sum()) * other, int(lengths[distinct].sum()) * other
+
+    def _sum_regions(self, index: int, dim: int, spans: list[Span]) -> tuple[int, int]:
+        """``_sum`` region by region, for operators without ``regions.input_sides``."""
+        full = self.full
+        if dim == 0:
+            boxes = [Region(span, full.cols, full.channels) for span in spans]
+        elif dim == 1:
+            boxes = [Region(full.rows, span, full.channels) for span in spans]
+        else:
+            boxes = [full.with_channels(span) for span in spans]
+        every = 0
+        distinct: dict[Region, int] = {}
+        for box in boxes:
+            region = input_region(self.layer, index, box)
+            distinct[region] = elements = region.elements()
+            every += elements
+        return every, sum(distinct.values())
 
 
 def weight_load_bytes(

@@ -3,7 +3,8 @@
 A transfer of n bytes is sent as ceil(n / max_packet_bytes) packets (the last one shorter).
 Packet k of transfer op enters its XY route at ``window_ps[packet]`` and holds the i-th link
 of the route during [window + i x hop latency, window + i x hop latency + occupancy): its
-bytes at the link rate, or at the SRAM port's rate when the port is slower. The plan also
+bytes at the link rate, or at the SRAM port's rate when the port is slower (a multicast:
+every link of its tree, offset by the link's depth). The plan also
 keeps, per transfer, when it was issued, how long its DRAM read and its SRAM port wait took
 and when it reached the network, so that a late transfer's slip can be attributed.
 
@@ -110,28 +111,28 @@ class TransferPlan:
         """(link, packet, t_start_ps, t_end_ps) of every link reservation of the planned
         ``packets`` (packet indices), grouped by route, then by link in route order."""
         op_route = np.full(len(self.packet_base), -1, np.int64)
-        routes: dict[tuple[Endpoint, Endpoint], int] = {}
-        route_links: list[tuple[int, ...]] = []
+        routes: dict[tuple[Endpoint, tuple[Endpoint, ...]], int] = {}
+        route_links: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
         for op in self.program.ops:
             if isinstance(op, TransferOp):
-                key = (op.src, op.dst)
+                key = (op.src, op.destinations)
                 if key not in routes:
                     routes[key] = len(route_links)
-                    route_links.append(topology.route(op.src, op.dst).links)
+                    route_links.append(topology.footprint(*key))
                 op_route[op.id] = routes[key]
         route_key = op_route[self.packet_op[packets]]
         order = np.argsort(route_key, kind="stable")
         cuts = np.searchsorted(route_key[order], np.arange(len(route_links) + 1))
         window_all, occupancy_all = self.view(self.window_ps), self.view(self.occupancy_ps)
         links, owners, starts, ends = [], [], [], []
-        for index, route in enumerate(route_links):
+        for index, (route, depths) in enumerate(route_links):
             chosen = packets[order[cuts[index] : cuts[index + 1]]]
             window, occupancy = window_all[chosen], occupancy_all[chosen]
-            for hop, link in enumerate(route):
+            for depth, link in zip(depths, route, strict=True):
                 links.append(np.full(len(chosen), link, np.int64))
                 owners.append(chosen)
-                starts.append(window + hop * hop_ps)
-                ends.append(window + hop * hop_ps + occupancy)
+                starts.append(window + depth * hop_ps)
+                ends.append(window + depth * hop_ps + occupancy)
         if not links:
             empty = np.zeros(0, np.int64)
             return empty, empty, empty, empty

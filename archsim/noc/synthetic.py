@@ -47,7 +47,7 @@ from archsim.hw.interconnect.bus import Bus
 from archsim.hw.interconnect.deterministic import DeterministicNoc
 from archsim.hw.interconnect.mesh import Mesh
 from archsim.hw.interconnect.time_triggered import TimeTriggeredNoc
-from archsim.mapping.noc_schedule import Flow, NocSchedule, reservation_table
+from archsim.mapping.noc_schedule import Flow, NocSchedule, flow_links, reservation_table
 from archsim.mapping.program import Endpoint, Program, TransferOp
 from archsim.mapping.topology import MeshTopology, make_topology
 from archsim.mapping.transfer_plan import TransferPlan
@@ -81,7 +81,7 @@ def sink(node: int) -> Endpoint:
 
 def flow_of(src: int, dst: int) -> Flow:
     """The deterministic-NoC flow of packets from node src to node dst."""
-    return (source(src), sink(dst), TransferKind.OPERAND_LOAD)
+    return (source(src), (sink(dst),), TransferKind.OPERAND_LOAD)
 
 
 @dataclass(frozen=True)
@@ -343,7 +343,7 @@ class SyntheticRun:
             assert self.spec.topology is not None
             busy = np.zeros(len(net.links), np.int64)
             for flow, flow_busy in net.flow_busy_ps.items():
-                for link in self.spec.topology.route(flow[0], flow[1]).links:
+                for link in flow_links(flow, self.spec.topology):
                     busy[link] += flow_busy
             return busy
         return np.array([stats.busy_ps for stats in net.links], np.int64)

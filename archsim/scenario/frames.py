@@ -12,7 +12,8 @@ others finish frame k. Rules that keep this honest:
 
 - **Buffers**: a frame's first two tiles on a cluster wait for the buffer halves of the
   last two tiles of the frame before on that cluster, as tiles within a frame do (loads
-  after the compute two back, a compute after the stores two back).
+  after the compute two back, a compute after the stores two back). A multicast load
+  (queued on its first destination) waits for the buffer half of every destination.
 - **SRAM**: frame k+1 may start before frame k ends only if the SRAM planned for frame
   k's last layer step plus frame k+1's first step fits the engine's SRAM. Then its gate
   waits for every layer barrier of frame k but the last (frame k is in its last layer);
@@ -95,11 +96,23 @@ def _tile_ops(queue: list[int], computes: list[int], before: bool) -> list[list[
     return groups
 
 
+def _multicast_loads(program: Program, compute: int, queued: list[int]) -> list[int]:
+    """Loads into a compute's cluster that another cluster's queue sends (multicasts)."""
+    loads = []
+    for dep in program.ops[compute].deps:
+        op = program.ops[dep]
+        if isinstance(op, TransferOp) and op.fanout and dep not in queued:
+            loads.append(dep)
+    return loads
+
+
 def _shape(program: Program, clusters: int, sram_bytes: int) -> _Shape:
     buffers = {}
     for cluster in range(clusters):
         computes = program.queues.get(f"cluster{cluster}.compute", [])
         loads = _tile_ops(program.queues.get(f"cluster{cluster}.load", []), computes, True)
+        for compute, tile_loads in zip(computes[:2], loads, strict=False):
+            tile_loads.extend(_multicast_loads(program, compute, tile_loads))
         stores = _tile_ops(program.queues.get(f"cluster{cluster}.store", []), computes, False)
         buffers[cluster] = _Buffers(
             list(zip(computes[:2], loads[:2], strict=True)),
@@ -178,8 +191,8 @@ class _Builder:
                 if back < 0:
                     continue
                 previous_compute, previous_stores = before[back]
-                for load in loads:
-                    extra[load] = (previous_compute,)
+                for load in loads:  # a multicast load waits for every destination's half
+                    extra[load] = (*extra.get(load, ()), previous_compute)
                 extra[compute] = tuple(previous_stores)
             last = [(offset + c, [offset + s for s in stores]) for c, stores in buffers.last]
             history[cluster] = (before + last)[-2:]
@@ -220,6 +233,7 @@ class _Builder:
                         deps,
                         (epoch_base + op.epoch) * engines + engine,
                         frame,
+                        tuple(layout.endpoint(dst, engine) for dst in op.fanout),
                     )
                 )
             elif isinstance(op, ComputeOp):

@@ -15,6 +15,7 @@ from typing import Any
 
 import simpy
 
+from archsim.collector import collector_paused
 from archsim.config import ArchConfig
 from archsim.domain import InterconnectKind, NocScheduleMode
 from archsim.errors import DeadlockError, SimulationError
@@ -30,6 +31,7 @@ from archsim.sim.frames import (
     end_process,
     gate_process,
 )
+from archsim.sim.progress import CHUNK_EVENTS, RunProgress
 from archsim.sim.runtime import OpRuntime
 from archsim.sim.watchdog import DEADLOCK, stuck_report, watchdog
 from archsim.trace import NullRecorder, Recorder
@@ -103,6 +105,7 @@ def run_program(
     frames: FrameSchedule | None = None,
     plan: TransferPlan | None = None,
     verify_plan: bool = False,
+    progress: bool = False,
 ) -> RunOutcome:
     """Elaborate the chip, run the program to completion and return the outcome.
 
@@ -115,6 +118,8 @@ def run_program(
     refresh) the run on the frozen plan would repeat the planning pass event for event, so
     this run is the planning pass, traced (every transfer on its window, as planned),
     unless ``verify_plan`` asks for the separate pass and a run that checks the plan.
+    ``progress`` draws a bar of the run (and of a planning pass) on stderr
+    (``archsim.sim.progress``); the caller decides whether stderr wants one.
     """
     wall_start = time.perf_counter()
     schedule: NocSchedule | TransferPlan | None = None
@@ -129,7 +134,7 @@ def run_program(
             schedule = TransferPlan.empty(program, arch.interconnect.max_packet_bytes)
             schedule.planned_by_run = True
         else:
-            schedule = plan_transfers(program, arch, seed, watchdog_ps, frames)
+            schedule = plan_transfers(program, arch, seed, watchdog_ps, frames, progress)
     env = SimEnvironment(seed)
     chip = Chip(arch, env, recorder, env.seed_sequence, schedule)
     rt = OpRuntime(env, program, len(frames.frames) if frames is not None else 1)
@@ -138,7 +143,11 @@ def run_program(
         _start_queue(chip, queue, index, op_ids, rt, tracker)
     if watchdog_ps is not None:
         env.process(watchdog(rt, watchdog_ps))
-    env.run_counting()
+    with collector_paused():  # the run's records are acyclic: reference counting frees them
+        if progress:
+            _run_with_bar(env, rt, tracker, "plan" if plan is not None else "simulate")
+        else:
+            env.run_counting()
     if rt.unfinished:
         raise DeadlockError(stuck_report(rt, DEADLOCK))
     latency = max(rt.t_done, default=0)
@@ -161,18 +170,43 @@ def run_program(
     )
 
 
+def _run_with_bar(
+    env: SimEnvironment, rt: OpRuntime, tracker: FrameTracker | None, label: str
+) -> None:
+    frames = len(tracker.schedule.frames) if tracker is not None else 1
+    bar = RunProgress(label, len(rt.program.ops), frames)
+
+    def show() -> None:
+        bar.update(rt.completed, int(env.now), tracker.frames_ended if tracker else 1)
+
+    try:
+        env.run_counting(show, CHUNK_EVENTS)
+    finally:
+        bar.close()
+
+
 def plan_transfers(
     program: Program,
     arch: ArchConfig,
     seed: int,
     watchdog_ps: int | None = None,
     frames: FrameSchedule | None = None,
+    progress: bool = False,
 ) -> TransferPlan:
     """The planning pass of the time-triggered NoC: run the program once on the
     contention-free planning model (``planning_arch``), every packet booking the earliest
     free window of its route, and return the frozen plan."""
     wall_start = time.perf_counter()
     plan = TransferPlan.empty(program, arch.interconnect.max_packet_bytes)
-    run_program(program, planning_arch(arch), seed, NullRecorder(), watchdog_ps, frames, plan)
+    run_program(
+        program,
+        planning_arch(arch),
+        seed,
+        NullRecorder(),
+        watchdog_ps,
+        frames,
+        plan,
+        progress=progress,
+    )
     plan.wall_s = time.perf_counter() - wall_start
     return plan

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import simpy
 from simpy.core import EmptySchedule
@@ -16,15 +18,24 @@ class SimEnvironment(simpy.Environment):
         self.seed_sequence = np.random.SeedSequence(seed)
         self.events_processed = 0
 
-    def run_counting(self) -> None:
-        """Run until no event is left (as ``run()`` does), counting processed events."""
+    def run_counting(self, on_chunk: Callable[[], None] | None = None, chunk: int = 0) -> None:
+        """Run until no event is left (as ``run()`` does), counting processed events; with
+        ``on_chunk``, call it after every ``chunk`` events (a progress bar)."""
         step = self.step
         processed = 0
+        chunked = on_chunk is not None and chunk >= 1
         try:
+            if not chunked:
+                while True:
+                    step()
+                    processed += 1
             while True:
-                step()
-                processed += 1
+                for done in range(chunk):  # noqa: B007 (read after the loop breaks)
+                    step()
+                processed += chunk
+                on_chunk()  # type: ignore[misc]
         except EmptySchedule:
-            pass
+            if chunked:
+                processed += done
         finally:
             self.events_processed += processed

@@ -50,6 +50,7 @@ class FrameTracker:
         self.rt = rt
         self.schedule = schedule
         self.waiting = 0
+        self.frames_ended = 0
         self.counted = [False] * len(schedule.frames)
         self.depth: list[tuple[int, int]] = [(0, 0)]  # (t_ps, frames waiting) at each change
         self.ended: list[list[int]] = [
@@ -81,6 +82,7 @@ class FrameTracker:
 
     def end(self, frame: int) -> None:
         """The frame ended now: release the transfer records of its engine's frame two back."""
+        self.frames_ended += 1
         ended = self.ended[self.schedule.frames[frame].engine]
         ended.append(frame)
         if len(ended) > 2:

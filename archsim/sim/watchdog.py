@@ -32,7 +32,8 @@ DEADLOCK = "every remaining operation waits on another"
 def describe(op: Op) -> str:
     """One-line description of an op."""
     if isinstance(op, TransferOp):
-        return f"op {op.id} ({op.kind.name} {op.src}->{op.dst}, {op.nbytes} B, layer {op.layer})"
+        to = ",".join(str(dst) for dst in op.destinations)
+        return f"op {op.id} ({op.kind.name} {op.src}->{to}, {op.nbytes} B, layer {op.layer})"
     if isinstance(op, ComputeOp):
         return f"op {op.id} (compute on cluster{op.cluster}, layer {op.layer})"
     if isinstance(op, ArrivalOp):

@@ -83,8 +83,11 @@ class ColumnTable:
         self.capacity = capacity
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Copies of the committed rows, by column name (later appends do not alter them)."""
-        return {
-            name: array[: self.n].copy()
-            for name, array in zip(self.names, self._arrays, strict=True)
-        }
+        """The committed rows, by column name: read-only views, not copies (rows are only
+        ever appended, so later appends and growth leave them as they are)."""
+        committed = {}
+        for name, array in zip(self.names, self._arrays, strict=True):
+            view = array[: self.n]
+            view.flags.writeable = False
+            committed[name] = view
+        return committed

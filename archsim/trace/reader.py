@@ -89,6 +89,8 @@ class Trace:
     """Time-triggered NoC: every link reservation (empty for other interconnects)."""
     windows: dict[str, np.ndarray]
     """Time-triggered NoC: planned and actual network time of every transfer (else empty)."""
+    destinations: dict[str, np.ndarray]
+    """Multicast: every destination of every multicast transfer (else empty)."""
     utilization: dict[str, Any]
     """busy_fraction [n_components, n_bins], t_start_ps [n_bins], bin_ps, t_end_ps."""
 

@@ -16,6 +16,7 @@ from archsim.domain import ComponentKind
 from archsim.trace.columns import ColumnTable
 from archsim.trace.schema import (
     COMPONENTS,
+    DESTINATIONS,
     FRAMES,
     LAYERS,
     LINKS,
@@ -64,6 +65,7 @@ class TraceData:
     queue: dict[str, np.ndarray]
     reservations: dict[str, np.ndarray]
     windows: dict[str, np.ndarray]
+    destinations: dict[str, np.ndarray]
 
     def tables(self) -> dict[str, dict[str, np.ndarray]]:
         """Table name -> columns, in schema order."""
@@ -110,6 +112,7 @@ class Recorder:
         self._queue = ColumnTable(QUEUE.dtypes, _COLD_ROWS)
         self._windows = ColumnTable(WINDOWS.dtypes, _COLD_ROWS)
         self._reservations: list[tuple[np.ndarray, ...]] = []
+        self._destinations = ColumnTable(DESTINATIONS.dtypes, _COLD_ROWS)
 
     def add_component(self, name: str, kind: str, capacity: int = 1) -> int:
         """Register a component (kind: a ComponentKind value) and return its id."""
@@ -169,8 +172,9 @@ class Recorder:
         interconnect_wait_ps: int,
         interconnect_ps: int,
         frame: int = 0,
-    ) -> None:
-        """Record a transfer (kind: a TransferKind) with its timestamps and phase durations."""
+    ) -> int:
+        """Record a transfer (kind: a TransferKind) with its timestamps and phase durations;
+        returns its id."""
         table = self._transfers
         i = table.n
         if i == table.capacity:
@@ -212,6 +216,7 @@ class Recorder:
         v_interconnect[i] = interconnect_ps
         v_frame[i] = frame
         table.n = i + 1
+        return i
 
     def layer(
         self,
@@ -317,6 +322,10 @@ class Recorder:
             slip_interconnect_ps,
         )
 
+    def destination(self, transfer: int, dst: int, hops: int) -> None:
+        """Record one destination of multicast transfer ``transfer`` (call in order)."""
+        self._destinations.append(transfer, dst, hops)
+
     def reservations(self, *columns: np.ndarray) -> None:
         """Record link reservations, one array per column of /reservations (schema order)."""
         if len(columns) != len(RESERVATIONS.columns):
@@ -346,6 +355,7 @@ class Recorder:
             queue=self._queue.arrays(),
             reservations=self._reservation_arrays(),
             windows=self._windows.arrays(),
+            destinations=self._destinations.arrays(),
         )
 
     def _reservation_arrays(self) -> dict[str, np.ndarray]:
@@ -381,7 +391,11 @@ class NullRecorder(Recorder):
     def _ignore(self, *args: object, **kwargs: object) -> None:
         """Do nothing."""
 
-    state = transfer = layer = link = frame = queue_depth = window = reservations = _ignore
+    def transfer(self, *args: object, **kwargs: object) -> int:
+        """Keep nothing; no transfer id."""
+        return -1
+
+    state = layer = link = frame = queue_depth = window = reservations = destination = _ignore
 
     def data(self) -> TraceData:
         """Empty tables."""

@@ -13,7 +13,7 @@ import numpy as np
 
 from archsim.domain import ReservationStatus, State, TransferKind
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Version of the on-disk layout. Bumped on any change to tables, columns, dtypes or meaning."""
 
 
@@ -108,7 +108,13 @@ TRANSFERS = Table(
         Column("src", _U4, "", "Source component id."),
         Column("dst", _U4, "", "Destination component id."),
         Column("bytes", _I8, "bytes", "Payload size."),
-        Column("hops", _U2, "count", "Interconnect hops (0 for a bus)."),
+        Column(
+            "hops",
+            _U2,
+            "count",
+            "Interconnect hops (1 on a bus or crossbar); a multicast's tree: its links "
+            "beyond the injection link, so bytes x hops are its byte-hops.",
+        ),
         _ps("t_request_ps", "Issued by the requester."),
         _ps("t_grant_ps", "Granted by the interconnect."),
         _ps("t_done_ps", "Data delivered."),
@@ -225,6 +231,19 @@ WINDOWS = Table(
     optional=True,
 )
 
+DESTINATIONS = Table(
+    "destinations",
+    "Every destination of a multicast transfer (interconnect.multicast), one row each, in "
+    "order: the first is the transfer's dst in /transfers. Transfers to one destination have "
+    "no rows.",
+    (
+        Column("transfer", _U8, "", "Transfer id (row of /transfers)."),
+        Column("dst", _U4, "", "Destination component id."),
+        Column("hops", _U2, "count", "Interconnect hops of the route from src to this one."),
+    ),
+    optional=True,
+)
+
 TABLES: tuple[Table, ...] = (
     COMPONENTS,
     STATES,
@@ -235,6 +254,7 @@ TABLES: tuple[Table, ...] = (
     QUEUE,
     RESERVATIONS,
     WINDOWS,
+    DESTINATIONS,
 )
 """Every table, in file order."""
 

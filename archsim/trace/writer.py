@@ -111,7 +111,7 @@ def _cast(table: Table, column: Column, values: np.ndarray) -> np.ndarray:
         if len(values) and values.dtype.kind not in "UO":
             raise ValueError(f"{where}: expected strings, got dtype {values.dtype}")
         return values.astype(np.str_)
-    cast = values.astype(column.dtype)
+    cast = values.astype(column.dtype, copy=False)  # no copy of a column already in dtype
     if values.dtype != column.dtype and not np.array_equal(cast, values):
         raise ValueError(f"{where}: values do not fit {column.dtype}")
     if column.enum is not None:
@@ -133,6 +133,7 @@ def _check_references(tables: Mapping[str, Mapping[str, np.ndarray]]) -> None:
         ("transfers", "dst"),
         ("links", "component"),
         ("reservations", "link"),
+        ("destinations", "dst"),
     )
     for table, column in references:
         ids = tables[table][column]

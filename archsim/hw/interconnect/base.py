@@ -74,9 +74,14 @@ class Interconnect(Component):
         self.hop_latency_ps = cfg.hop_latency_cycles * self.period_ps
         self.max_packet_bytes = cfg.max_packet_bytes
         self.links: list[LinkStats] = []
-        self.bytes_moved = 0
-        self.byte_hops = 0
+        self.bytes_moved = 0  # payload bytes put on the network (a multicast's once)
+        self.byte_hops = 0  # bytes x links crossed beyond the injection link
         self.admission_wait_ps = 0
+        self.multicast = cfg.multicast
+        self.multicast_transfers = 0
+        self.multicast_deliveries = 0  # destinations of the multicast transfers
+        self.fanout_bytes = 0  # bytes delivered beyond each multicast's first destination
+        self.byte_hops_saved = 0  # byte-hops the multicasts would have cost as unicasts
 
     @classmethod
     def build(cls, site: InterconnectSite) -> Self:
@@ -136,6 +141,14 @@ class Interconnect(Component):
             timing.add_phase(t_grant, t_grant + hold, StallCause.INTERCONNECT)
         return hold
 
+    def account_multicast(self, op: TransferOp, hops: int, unicast_hops: int) -> None:
+        """Count a multicast sent once over ``hops`` (links beyond the injection link)
+        instead of once per destination over ``unicast_hops`` in all."""
+        self.multicast_transfers += 1
+        self.multicast_deliveries += len(op.fanout) + 1
+        self.fanout_bytes += op.nbytes * len(op.fanout)
+        self.byte_hops_saved += op.nbytes * (unicast_hops - hops)
+
     def serialization_ps(self, nbytes: int) -> int:
         """Time nbytes take on one link at full width."""
         return -(-nbytes // self.width) * self.period_ps
@@ -167,3 +180,12 @@ class MeshNetwork(Interconnect):
     def hops(self, src: Endpoint, dst: Endpoint) -> int:
         """Routers traversed on the route from src to dst."""
         return self.topology.route(src, dst).hops
+
+    def account_sent(self, op: TransferOp, hops: int) -> None:
+        """Count a delivered transfer's bytes and byte-hops (``hops``: links of its route
+        or tree beyond the injection link, each carrying the bytes once)."""
+        self.bytes_moved += op.nbytes
+        self.byte_hops += op.nbytes * hops
+        if op.fanout:
+            tree = self.topology.tree(op.src, op.destinations)
+            self.account_multicast(op, hops, tree.unicast_hops)

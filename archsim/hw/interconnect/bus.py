@@ -1,7 +1,8 @@
 """Shared bus: one arbitrated medium for every transfer. A packet holds the whole bus for
 ceil(bytes / width) + hop_latency cycles; waiting requesters (source endpoints) are served
 by the configured arbitration (first come first served, round robin or fixed priority),
-so long transfers interleave packet by packet."""
+so long transfers interleave packet by packet. A multicast (``interconnect.multicast``)
+is a broadcast: every destination reads the one transfer off the bus, timed as a unicast."""
 
 from __future__ import annotations
 

@@ -6,8 +6,10 @@ Before time 0 the mapper computes one reservation table per epoch (see
 transfer first waits for its epoch's table to be in force (the previous epoch drained),
 then uses only its flow's slots: it never waits on another flow, and its duration is a
 fixed function of its size, ceil(bytes x period / (width x slots)) + hops x hop latency
-cycles. Transfers of the same flow follow one another (queueing inside a flow and
-waiting for the epoch are reported apart from contention, which is zero by construction).
+cycles. A multicast flow owns its slots on every link of its tree and reaches its farthest
+destination after that destination's hops. Transfers of the same flow follow one another
+(queueing inside a flow and waiting for the epoch are reported apart from contention,
+which is zero by construction).
 The cost of determinism: reserved-but-unused link time, a per-flow rate below the raw link
 rate, and epochs that cannot overlap. With several engines every engine's epochs run as a
 lane of their own, each lane owning 1/lanes of every link (see ``noc_schedule``).
@@ -25,7 +27,7 @@ from archsim.domain import InterconnectKind
 from archsim.errors import SimulationError
 from archsim.hw.component import Component
 from archsim.hw.interconnect.base import InterconnectSite, MeshNetwork, PortTime
-from archsim.mapping.noc_schedule import Flow, NocSchedule
+from archsim.mapping.noc_schedule import Flow, NocSchedule, flow_links, flow_of
 from archsim.mapping.program import TransferOp
 from archsim.mapping.topology import MeshTopology
 from archsim.sim.resources import FifoResource
@@ -96,19 +98,19 @@ class DeterministicNoc(MeshNetwork):
         table = self.schedule.tables[epoch]
         period = table.period * self.lanes  # each lane owns 1/lanes of every link
         cycles = -(-nbytes * period // (self.width * table.slots[flow]))
-        route = self.topology.route(flow[0], flow[1])
-        return cycles * self.period_ps + route.hops * self.hop_latency_ps
+        depths = self.topology.footprint(flow[0], flow[1])[1]
+        return cycles * self.period_ps + depths[-1] * self.hop_latency_ps  # farthest one
 
     def send(
         self, op: TransferOp, timing: TransferTiming, port_time_ps: PortTime
     ) -> Generator[simpy.Event, Any, None]:
         env = self.env
-        flow: Flow = (op.src, op.dst, op.kind)
+        flow = flow_of(op)
         table = self.schedule.tables.get(op.epoch)
         if table is None or flow not in table.slots:
             raise SimulationError(f"flow {op.src}->{op.dst} ({op.kind.name}) has no reservation")
-        route = self.topology.route(op.src, op.dst)
-        timing.hops = route.hops
+        hops = len(flow_links(flow, self.topology)) - 1
+        timing.hops = hops
         if not self.gates[op.epoch].processed:
             raise SimulationError(f"transfer {op.id} sent before its epoch {op.epoch} began")
         t_request = int(env.now)
@@ -129,8 +131,7 @@ class DeterministicNoc(MeshNetwork):
         # end of the run (busy = the cycles the bytes really occupy a link).
         self.flow_bytes[flow] += op.nbytes
         self.flow_busy_ps[flow] += self.serialization_ps(op.nbytes)
-        self.bytes_moved += op.nbytes
-        self.byte_hops += op.nbytes * route.hops
+        self.account_sent(op, hops)
         self.remaining[op.epoch] -= 1
         self._advance(op.epoch % self.lanes)
 
@@ -142,7 +143,7 @@ class DeterministicNoc(MeshNetwork):
     def finish(self) -> None:
         """Add every flow's bytes and busy time to the links of its route."""
         for flow, nbytes in self.flow_bytes.items():
-            for link in self.topology.route(flow[0], flow[1]).links:
+            for link in flow_links(flow, self.topology):
                 stats = self.links[link]
                 stats.bytes += nbytes
                 stats.busy_ps += self.flow_busy_ps[flow]

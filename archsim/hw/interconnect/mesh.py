@@ -30,9 +30,16 @@ from archsim.config import InterconnectConfig
 from archsim.domain import InterconnectKind, State
 from archsim.hw.component import Component
 from archsim.hw.interconnect.base import InterconnectSite, MeshNetwork, PortTime
-from archsim.hw.interconnect.wormhole import WormholeLink, hops_ahead, tail_crossed_ps
+from archsim.hw.interconnect.wormhole import (
+    TailTerm,
+    WormholeLink,
+    hops_ahead,
+    tail_crossed_ps,
+    tree_tail_ps,
+    tree_tail_terms,
+)
 from archsim.mapping.program import Endpoint, TransferOp
-from archsim.mapping.topology import MeshTopology, Route
+from archsim.mapping.topology import MeshTopology, Route, Tree
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
 from archsim.trace.recorder import LAYER_TAG_STRIDE
@@ -60,6 +67,7 @@ class Mesh(MeshNetwork):
         self.virtual_channels = cfg.virtual_channels
         self.channels = [WormholeLink(env, cfg.virtual_channels) for _ in topology.link_names]
         self._paths: dict[tuple[Endpoint, Endpoint], tuple[Route, list[VcRange]]] = {}
+        self._trees: dict[tuple[Endpoint, tuple[Endpoint, ...]], _TreePath] = {}
 
     @classmethod
     def build(cls, site: InterconnectSite) -> Mesh:
@@ -95,6 +103,9 @@ class Mesh(MeshNetwork):
     def send(
         self, op: TransferOp, timing: TransferTiming, port_time_ps: PortTime
     ) -> Generator[simpy.Event, Any, None]:
+        if op.fanout:
+            yield from self._send_tree(op, timing, port_time_ps)
+            return
         env = self.env
         route, ranges = self._path(op.src, op.dst)
         channels = [self.channels[i] for i in route.links]
@@ -134,44 +145,51 @@ class Mesh(MeshNetwork):
             done = packet.grants[last] + stream
             if timing.t_grant < 0:
                 timing.t_grant = packet.grants[0]
-        wait = done - int(env.now)
-        if wait > 0:
-            yield env.timeout(wait)
-        pipeline_ps = route.hops * hop_ps
-        network_ps = pipeline_ps + serialization_total
-        port_ps = pipeline_ps + stream_total if stream_total > serialization_total else 0
-        hold = max(network_ps, port_ps)
-        self.account_hold(timing, t_request, done - hold, network_ps, port_ps, contended=True)
-        self.bytes_moved += op.nbytes
-        self.byte_hops += op.nbytes * route.hops
+        yield from self._deliver(
+            op, timing, t_request, done, route.hops, route.hops, serialization_total, stream_total
+        )
 
     def _release(self, packet: _Packet, j: int, route: Route, channels: list[WormholeLink]) -> None:
         """The tail's time on link j is final: book link j and free the channel behind it."""
         grants = packet.grants
         last = len(grants) - 1
-        stream = packet.stream_ps
-        tail = tail_crossed_ps(grants, j, last, stream, packet.flits, self.buffer_flits)
-        stats = self.links[route.links[j]]
-        stats.bytes += packet.size
-        stats.busy_ps += stream
-        tracing = self.recorder.enabled
-        if tracing:
-            op = packet.op
-            layer = op.layer + op.frame * LAYER_TAG_STRIDE  # layer tag of the trace's states
-            self.recorder.state(
-                stats.component_id, State.BUSY, grants[j], grants[j] + stream, layer
-            )
+        tail = tail_crossed_ps(grants, j, last, packet.stream_ps, packet.flits, self.buffer_flits)
+        self._book(packet, j, route.links)
         if j == last:  # nothing behind the ejection link holds its channel
             channels[j].release(packet.vcs[j], tail)
         if j == 0:
             return
         # the tail has left the buffer at the far end of link j - 1
-        channels[j - 1].release(packet.vcs[j - 1], tail)
-        behind = self.links[route.links[j - 1]]
-        body_end = grants[j - 1] + stream
+        self._free(packet, j - 1, tail, route.links, channels)
+
+    def _book(self, packet: _Packet, j: int, links: tuple[int, ...]) -> None:
+        """Put the packet's bytes and flit time on link j (of ``links``)."""
+        stream = packet.stream_ps
+        stats = self.links[links[j]]
+        stats.bytes += packet.size
+        stats.busy_ps += stream
+        if self.recorder.enabled:
+            op = packet.op
+            layer = op.layer + op.frame * LAYER_TAG_STRIDE  # layer tag of the trace's states
+            grant = packet.grants[j]
+            self.recorder.state(stats.component_id, State.BUSY, grant, grant + stream, layer)
+
+    def _free(
+        self,
+        packet: _Packet,
+        j: int,
+        tail: int,
+        links: tuple[int, ...],
+        channels: list[WormholeLink],
+    ) -> None:
+        """The tail has left the buffer at the far end of link j at ``tail``: free link j's
+        virtual channel then and count how long it was held beyond the zero-load hold."""
+        channels[j].release(packet.vcs[j], tail)
+        behind = self.links[links[j]]
+        body_end = packet.grants[j] + packet.stream_ps
         blocked = tail - self.hop_latency_ps - body_end  # beyond the zero-load hold
         behind.blocked_ps += blocked
-        if tracing and blocked > 0 and self.virtual_channels == 1:
+        if self.recorder.enabled and blocked > 0 and self.virtual_channels == 1:
             op = packet.op
             layer = op.layer + op.frame * LAYER_TAG_STRIDE
             self.recorder.state(
@@ -181,6 +199,164 @@ class Mesh(MeshNetwork):
                 body_end + blocked,
                 layer,
             )
+
+    # -- multicast ------------------------------------------------------------------------
+
+    def _tree_path(self, op: TransferOp) -> _TreePath:
+        key = (op.src, op.destinations)
+        path = self._trees.get(key)
+        if path is None:
+            tree = self.topology.tree(op.src, op.destinations)
+            path = self._trees[key] = _TreePath(
+                tree, self.topology.link_rank, self.virtual_channels
+            )
+        return path
+
+    def _send_tree(
+        self, op: TransferOp, timing: TransferTiming, port_time_ps: PortTime
+    ) -> Generator[simpy.Event, Any, None]:
+        """A multicast: each packet's head branches at the routers of its tree, every branch
+        link asked for one router delay after its parent link was won, in rising link rank
+        (``MeshTopology._rank``: deadlock-free, as XY routing is); a branch that must wait
+        holds up the branches asked for after it. The body streams down every branch, and a
+        link's virtual channel frees once the tail has left its buffer into every branch."""
+        env = self.env
+        path = self._tree_path(op)
+        tree = path.tree
+        parents = tree.parents
+        channels = [self.channels[i] for i in tree.links]
+        hop_ps = self.hop_latency_ps
+        timing.hops = tree.hops
+        t_request = int(env.now)
+        serialization_total = stream_total = 0
+        done = t_request
+        remaining = op.nbytes
+        while remaining > 0:  # packets one after another, each head down the whole tree
+            size = min(remaining, self.max_packet_bytes)
+            remaining -= size
+            flits = -(-size // self.width)
+            serialization = flits * self.period_ps
+            stream = max(serialization, port_time_ps(size))
+            serialization_total += serialization
+            stream_total += stream
+            ahead = hops_ahead(flits, self.buffer_flits)
+            packet = _Packet(op, size, flits, stream, len(tree.links))
+            terms, dependents, need = path.tails(ahead)  # need: per link, terms not yet won
+            pending = [len(branches) for branches in path.children]  # branches not final
+            tails = [0] * len(tree.links)  # per link: the latest tail of its final branches
+            for k in path.order:
+                parent = parents[k]
+                ready = int(env.now)
+                if parent >= 0:
+                    wait = packet.grants[parent] - ready
+                    if wait > 0:
+                        yield env.timeout(wait)
+                    ready = packet.grants[parent] + hop_ps
+                first_vc, end_vc = path.ranges[k]
+                granted = channels[k].request(ready, first_vc, end_vc, stream)
+                if granted is None:
+                    granted = yield channels[k].wait(ready, first_vc, end_vc, stream)
+                packet.grants[k], packet.vcs[k] = granted
+                for j in dependents[k]:  # tails that no longer depend on the head
+                    need[j] -= 1
+                    if not need[j]:
+                        tail = tree_tail_ps(
+                            packet.grants, terms[j], stream, flits, self.buffer_flits, hop_ps
+                        )
+                        self._release_branch(packet, j, tail, path, channels, pending, tails)
+            done = max(packet.grants[k] + stream for k in path.leaves)
+            if timing.t_grant < 0:
+                timing.t_grant = packet.grants[0]
+        yield from self._deliver(
+            op, timing, t_request, done, tree.depth, tree.hops, serialization_total, stream_total
+        )
+
+    def _deliver(
+        self,
+        op: TransferOp,
+        timing: TransferTiming,
+        t_request: int,
+        done: int,
+        depth: int,
+        hops: int,
+        serialization_ps: int,
+        stream_ps: int,
+    ) -> Generator[simpy.Event, Any, None]:
+        """Wait until the last byte has landed (``done``) and account the transfer: its
+        zero-load hold is ``depth`` router delays (to its farthest destination) plus its
+        packets' flit (or SRAM port) times; the rest of the time it waited."""
+        env = self.env
+        wait = done - int(env.now)
+        if wait > 0:
+            yield env.timeout(wait)
+        pipeline_ps = depth * self.hop_latency_ps
+        network_ps = pipeline_ps + serialization_ps
+        port_ps = pipeline_ps + stream_ps if stream_ps > serialization_ps else 0
+        hold = max(network_ps, port_ps)
+        self.account_hold(timing, t_request, done - hold, network_ps, port_ps, contended=True)
+        self.account_sent(op, hops)
+
+    def _release_branch(
+        self,
+        packet: _Packet,
+        j: int,
+        tail: int,
+        path: _TreePath,
+        channels: list[WormholeLink],
+        pending: list[int],
+        tails: list[int],
+    ) -> None:
+        """The tail's time on tree link j is final (``tail``): book it; once every branch of
+        j's parent is final, free the parent's channel at the latest of their tails."""
+        tree, children = path.tree, path.children
+        self._book(packet, j, tree.links)
+        if not children[j]:  # an ejection link: nothing behind it holds its channel
+            channels[j].release(packet.vcs[j], tail)
+        parent = tree.parents[j]
+        if parent < 0:
+            return
+        tails[parent] = max(tails[parent], tail)
+        pending[parent] -= 1
+        if not pending[parent]:
+            self._free(packet, parent, tails[parent], tree.links, channels)
+
+
+class _TreePath:
+    """A multicast tree with what a packet needs to cross it: the links each link feeds,
+    the order the head asks for them (rising rank), the ejection links and the virtual
+    channels usable on each link."""
+
+    __slots__ = ("tree", "children", "order", "leaves", "ranges", "_tails")
+
+    def __init__(self, tree: Tree, ranks: list[int], virtual_channels: int) -> None:
+        self.tree = tree
+        self.children = tree.children
+        links = tree.links
+        self.order = sorted(range(len(links)), key=lambda k: (ranks[links[k]], links[k]))
+        self.leaves = [k for k, branches in enumerate(self.children) if not branches]
+        self._tails: dict[int, tuple[list[list[TailTerm]], list[list[int]], list[int]]] = {}
+        count = virtual_channels
+        self.ranges: list[VcRange] = [(0, count)] * len(tree.links)
+        if tree.dateline and count >= 2:  # torus: dateline classes between the end links
+            split = (count + 1) // 2
+            for k, marked in enumerate(tree.dateline):
+                if tree.parents[k] >= 0 and self.children[k]:
+                    self.ranges[k] = (split, count) if marked else (0, split)
+
+    def tails(self, ahead: int) -> tuple[list[list[TailTerm]], list[list[int]], list[int]]:
+        """For packets whose body spans ``ahead`` buffers: per link, the terms of its tail
+        (``tree_tail_terms``), per link the links whose tails it is a term of, and per link
+        how many terms it has (a fresh copy: the count of grants its tail still waits for)."""
+        cached = self._tails.get(ahead)
+        if cached is None:
+            terms = tree_tail_terms(self.tree.parents, self.children, ahead)
+            dependents: list[list[int]] = [[] for _ in terms]
+            for j, mine in enumerate(terms):
+                for k, _, _ in mine:
+                    dependents[k].append(j)
+            cached = self._tails[ahead] = (terms, dependents, [len(mine) for mine in terms])
+        terms, dependents, counts = cached
+        return terms, dependents, list(counts)
 
 
 class _Packet:

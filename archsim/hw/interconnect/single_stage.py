@@ -12,7 +12,7 @@ from typing import Any
 
 import simpy
 
-from archsim.domain import State
+from archsim.domain import StallCause, State
 from archsim.hw.interconnect.base import Interconnect, LinkStats, PortTime
 from archsim.mapping.program import Endpoint, TransferOp
 from archsim.sim.resources import ArbitratedResource
@@ -34,31 +34,59 @@ class SingleStageInterconnect(Interconnect):
     def send(
         self, op: TransferOp, timing: TransferTiming, port_time_ps: PortTime
     ) -> Generator[simpy.Event, Any, None]:
+        """Send the op's packets one after another, each holding the stage for
+        max(network, SRAM port) time (``account_hold``'s phases, written out here: this
+        loop runs once per packet of the run)."""
         env = self.env
         resource, stats = self.stage(op)
-        tracing = self.recorder.enabled
+        recorder = self.recorder
+        tracing = recorder.enabled
+        tag = op.layer + op.frame * LAYER_TAG_STRIDE  # layer tag of the trace's states
+        max_packet = self.max_packet_bytes
+        hop_ps = self.hop_latency_ps
+        full_network_ps = self.serialization_ps(max_packet) + hop_ps
+        acquire = resource.acquire_as
+        release = resource.release
+        timeout = env.timeout
+        add_phase = timing.add_phase
+        src = op.src
         remaining = op.nbytes
         timing.hops = 1
         while remaining > 0:
-            size = min(remaining, self.max_packet_bytes)
+            if remaining >= max_packet:
+                size = max_packet
+                network_ps = full_network_ps
+            else:
+                size = remaining
+                network_ps = self.serialization_ps(size) + hop_ps
             remaining -= size
             t_request = int(env.now)
-            waiting = resource.acquire_as(op.src)
+            waiting = acquire(src)
             if waiting is not None:
                 yield waiting
             t_grant = int(env.now)
-            network_ps = self.serialization_ps(size) + self.hop_latency_ps
             port_ps = port_time_ps(size)
-            hold = max(network_ps, port_ps)
-            yield env.timeout(hold)
-            resource.release()
+            hold = port_ps if port_ps > network_ps else network_ps
+            yield timeout(hold)
+            release()
             if timing.t_grant < 0:
                 timing.t_grant = t_grant
-            self.account_hold(timing, t_request, t_grant, network_ps, port_ps, contended=True)
+            if t_grant > t_request:  # waited for other flows: contention
+                wait = t_grant - t_request
+                timing.interconnect_wait += wait
+                timing.contention += wait
+                add_phase(t_request, t_grant, StallCause.INTERCONNECT)
+            if port_ps > network_ps:  # the SRAM port, not the network, set the hold
+                timing.sram += hold
+                add_phase(t_grant, t_grant + hold, StallCause.SRAM)
+            else:
+                timing.interconnect += hold
+                add_phase(t_grant, t_grant + hold, StallCause.INTERCONNECT)
             stats.busy_ps += hold
             stats.bytes += size
             if tracing:
-                tag = op.layer + op.frame * LAYER_TAG_STRIDE  # layer tag of the trace's states
-                self.recorder.state(stats.component_id, State.BUSY, t_grant, t_grant + hold, tag)
+                recorder.state(stats.component_id, State.BUSY, t_grant, t_grant + hold, tag)
         self.bytes_moved += op.nbytes
         self.byte_hops += op.nbytes
+        if op.fanout:  # a broadcast: every destination listens to the one stage
+            self.account_multicast(op, 1, len(op.fanout) + 1)

@@ -4,8 +4,10 @@ The links of the mesh carry per-link calendars of reserved intervals (``LinkCale
 A packet of ``size`` bytes entering its XY route at t0 holds the i-th link of the route
 during [t0 + i x hop latency, t0 + i x hop latency + occupancy), occupancy = the longer of
 ceil(size / width) cycles and the SRAM port's time for it: its body pipelines behind its
-head, so it arrives hops x hop latency + occupancy after t0. Packets of one transfer enter
-one after another (the next when the previous one has left the injection link).
+head, so it arrives hops x hop latency + occupancy after t0. A multicast packet holds every
+link of its tree, a link at depth d (routers before it) from t0 + d x hop latency: it
+reaches its farthest destination depth x hop latency + occupancy after t0. Packets of one
+transfer enter one after another (the next when the previous one has left the injection link).
 
 Planning (``plan`` not frozen): the packet books the earliest t0 at or after its arrival
 at which all those intervals are free, and the plan records it. No two bookings overlap on
@@ -130,14 +132,14 @@ class TimeTriggeredNoc(MeshNetwork):
     ) -> Generator[simpy.Event, Any, None]:
         env = self.env
         plan = self.plan
-        route = self.topology.route(op.src, op.dst)
-        links = route.links
+        links, depths = self.topology.footprint(op.src, op.destinations)
         offsets = self.offsets.get(links)
         if offsets is None:
-            offsets = [hop * self.hop_latency_ps for hop in range(len(links))]
+            offsets = [depth * self.hop_latency_ps for depth in depths]
             self.offsets[links] = offsets
-        tail_ps = route.hops * self.hop_latency_ps
-        timing.hops = route.hops
+        tail_ps = depths[-1] * self.hop_latency_ps  # to the farthest destination
+        hops = len(links) - 1
+        timing.hops = hops
         t_arrive = int(env.now)
         planned = plan.frozen and plan.end_ps[op.id] >= 0
         if not plan.frozen:
@@ -193,8 +195,7 @@ class TimeTriggeredNoc(MeshNetwork):
         timing.interconnect += tail_ps
         timing.add_phase(t_end - tail_ps, t_end, StallCause.INTERCONNECT)
         timing.t_grant = t_first
-        self.bytes_moved += op.nbytes
-        self.byte_hops += op.nbytes * route.hops
+        self.account_sent(op, hops)
         self.until_forget -= 1
         if not self.until_forget:
             self.until_forget = _FORGET_EVERY
@@ -296,9 +297,9 @@ class TimeTriggeredNoc(MeshNetwork):
             return
         base = self.plan.packet_base[op.id]
         count = -(-op.nbytes // self.max_packet_bytes)
-        hops = len(self.topology.route(op.src, op.dst).links)
+        links = len(self.topology.footprint(op.src, op.destinations)[0])
         self.late[base : base + count] = True
-        self.reserved_unused_ps += sum(self.plan.occupancy_ps[base : base + count]) * hops
+        self.reserved_unused_ps += sum(self.plan.occupancy_ps[base : base + count]) * links
 
     def finish(self) -> None:
         """Put the reserved link time on the links; trace every reservation (a traced
@@ -330,8 +331,9 @@ class TimeTriggeredNoc(MeshNetwork):
         for op_id, index, t0, occupancy in self.rebooked:
             op = self.program.ops[op_id]
             assert isinstance(op, TransferOp)
-            for hop, link in enumerate(self.topology.route(op.src, op.dst).links):
-                start = t0 + hop * self.hop_latency_ps
+            links, depths = self.topology.footprint(op.src, op.destinations)
+            for depth, link in zip(depths, links, strict=True):
+                start = t0 + depth * self.hop_latency_ps
                 rows.append((int(ids[link]), op_id, index, start, start + occupancy))
         table = np.array(rows, np.int64).reshape(-1, 5)
         status = np.full(len(table), ReservationStatus.REBOOKED, np.int64)

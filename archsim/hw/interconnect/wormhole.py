@@ -131,3 +131,52 @@ def tail_crossed_ps(
         if candidate > tail:
             tail = candidate
     return tail
+
+
+TailTerm = tuple[int, int, int]
+"""(link k, routers up from link i to the branch point, links down from it to k)."""
+
+
+def tree_tail_terms(
+    parents: tuple[int, ...], children: list[list[int]], ahead: int
+) -> list[list[TailTerm]]:
+    """Per link of a multicast tree: the links whose grants bound when its tail crosses it.
+
+    A flit leaves the buffer at a link's far end once every branch it feeds has taken it,
+    and crosses a link one router delay after its parent link: so on link i it waits for
+    the flits ``ahead`` or fewer links down i's own subtree, and, through every branch point
+    above i, for those down the other branches (a blocked sibling fills the shared buffer
+    and stalls everything behind it). Terms that a shorter path dominates are left out.
+    """
+    terms: list[list[TailTerm]] = []
+    for link in range(len(parents)):
+        mine: list[TailTerm] = []
+        up, came_from = 0, -1
+        point = link
+        while point >= 0:
+            frontier = [point] if up == 0 else [c for c in children[point] if c != came_from]
+            down = 0 if up == 0 else 1
+            while frontier and down <= ahead:
+                mine.extend((k, up, down) for k in frontier)
+                frontier = [c for k in frontier for c in children[k]]
+                down += 1
+            came_from, point, up = point, parents[point], up + 1
+        terms.append(mine)
+    return terms
+
+
+def tree_tail_ps(
+    grants: list[int],
+    terms: list[TailTerm],
+    stream_ps: int,
+    flits: int,
+    buffer_flits: int,
+    hop_ps: int,
+) -> int:
+    """When the tail has crossed a tree link with ``terms`` (``tree_tail_terms``):
+    max over them of grant_k + stream + up x hop - down x buffer_flits x stream / flits."""
+    stream_per_buffer = buffer_flits * stream_ps
+    return max(
+        grants[k] + stream_ps + up * hop_ps - (down * stream_per_buffer) // flits
+        for k, up, down in terms
+    )
