@@ -28,7 +28,6 @@ from archsim.config.scenario import ScenarioConfig
 from archsim.domain import Precision
 from archsim.errors import ConfigError
 from archsim.mapping.located import check_precision_supported, fusion_request, map_run
-from archsim.mapping.program import Program
 from archsim.mapping.tiling import TilingMode, parse_tiling
 from archsim.mapping.transfer_plan import TransferPlan
 from archsim.scenario import FrameResult, engine_arch, finish_frames, plan_frames
@@ -36,6 +35,7 @@ from archsim.scenario.engines import engine_mapping_hint
 from archsim.sim.engine import RunOutcome, run_program
 from archsim.sim.ideal_memory import ideal_memory_arch
 from archsim.sim.progress import wants_bar
+from archsim.sim.runtime import RunProgram
 from archsim.trace import NullRecorder, Recorder, write_trace
 from archsim.units import PS_PER_MS
 from archsim.version import __version__
@@ -52,7 +52,7 @@ class SimulationResult:
     summary: dict[str, Any]
     trace_path: Path | None
     graph: WorkloadGraph
-    program: Program
+    program: RunProgram  # as mapped, or a scenario's frames over it
     frames: tuple[FrameResult, ...] = ()
     """Every frame: arrival, start, end, engine, dropped (one frame without a scenario)."""
     planning_wall_s: float = 0.0

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from archsim.analysis.roofline import peak_macs_per_s
 from archsim.config import ArchConfig
 from archsim.domain import StallCause
-from archsim.mapping.program import ComputeOp
 from archsim.sim.engine import RunOutcome
 from archsim.units import PS_PER_S
 from archsim.workload.graph import WorkloadGraph
@@ -41,17 +40,17 @@ class LayerResult:
 
 
 def layer_results(outcome: RunOutcome, graph: WorkloadGraph, arch: ArchConfig) -> list[LayerResult]:
-    """Rows for every executed layer: from its first tile's start to its barrier."""
+    """Rows for every executed layer: from its first tile's start (over every frame) to its
+    barrier (in the last frame), from the totals the clusters kept during the run."""
     program = outcome.program
     rt = outcome.runtime
-    cluster_period = outcome.chip.clusters[0].period_ps
     first_start: dict[int, int] = {}
     macs: dict[int, int] = {}
-    for op in program.ops:
-        if isinstance(op, ComputeOp):
-            start = rt.t_done[op.id] - op.cycles * cluster_period
-            first_start[op.layer] = min(first_start.get(op.layer, start), start)
-            macs[op.layer] = macs.get(op.layer, 0) + op.macs
+    for cluster in outcome.chip.clusters:
+        for layer, start in cluster.layer_first_start_ps.items():
+            first_start[layer] = min(first_start.get(layer, start), start)
+        for layer, layer_macs in cluster.layer_macs.items():
+            macs[layer] = macs.get(layer, 0) + layer_macs
     stalls: dict[int, dict[StallCause, int]] = {}
     for cluster in outcome.chip.clusters:
         for (layer, cause), ps in cluster.layer_stall_ps.items():

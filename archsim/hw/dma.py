@@ -73,7 +73,7 @@ class DmaEngine(Component):
         self.chip = chip
         self.channels = channels
 
-    def start(self, op_ids: list[int], rt: OpRuntime, index: int = 0) -> None:
+    def start(self, op_ids: Sequence[int], rt: OpRuntime, index: int = 0) -> None:
         """Start the channel processes that execute the queue (``index``: the queue's
         position in the program, which orders processes released by a frame gate)."""
         queue = iter(op_ids)
@@ -93,7 +93,7 @@ class DmaEngine(Component):
         for op_id in queue:
             op = ops[op_id]
             assert isinstance(op, TransferOp)
-            yield from rt.wait_ready(op_id, previous, index)
+            yield from rt.wait_ready(op_id, previous, index, op)
             previous = op_id
             if dropped[op.frame]:
                 self.chip.interconnect.skip(op)

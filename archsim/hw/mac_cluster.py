@@ -9,7 +9,7 @@ a dropped frame complete at once, after their deps, without occupying the array.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import Any
 
 import simpy
@@ -47,10 +47,13 @@ class MacCluster(Component):
         self.macs = 0
         self.stall_ps: dict[StallCause, int] = {cause: 0 for cause in StallCause}
         self.layer_stall_ps: dict[tuple[int, StallCause], int] = {}
+        # per layer, over every tile run here (dropped frames' too, at zero cost):
+        self.layer_macs: dict[int, int] = {}
+        self.layer_first_start_ps: dict[int, int] = {}  # completion - cycles x period
         self.t_last_ps = 0
 
     def run(
-        self, op_ids: list[int], rt: OpRuntime, index: int = 0
+        self, op_ids: Sequence[int], rt: OpRuntime, index: int = 0
     ) -> Generator[simpy.Event, Any, None]:
         """Compute the given tiles in order (a long-lived SimPy process; ``index``: the
         queue's position in the program, which orders processes released by a frame gate)."""
@@ -63,22 +66,32 @@ class MacCluster(Component):
         for op_id in op_ids:
             op = ops[op_id]
             assert isinstance(op, ComputeOp)
-            yield from rt.wait_ready(op_id, -1, index)
+            yield from rt.wait_ready(op_id, -1, index, op)
+            duration = op.cycles * self.period_ps
             if dropped[op.frame]:
                 rt.finish(op_id)
+                self._account(op, int(env.now) - duration)
                 continue
             now = int(env.now)
             tag = op.layer + op.frame * LAYER_TAG_STRIDE
             if now > t_free:
                 self._stall(rt, rt.blocker[op_id], t_free, now, op.layer, tag)
-            duration = op.cycles * self.period_ps
             yield env.timeout(duration)
             record(me, State.BUSY, now, now + duration, tag)
             self.busy_ps += duration
             self.macs += op.macs
             rt.finish(op_id)
+            self._account(op, now)
             t_free = now + duration
         self.t_last_ps = t_free
+
+    def _account(self, op: ComputeOp, start_ps: int) -> None:
+        """Add a completed tile to its layer's MACs and first start."""
+        layer = op.layer
+        self.layer_macs[layer] = self.layer_macs.get(layer, 0) + op.macs
+        first = self.layer_first_start_ps.get(layer)
+        if first is None or start_ps < first:
+            self.layer_first_start_ps[layer] = start_ps
 
     def _stall(
         self, rt: OpRuntime, blocker: int, t_start: int, t_end: int, layer: int, tag: int

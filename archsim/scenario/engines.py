@@ -2,8 +2,8 @@
 
 An arch with ``engines: N`` splits its clusters and SRAM banks into N equal contiguous
 groups; DRAM channels and the interconnect stay shared. The workload is mapped once onto
-one engine (``engine_arch``) and every frame's copy of that program is moved onto its
-engine's clusters and banks (``EngineLayout``).
+one engine (``engine_arch``) and every frame's ops (made from that one program) are moved
+onto its engine's clusters and banks (``EngineLayout``).
 
 Frames go to engines round-robin in arrival order. The engines are identical and a
 frame's service time does not depend on which engine runs it, so the engine that got a

@@ -1,14 +1,21 @@
-"""A multi-frame program: the one-frame program copied once per frame.
+"""A multi-frame program: the frames of a scenario over one shared mapped program.
 
-Every frame gets a copy of the mapped program (never modified), its op ids and deps moved
-up, its clusters, banks and queues moved to its engine (``EngineLayout``), and three ops of
-its own: an ArrivalOp (queue ``arrivals``), a start gate (queue ``frames``) and an end
-barrier (queue ``frame_ends``). Every op of the copy without deps waits for the start
-gate; at run time every op of the frame waits for it (``OpRuntime.open_gate``).
+Frames differ from the mapped program (never modified) only in their frame id, arrival and
+engine, so they share it: ``FramedProgram`` makes a frame's op when it is read, from the
+mapped op and a few numbers of the frame, and keeps only the ops made lately. Op ids are
+laid out frame by frame (stride: the mapped program's ops + 3): frame f's ArrivalOp (queue
+``arrivals``), start gate (queue ``frames``), its *body* (the mapped ops, ids and deps
+moved up by the frame's offset) and its end barrier (queue ``frame_ends``). The body's
+clusters, banks and queues are moved to the frame's engine (``EngineLayout``, endpoints
+cached per engine). Every body op without deps waits for the start gate; at run time
+every op of the frame waits for it (``OpRuntime.open_gate``). The run keeps op state per
+frame in flight too (``archsim.sim.runtime``), so memory does not grow with the frames of
+a run beyond their trace rows.
 
 The in-order queues then run frames first in, first out, and consecutive frames on one
 engine overlap by themselves: a cluster done with frame k takes up frame k+1's tiles while
-others finish frame k. Rules that keep this honest:
+others finish frame k. Rules that keep this honest, the only deps that cross frames (a
+small table per frame):
 
 - **Buffers**: a frame's first two tiles on a cluster wait for the buffer halves of the
   last two tiles of the frame before on that cluster, as tiles within a frame do (loads
@@ -27,12 +34,17 @@ others finish frame k. Rules that keep this honest:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar, overload
 
+from archsim.mapping.fusion import Fallback, FusionGroup
 from archsim.mapping.program import (
     ArrivalOp,
     BarrierOp,
     ComputeOp,
+    Endpoint,
+    LayerPlan,
     Op,
     Program,
     TileRecord,
@@ -41,10 +53,16 @@ from archsim.mapping.program import (
 from archsim.scenario.arrivals import Arrivals
 from archsim.scenario.engines import EngineLayout
 from archsim.sim.frames import FrameOps
+from archsim.sim.runtime import FrameLayout
 
 ARRIVALS = "arrivals"
 GATES = "frames"
 ENDS = "frame_ends"
+BODY_START = 2
+"""Position of a frame's body (its mapped ops) in its ids, after its arrival and gate."""
+RECENT_OPS = 4096
+"""Ops made lately that a FramedProgram keeps (in two generations of up to this many): an
+op is read again soon after it ran (stall attribution of the tile that waited for it)."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +78,6 @@ class _Shape:
     """What replication needs to know about the one-frame program."""
 
     barriers: list[int]  # executed layers' barriers, in layer order
-    roots: frozenset[int]  # ops without deps
     buffers: dict[int, _Buffers]  # by cluster
     overlap: bool  # SRAM lets a frame start while the one before runs its last layer
     epoch_stride: int  # epochs per frame slot: layers + 1 (a prefetch may use layer - 1)
@@ -120,30 +137,230 @@ def _shape(program: Program, clusters: int, sram_bytes: int) -> _Shape:
         )
     return _Shape(
         barriers=[plan.barrier for plan in program.layers if plan.barrier >= 0],
-        roots=frozenset(op.id for op in program.ops if not op.deps),
         buffers=buffers,
         overlap=can_overlap(program, sram_bytes),
         epoch_stride=len(program.layers) + 1,
     )
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """What makes frame f's ops out of the mapped program's."""
+
+    offset: int  # id of the frame's first copied op (mapped op id 0)
+    engine: int
+    epoch_base: int  # slot x epoch stride + 1
+    own: tuple[ArrivalOp, BarrierOp, BarrierOp]  # arrival, start gate, end barrier
+    extra: dict[int, tuple[int, ...]]  # by mapped op id: deps on the frame before
+
+
+T = TypeVar("T")
+
+
+class _Lazy(Sequence[T]):
+    """A read-only sequence whose items are worked out when read (``item``)."""
+
+    def __init__(self, length: int, item: Callable[[int], T]) -> None:
+        self._length = length
+        self._item = item
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[T]: ...
+    def __getitem__(self, index: int | slice) -> T | Sequence[T]:
+        if type(index) is int and 0 <= index < self._length:  # the common case first
+            return self._item(index)
+        if isinstance(index, slice):
+            return [self._item(i) for i in range(*index.indices(self._length))]
+        if -self._length <= index < 0:
+            return self._item(index + self._length)
+        raise IndexError(index)
+
+    def __iter__(self) -> Iterator[T]:
+        item = self._item
+        for index in range(self._length):
+            yield item(index)
+
+
+class _Repeat(_Lazy[int]):
+    """Op ids of one queue over frames: the mapped queue's ids plus each frame's offset."""
+
+    def __init__(self, ids: list[int], offsets: list[int]) -> None:
+        super().__init__(len(ids) * len(offsets), self._id)
+        self.ids = ids
+        self.offsets = offsets
+
+    def _id(self, index: int) -> int:
+        frame, position = divmod(index, len(self.ids))
+        return self.ids[position] + self.offsets[frame]
+
+    def __iter__(self) -> Iterator[int]:
+        ids = self.ids
+        for offset in self.offsets:
+            for op_id in ids:
+                yield op_id + offset
+
+
+class _Tiles(_Lazy[TileRecord]):
+    """Every frame's tiles, on its engine's clusters."""
+
+    def __init__(self, by_engine: list[list[TileRecord]], engines: list[int]) -> None:
+        super().__init__(len(by_engine[0]) * len(engines), self._tile)
+        self.by_engine = by_engine
+        self.engines = engines  # per frame
+
+    def _tile(self, index: int) -> TileRecord:
+        frame, position = divmod(index, len(self.by_engine[0]))
+        return self.by_engine[self.engines[frame]][position]
+
+
+class FramedProgram:
+    """The frames of a scenario over one mapped program (see the module docstring).
+
+    Reads like a ``Program``: ``ops`` (made when read), ``queues`` (lazy id sequences),
+    ``layers`` (the mapped plan, each barrier in the last frame, so per-layer results span
+    every frame), ``tiles`` and the totals; ``layout`` says how ids map to frames.
+    """
+
+    def __init__(
+        self, base: Program, layout: EngineLayout, frames: list[_Frame], queries: list[int]
+    ) -> None:
+        self.base = base
+        self.engine_layout = layout
+        self.stride = len(base.ops) + 3
+        self._frames = frames
+        self.frames = [
+            FrameOps(f.own[0].id, f.own[1].id, f.own[2].id, f.engine, query)
+            for f, query in zip(frames, queries, strict=True)
+        ]
+        self.layout = FrameLayout(self.stride, BODY_START, BODY_START + len(base.ops), len(frames))
+        self._roots = bytearray(1 if not op.deps else 0 for op in base.ops)
+        self._endpoints: list[dict[Endpoint, Endpoint]] = [{} for _ in range(layout.engines)]
+        self._recent: dict[int, Op] = {}  # ops made lately, and before that
+        self._older: dict[int, Op] = {}
+        self.ops: Sequence[Op] = _Lazy(len(frames) * self.stride, self.op)
+        self.queues = self._queues()
+        last = frames[-1].offset
+        self.layers: list[LayerPlan] = [
+            replace(plan, barrier=plan.barrier + last) if plan.barrier >= 0 else plan
+            for plan in base.layers
+        ]
+        step = layout.clusters_per_engine
+        by_engine = [
+            [replace(tile, cluster=tile.cluster + e * step) for tile in base.tiles]
+            for e in range(layout.engines)
+        ]
+        self.tiles: Sequence[TileRecord] = _Tiles(by_engine, [f.engine for f in frames])
+        self.compulsory_dram_bytes = base.compulsory_dram_bytes * len(frames)
+        self.sram_peak_bytes = base.sram_peak_bytes
+        self.sram_usage_bytes = base.sram_usage_bytes
+        self.fusion_groups: list[FusionGroup] = base.fusion_groups
+        self.fusion_fallbacks: list[Fallback] = base.fusion_fallbacks
+
+    def _queues(self) -> dict[str, Sequence[int]]:
+        """Every engine's queues (in mapped order, engine by engine), then the frames' own."""
+        layout, base = self.engine_layout, self.base
+        offsets: dict[str, list[int]] = {}
+        ids: dict[str, list[int]] = {}
+        for engine in range(layout.engines):
+            for name in base.queues:
+                offsets.setdefault(layout.queue(name, engine), [])
+        for frame in self._frames:
+            for name, op_ids in base.queues.items():
+                target = layout.queue(name, frame.engine)
+                ids[target] = op_ids
+                offsets[target].append(frame.offset)
+        queues: dict[str, Sequence[int]] = {
+            name: _Repeat(ids[name], found) for name, found in offsets.items() if found
+        }
+        starts = [f.offset - BODY_START for f in self._frames]
+        for name, position in ((ARRIVALS, 0), (GATES, 1), (ENDS, self.stride - 1)):
+            queues[name] = _Repeat([position], starts)
+        return queues
+
+    def _endpoint(self, endpoint: Endpoint, engine: int) -> Endpoint:
+        cache = self._endpoints[engine]
+        moved = cache.get(endpoint)
+        if moved is None:
+            moved = cache[endpoint] = self.engine_layout.endpoint(endpoint, engine)
+        return moved
+
+    def op(self, op_id: int) -> Op:
+        """The op with this id, made from the mapped op and its frame (or kept lately)."""
+        made = self._recent.get(op_id) or self._older.get(op_id)
+        if made is not None:
+            return made
+        index, position = divmod(op_id, self.stride)
+        frame = self._frames[index]
+        local = position - BODY_START
+        if local < 0:
+            return frame.own[position]
+        if position == self.stride - 1:
+            return frame.own[2]
+        made = self._recent[op_id] = self._make(frame, index, op_id, local)
+        if len(self._recent) >= RECENT_OPS:  # two generations: the older one is dropped
+            self._older, self._recent = self._recent, {}
+        return made
+
+    def _make(self, frame: _Frame, index: int, op_id: int, local: int) -> Op:
+        op = self.base.ops[local]
+        offset = frame.offset
+        if self._roots[local]:
+            deps: tuple[int, ...] = (frame.own[1].id,)
+        else:
+            deps = tuple([d + offset for d in op.deps])
+        more = frame.extra.get(local)
+        if more:
+            deps = deps + more
+        if isinstance(op, TransferOp):
+            engine = frame.engine
+            src, dst, fanout = op.src, op.dst, op.fanout
+            if engine:
+                src, dst = self._endpoint(src, engine), self._endpoint(dst, engine)
+                fanout = tuple(self._endpoint(d, engine) for d in fanout)
+            return TransferOp(
+                op_id,
+                op.layer,
+                op.kind,
+                src,
+                dst,
+                op.nbytes,
+                op.stream,
+                deps,
+                (frame.epoch_base + op.epoch) * self.engine_layout.engines + engine,
+                index,
+                fanout,
+            )
+        if isinstance(op, ComputeOp):
+            cluster = op.cluster + frame.engine * self.engine_layout.clusters_per_engine
+            return ComputeOp(op_id, op.layer, cluster, op.macs, op.cycles, deps, index)
+        if isinstance(op, BarrierOp):
+            return BarrierOp(op_id, op.layer, deps, index)
+        raise ValueError(f"a mapped program holds no {type(op).__name__}")
+
+    def transfers(self) -> list[TransferOp]:
+        """All transfer ops, in id order."""
+        return [op for op in self.ops if isinstance(op, TransferOp)]
+
+    @property
+    def total_macs(self) -> int:
+        """MACs summed over all compute ops of every frame."""
+        return self.base.total_macs * len(self.frames)
+
+
 class _Builder:
-    """Appends frame copies to a new program."""
+    """Works out, frame by frame, what makes each frame's ops (its ``_Frame``)."""
 
     def __init__(self, base: Program, layout: EngineLayout, sram_bytes: int) -> None:
         self.base = base
         self.layout = layout
         self.shape = _shape(base, layout.clusters_per_engine, sram_bytes)
-        self.ops: list[Op] = []
-        self.queues: dict[str, list[int]] = {}
-        for engine in range(layout.engines):
-            for name in base.queues:
-                self.queues.setdefault(layout.queue(name, engine), [])
-        self.queues[ARRIVALS] = []
-        self.queues[GATES] = []
-        self.queues[ENDS] = []
-        self.frames: list[FrameOps] = []
-        self.frame_barriers: list[list[int]] = []  # per frame, global ids
+        self.stride = len(base.ops) + 3
+        self.frames: list[_Frame] = []
         self.slots = [0] * layout.engines  # frames so far per engine
         self.last_frame: list[int] = [-1] * layout.engines  # per engine
         # per engine and engine-0 cluster: last two (compute, stores) in global ids
@@ -151,23 +368,24 @@ class _Builder:
             {} for _ in range(layout.engines)
         ]
 
-    def _add(self, queue: str, op: Op) -> None:
-        self.ops.append(op)
-        self.queues[queue].append(op.id)
+    def barriers(self, frame: int) -> tuple[int, ...]:
+        """Global ids of the frame's executed layers' barriers, in layer order."""
+        offset = self.frames[frame].offset
+        return tuple(offset + b for b in self.shape.barriers)
 
-    def add_frame(self, frame: int, engine: int, arrival_ps: int, query: int, after: int) -> None:
-        """Append frame ``frame`` on ``engine``; ``after``: a frame whose end it arrives at."""
-        arrival = len(self.ops)
-        gate, offset = arrival + 1, arrival + 2
-        self._add(ARRIVALS, ArrivalOp(arrival, frame, arrival_ps, (after,) if after >= 0 else ()))
-        self._add(GATES, BarrierOp(gate, -1, (arrival, *self._gate_deps(engine)), frame))
+    def add_frame(self, frame: int, engine: int, arrival_ps: int, after: int) -> None:
+        """Add frame ``frame`` on ``engine``; ``after``: a frame whose end it arrives at."""
+        arrival = frame * self.stride
+        gate, offset = arrival + 1, arrival + BODY_START
+        end = arrival + self.stride - 1
+        own = (
+            ArrivalOp(arrival, frame, arrival_ps, (after,) if after >= 0 else ()),
+            BarrierOp(gate, -1, (arrival, *self._gate_deps(engine)), frame),
+            BarrierOp(end, -1, tuple(offset + b for b in self.shape.barriers), frame),
+        )
         extra = self._buffer_deps(engine, offset)
-        self._copy(frame, engine, offset, gate, extra)
-        barriers = [offset + b for b in self.shape.barriers]
-        end = len(self.ops)
-        self._add(ENDS, BarrierOp(end, -1, tuple(barriers), frame))
-        self.frames.append(FrameOps(arrival, gate, end, engine, query))
-        self.frame_barriers.append(barriers)
+        epoch_base = self.slots[engine] * self.shape.epoch_stride + 1
+        self.frames.append(_Frame(offset, engine, epoch_base, own, extra))
         self.slots[engine] += 1
         self.last_frame[engine] = frame
 
@@ -176,8 +394,8 @@ class _Builder:
         if previous < 0:
             return ()
         if self.shape.overlap:
-            return tuple(self.frame_barriers[previous][:-1])
-        return (self.frames[previous].end,)
+            return self.barriers(previous)[:-1]
+        return (self.frames[previous].own[2].id,)
 
     def _buffer_deps(self, engine: int, offset: int) -> dict[int, tuple[int, ...]]:
         """Extra deps (by engine-0 op id) tying the frame's first tiles to the last tiles
@@ -198,99 +416,18 @@ class _Builder:
             history[cluster] = (before + last)[-2:]
         return extra
 
-    def _copy(
-        self, frame: int, engine: int, offset: int, gate: int, extra: dict[int, tuple[int, ...]]
-    ) -> None:
-        layout = self.layout
-        queue_of = {name: layout.queue(name, engine) for name in self.base.queues}
-        cluster_step = engine * layout.clusters_per_engine
-        epoch_base = self.slots[engine] * self.shape.epoch_stride + 1
-        engines = layout.engines
-        roots = self.shape.roots
-        ops = self.ops
-        queues = self.queues
-        for name, op_ids in self.base.queues.items():
-            target = queues[queue_of[name]]
-            target.extend(op_id + offset for op_id in op_ids)
-        copies: list[Op] = []
-        for op in self.base.ops:
-            deps = tuple([d + offset for d in op.deps])
-            if op.id in roots:
-                deps = (gate,)
-            more = extra.get(op.id)
-            if more:
-                deps = deps + more
-            if isinstance(op, TransferOp):
-                copies.append(
-                    TransferOp(
-                        op.id + offset,
-                        op.layer,
-                        op.kind,
-                        layout.endpoint(op.src, engine),
-                        layout.endpoint(op.dst, engine),
-                        op.nbytes,
-                        op.stream,
-                        deps,
-                        (epoch_base + op.epoch) * engines + engine,
-                        frame,
-                        tuple(layout.endpoint(dst, engine) for dst in op.fanout),
-                    )
-                )
-            elif isinstance(op, ComputeOp):
-                copies.append(
-                    ComputeOp(
-                        op.id + offset,
-                        op.layer,
-                        op.cluster + cluster_step,
-                        op.macs,
-                        op.cycles,
-                        deps,
-                        frame,
-                    )
-                )
-            elif isinstance(op, BarrierOp):
-                copies.append(BarrierOp(op.id + offset, op.layer, deps, frame))
-            else:
-                raise ValueError(f"a mapped program holds no {type(op).__name__}")
-        ops.extend(copies)
-
-    def program(self, frames: int) -> Program:
-        """The finished multi-frame program (see ``replicate`` for its per-layer plan)."""
-        base = self.base
-        last = self.frames[-1]
-        last_offset = last.arrival + 2
-        layers = [
-            replace(plan, barrier=plan.barrier + last_offset) if plan.barrier >= 0 else plan
-            for plan in base.layers
-        ]
-        tiles_of = [self._tiles(engine) for engine in range(self.layout.engines)]
-        tiles = [tile for record in self.frames for tile in tiles_of[record.engine]]
-        return replace(
-            base,
-            ops=self.ops,
-            queues={name: ids for name, ids in self.queues.items() if ids},
-            layers=layers,
-            tiles=tiles,
-            compulsory_dram_bytes=base.compulsory_dram_bytes * frames,
-        )
-
-    def _tiles(self, engine: int) -> list[TileRecord]:
-        step = engine * self.layout.clusters_per_engine
-        return [replace(tile, cluster=tile.cluster + step) for tile in self.base.tiles]
-
 
 def replicate(
     base: Program, arrivals: Arrivals, engines: list[int], layout: EngineLayout, sram_bytes: int
-) -> tuple[Program, list[FrameOps]]:
-    """The multi-frame program of ``arrivals`` (frame f on ``engines[f]``) and its frames.
+) -> FramedProgram:
+    """The multi-frame program of ``arrivals`` (frame f on ``engines[f]``); its ``frames``
+    and ``layout`` go into the run's frame schedule.
 
     ``sram_bytes`` is one engine's SRAM. The program's per-layer plan keeps the one-frame
     plan with each layer's barrier in the last frame, so per-layer results span all frames.
     """
     builder = _Builder(base, layout, sram_bytes)
     for frame in range(arrivals.frames):
-        after = builder.frames[frame - 1].end if arrivals.after_previous and frame else -1
-        builder.add_frame(
-            frame, engines[frame], arrivals.time_ps[frame], arrivals.query[frame], after
-        )
-    return builder.program(arrivals.frames), builder.frames
+        after = builder.frames[frame - 1].own[2].id if arrivals.after_previous and frame else -1
+        builder.add_frame(frame, engines[frame], arrivals.time_ps[frame], after)
+    return FramedProgram(base, layout, builder.frames, arrivals.query)

@@ -11,7 +11,7 @@ from archsim.domain import Precision
 from archsim.mapping.program import Program
 from archsim.scenario.arrivals import Arrivals, arrivals
 from archsim.scenario.engines import EngineLayout, assign_engines, engine_arch
-from archsim.scenario.frames import replicate
+from archsim.scenario.frames import FramedProgram, replicate
 from archsim.scenario.results import FrameResult, frame_results, record_frames
 from archsim.scenario.summary import engine_summary, scenario_summary
 from archsim.sim.engine import RunOutcome
@@ -26,7 +26,7 @@ ONE_FRAME = Arrivals([0], [0], False)
 class FramePlan:
     """A multi-frame program ready to run, with its frames."""
 
-    program: Program
+    program: FramedProgram
     schedule: FrameSchedule
 
 
@@ -40,9 +40,9 @@ def plan_frames(
     frames = arrivals(scenario, seed) if scenario is not None else ONE_FRAME
     sram_bytes = engine_arch(arch).sram.total_bytes
     engines = assign_engines(frames.frames, arch.engines)
-    copied, ops = replicate(program, frames, engines, EngineLayout.of(arch), sram_bytes)
+    framed = replicate(program, frames, engines, EngineLayout.of(arch), sram_bytes)
     max_queue = scenario.max_queue if scenario is not None else None
-    return FramePlan(copied, FrameSchedule(ops, max_queue))
+    return FramePlan(framed, FrameSchedule(framed.frames, framed.layout, max_queue))
 
 
 def finish_frames(

@@ -1,4 +1,4 @@
-"""Engine: runs a Program on a Chip in one SimPy environment.
+"""Engine: runs a program (as mapped, or a scenario's frames) on a Chip in one SimPy run.
 
 Each queue of the program becomes one long-lived process of the component that owns it
 (cluster compute, cluster load/store DMA, an engine's weight DMA); each layer barrier,
@@ -9,9 +9,9 @@ that gets stuck raises DeadlockError (see ``watchdog``).
 from __future__ import annotations
 
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import simpy
 
@@ -32,7 +32,7 @@ from archsim.sim.frames import (
     gate_process,
 )
 from archsim.sim.progress import CHUNK_EVENTS, RunProgress
-from archsim.sim.runtime import OpRuntime
+from archsim.sim.runtime import OpRuntime, RunProgram
 from archsim.sim.watchdog import DEADLOCK, stuck_report, watchdog
 from archsim.trace import NullRecorder, Recorder
 
@@ -42,13 +42,19 @@ class RunOutcome:
     """Everything a finished run leaves behind for the summary and the trace."""
 
     chip: Chip
-    program: Program
+    program: RunProgram
     runtime: OpRuntime
     latency_ps: int
     events: int
     wall_s: float
     schedule: NocSchedule | TransferPlan | None
     frames: FrameTracker | None = None  # multi-frame programs only
+
+
+def as_program(program: RunProgram) -> Program:
+    """The program for the deterministic NoC's schedules, which read only its ``ops``
+    (those of a scenario's frames are made as they are read, so this works for both)."""
+    return cast(Program, program)
 
 
 def _barrier(rt: OpRuntime, op_id: int, index: int) -> Generator[simpy.Event, Any, None]:
@@ -60,7 +66,7 @@ def _start_queue(
     chip: Chip,
     queue: str,
     index: int,
-    op_ids: list[int],
+    op_ids: Sequence[int],
     rt: OpRuntime,
     frames: FrameTracker | None,
 ) -> None:
@@ -97,7 +103,7 @@ def _start_queue(
 
 
 def run_program(
-    program: Program,
+    program: RunProgram,
     arch: ArchConfig,
     seed: int,
     recorder: Recorder,
@@ -127,17 +133,17 @@ def run_program(
         topology = mesh_topology(arch)
         assert topology is not None
         if arch.interconnect.schedule is NocScheduleMode.PER_LAYER_SHARE:
-            schedule = build_noc_schedule(program, topology, arch.engines)
+            schedule = build_noc_schedule(as_program(program), topology, arch.engines)
         elif plan is not None:
             schedule = plan
         elif plans_in_the_run(arch) and not verify_plan:
-            schedule = TransferPlan.empty(program, arch.interconnect.max_packet_bytes)
+            schedule = TransferPlan.empty(as_program(program), arch.interconnect.max_packet_bytes)
             schedule.planned_by_run = True
         else:
             schedule = plan_transfers(program, arch, seed, watchdog_ps, frames, progress)
     env = SimEnvironment(seed)
     chip = Chip(arch, env, recorder, env.seed_sequence, schedule)
-    rt = OpRuntime(env, program, len(frames.frames) if frames is not None else 1)
+    rt = OpRuntime(env, program, frames.layout if frames is not None else None)
     tracker = FrameTracker(rt, frames) if frames is not None else None
     for index, (queue, op_ids) in enumerate(program.queues.items()):
         _start_queue(chip, queue, index, op_ids, rt, tracker)
@@ -150,7 +156,7 @@ def run_program(
             env.run_counting()
     if rt.unfinished:
         raise DeadlockError(stuck_report(rt, DEADLOCK))
-    latency = max(rt.t_done, default=0)
+    latency = rt.latest_ps
     chip.interconnect.finish()
     for cluster in chip.clusters:
         cluster.finish_idle(latency)
@@ -174,7 +180,7 @@ def _run_with_bar(
     env: SimEnvironment, rt: OpRuntime, tracker: FrameTracker | None, label: str
 ) -> None:
     frames = len(tracker.schedule.frames) if tracker is not None else 1
-    bar = RunProgress(label, len(rt.program.ops), frames)
+    bar = RunProgress(label, rt.total, frames)
 
     def show() -> None:
         bar.update(rt.completed, int(env.now), tracker.frames_ended if tracker else 1)
@@ -186,7 +192,7 @@ def _run_with_bar(
 
 
 def plan_transfers(
-    program: Program,
+    program: RunProgram,
     arch: ArchConfig,
     seed: int,
     watchdog_ps: int | None = None,
@@ -197,7 +203,7 @@ def plan_transfers(
     contention-free planning model (``planning_arch``), every packet booking the earliest
     free window of its route, and return the frozen plan."""
     wall_start = time.perf_counter()
-    plan = TransferPlan.empty(program, arch.interconnect.max_packet_bytes)
+    plan = TransferPlan.empty(as_program(program), arch.interconnect.max_packet_bytes)
     run_program(
         program,
         planning_arch(arch),

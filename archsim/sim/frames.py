@@ -7,9 +7,13 @@ arrival and the progress of the frame before it on its engine). Between the two 
 *waits*. A frame arriving when ``max_queue`` frames wait, and unable to start at once, is
 *dropped*: its ops complete at zero cost (the components skip them, in queue order).
 
-When a frame ends, the transfer records of the frame two before it on its engine are
-released: stall attribution never looks that far back, and a long run keeps only a few
-frames of records in memory.
+Frames share the mapped program, and the run keeps op state per frame in flight
+(``archsim.sim.runtime``). When a frame ends, the transfer records of the frame that ended
+two before it on its engine are released: stall attribution never looks that far back.
+That frame's whole op state is freed as soon as no op can read it again: when its body is
+done and so is the body of the next frame on its engine (the only ops whose deps reach
+into it; a DMA channel reads its queue predecessor before parking at a gate). The last
+frame of each engine is kept, so the per-layer results of the last frame stay readable.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any
 import simpy
 
 from archsim.mapping.program import ArrivalOp
-from archsim.sim.runtime import OpRuntime
+from archsim.sim.runtime import FrameLayout, OpRuntime
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class FrameSchedule:
     """Every frame of a multi-frame program, in frame order, and the drop rule."""
 
     frames: list[FrameOps]
+    layout: FrameLayout  # how op ids map to frames
     max_queue: int | None = None  # None: frames wait as long as they must
 
 
@@ -56,6 +61,13 @@ class FrameTracker:
         self.ended: list[list[int]] = [
             [] for _ in range(1 + max(f.engine for f in schedule.frames))
         ]
+        self.successor = [-1] * len(schedule.frames)  # the next frame on the same engine
+        last: dict[int, int] = {}
+        for index, frame in enumerate(schedule.frames):
+            if frame.engine in last:
+                self.successor[last[frame.engine]] = index
+            last[frame.engine] = index
+        self.releasing: list[int] = []  # frames whose transfer records were released
         rt.gate_open = [False] * len(schedule.frames)
         rt.gates = [frame.start for frame in schedule.frames]
 
@@ -81,14 +93,27 @@ class FrameTracker:
             self._change(-1)
 
     def end(self, frame: int) -> None:
-        """The frame ended now: release the transfer records of its engine's frame two back."""
+        """The frame ended now: release the transfer records of its engine's frame two
+        back, and free the op state of released frames no op can read any more."""
         self.frames_ended += 1
         ended = self.ended[self.schedule.frames[frame].engine]
         ended.append(frame)
         if len(ended) > 2:
-            old = self.schedule.frames[ended.pop(0)]
-            timing = self.rt.timing
-            timing[old.arrival : old.end + 1] = [None] * (old.end + 1 - old.arrival)
+            old = ended.pop(0)
+            self.rt.release_timing(old)
+            self.releasing.append(old)
+        self._free()
+
+    def _free(self) -> None:
+        rt = self.rt
+        kept = []
+        for frame in self.releasing:
+            after = self.successor[frame]
+            if after >= 0 and rt.body_complete(frame) and rt.body_complete(after):
+                rt.free_frame(frame)
+            else:
+                kept.append(frame)
+        self.releasing = kept
 
     def _change(self, delta: int) -> None:
         self.waiting += delta

@@ -1,17 +1,37 @@
 """Run-time state of a program's ops: completion events, times and phase records.
 
-Kept apart from the (immutable) Program so that one program can be run several times.
+Kept apart from the (immutable) program so that one program can be run several times.
+
+A scenario's frames share one mapped program (``archsim.scenario.frames``), so the state
+is kept per frame in flight, not per op of the run. Op ids are laid out frame by frame
+(``FrameLayout``): frame f owns ids ``[f x stride, (f + 1) x stride)``: the ops of the
+mapped program (the *body*) plus a few ops of its own (arrival, start gate, end).
+
+- A body's completion times, blockers and transfer records live in one block per frame,
+  allocated when its first op starts and freed (``free_frame``) once no later op can read
+  it (``archsim.sim.frames`` decides when); a frame's own ops keep theirs for the run.
+- A completion event exists only while it is pending: made when the op finishes, or
+  earlier when something waits for it, and dropped once SimPy has processed it.
+- What readers need after the run comes from totals kept as it goes (``completed``,
+  ``latest_ps``, the clusters' per-layer MACs and first tile starts) or from the frames'
+  own ops and each engine's last frame, which are never freed.
+
+So a run's memory grows with the frames in flight, not with the frames of the run; a
+one-frame program is one block.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import Any
+from array import array
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 import simpy
 
 from archsim.domain import StallCause
-from archsim.mapping.program import Program
+from archsim.errors import SimulationError
+from archsim.mapping.program import LayerPlan, Op, TileRecord, TransferOp
 
 # A phase of a transfer: (t_start_ps, t_end_ps, cause the phase would be blamed on).
 Phase = tuple[int, int, StallCause]
@@ -63,8 +83,106 @@ class TransferTiming:
             phases.append((start, end, cause))
 
 
+class RunProgram(Protocol):
+    """What a run reads of its program: a mapped ``Program``, or a scenario's frames over
+    one (``archsim.scenario.frames.FramedProgram``), whose ops are made when read."""
+
+    @property
+    def ops(self) -> Sequence[Op]:
+        """Every op, by id."""
+
+    @property
+    def queues(self) -> Mapping[str, Sequence[int]]:
+        """The op ids of every in-order queue, by queue name."""
+
+    @property
+    def layers(self) -> list[LayerPlan]:
+        """The per-layer plan (each barrier that of the last frame)."""
+
+    @property
+    def tiles(self) -> Sequence[TileRecord]:
+        """Every tile of every frame."""
+
+    @property
+    def compulsory_dram_bytes(self) -> int:
+        """DRAM bytes no mapping can avoid, over every frame."""
+
+    @property
+    def sram_peak_bytes(self) -> int:
+        """Peak planned SRAM of one frame."""
+
+    def transfers(self) -> list[TransferOp]:
+        """All transfer ops, in id order."""
+
+
+@dataclass(frozen=True)
+class FrameLayout:
+    """How op ids map to frames: frame f owns ids ``[f x stride, (f + 1) x stride)``, of
+    which positions ``[body_start, body_end)`` are its body (the mapped program's ops)."""
+
+    stride: int
+    body_start: int
+    body_end: int
+    frames: int
+
+    @classmethod
+    def single(cls, ops: int) -> FrameLayout:
+        """One frame that is the whole program (a program run as mapped)."""
+        return cls(max(ops, 1), 0, ops, 1)
+
+
+class _Done(simpy.Event):
+    """An op's completion event, which knows its op (to be dropped once processed)."""
+
+    __slots__ = ("op_id",)
+    op_id: int
+
+
+class _Body:
+    """Run-time state of one frame's body, by position in the frame."""
+
+    __slots__ = ("t_done", "blocker", "timing", "completed")
+
+    def __init__(self, size: int) -> None:
+        self.t_done = array("q", [-1]) * size
+        self.blocker = array("q", [-1]) * size
+        self.timing: list[TransferTiming | None] | None = [None] * size  # None: released
+        self.completed = 0
+
+
+T = TypeVar("T")
+
+
+class OpColumn(Generic[T]):
+    """One per-op value (completion time, blocker, transfer record) read, and for transfer
+    records written, by op id. It cannot be iterated: most frames' values are gone."""
+
+    __slots__ = ("_get", "_set")
+
+    def __init__(
+        self, get: Callable[[int], T], set_: Callable[[int, T], None] | None = None
+    ) -> None:
+        self._get = get
+        self._set = set_
+
+    def __getitem__(self, op_id: int) -> T:
+        return self._get(op_id)
+
+    def __setitem__(self, op_id: int, value: T) -> None:
+        if self._set is None:
+            raise TypeError("this per-op value is written by the run only")
+        self._set(op_id, value)
+
+    def __iter__(self) -> Iterator[T]:
+        raise TypeError("per-op values are kept for the frames in flight only")
+
+
 class OpRuntime:
     """Per-op completion events and timing of one run of a program.
+
+    ``t_done[op]`` (-1 until done), ``blocker[op]`` (the dep or queue predecessor that
+    was done last when the op started, -1 if none) and ``timing[op]`` (a transfer's
+    record, None once released with its frame) read a frame's values while it is kept.
 
     ``dropped[frame]`` is set when a frame is dropped (``archsim.sim.frames``): components
     still take its ops in queue order, after their deps, but complete them at once.
@@ -74,47 +192,175 @@ class OpRuntime:
     a frame begins the same way whenever and however the processes reached it.
     """
 
-    def __init__(self, env: simpy.Environment, program: Program, frames: int = 1) -> None:
-        count = len(program.ops)
+    def __init__(
+        self, env: simpy.Environment, program: RunProgram, layout: FrameLayout | None = None
+    ) -> None:
         self.env = env
         self.program = program
-        self.done: list[simpy.Event] = [env.event() for _ in range(count)]
-        self.t_done: list[int] = [-1] * count
-        self.blocker: list[int] = [-1] * count
-        self.timing: list[TransferTiming | None] = [None] * count
+        self.total = len(program.ops)
+        self.layout = layout = layout or FrameLayout.single(self.total)
+        frames = layout.frames
+        self._stride = layout.stride
+        self._body = range(layout.body_start, layout.body_end)
+        self._bodies: list[_Body | None] = [None] * frames
+        self._freed = [False] * frames
+        self._own_t_done: dict[int, int] = {}  # a frame's own ops (arrival, gate, end)
+        self._own_blocker: dict[int, int] = {}
+        self._pending: dict[int, _Done] = {}  # completion events not yet processed
+        self._forget = self._processed
+        self.t_done: OpColumn[int] = OpColumn(self._t_done_of)
+        self.blocker: OpColumn[int] = OpColumn(self._blocker_of)
+        self.timing: OpColumn[TransferTiming | None] = OpColumn(self._timing_of, self._set_timing)
         self.dropped = [False] * frames  # per frame: its ops complete at zero cost
         self.gate_open = [True] * frames  # per frame: may its ops start (see open_gate)
         self.gates: list[int] = []  # per frame: its start gate's op id (none: one frame)
         self.parked: list[list[tuple[int, int, simpy.Event]]] = [[] for _ in range(frames)]
         self.started = 0  # ops whose dependencies were met (executing or done)
         self.completed = 0
+        self.latest_ps = 0  # when the last op completed
+
+    # --- per-op state ------------------------------------------------------------------
+
+    def _body_of(self, frame: int) -> _Body:
+        """The frame's body state, allocated on first use."""
+        body = self._bodies[frame]
+        if body is None:
+            self._check_kept(frame)
+            body = self._bodies[frame] = _Body(self._stride)
+        return body
+
+    def _check_kept(self, frame: int) -> None:
+        if self._freed[frame]:
+            raise SimulationError(f"the op state of frame {frame} was freed while in use")
+
+    def _started_body(self, op_id: int) -> tuple[_Body | None, int]:
+        """The body holding the op's state (None: not started) and its position in it;
+        position -1 for a frame's own op (its state is kept apart)."""
+        frame, position = divmod(op_id, self._stride)
+        if position not in self._body:
+            return None, -1
+        body = self._bodies[frame]
+        if body is None:
+            self._check_kept(frame)
+        return body, position
+
+    def _t_done_of(self, op_id: int) -> int:
+        body, position = self._started_body(op_id)
+        if position < 0:
+            return self._own_t_done.get(op_id, -1)
+        return body.t_done[position] if body is not None else -1
+
+    def _blocker_of(self, op_id: int) -> int:
+        body, position = self._started_body(op_id)
+        if position < 0:
+            return self._own_blocker.get(op_id, -1)
+        return body.blocker[position] if body is not None else -1
+
+    def _timing_of(self, op_id: int) -> TransferTiming | None:
+        frame, position = divmod(op_id, self._stride)
+        body = self._bodies[frame]
+        if body is None or body.timing is None or position not in self._body:
+            return None
+        return body.timing[position]
+
+    def _set_timing(self, op_id: int, timing: TransferTiming | None) -> None:
+        frame, position = divmod(op_id, self._stride)
+        body = self._bodies[frame] or self._body_of(frame)
+        if body.timing is None:
+            body.timing = [None] * self._stride
+        body.timing[position] = timing
+
+    def finished(self, op_id: int) -> bool:
+        """Whether the op completed (every op of a freed frame did)."""
+        frame, position = divmod(op_id, self._stride)
+        if position in self._body and self._freed[frame]:
+            return True
+        return self._t_done_of(op_id) >= 0
+
+    # --- frames ------------------------------------------------------------------------
+
+    def body_complete(self, frame: int) -> bool:
+        """Whether every op of the frame's body completed."""
+        body = self._bodies[frame]
+        return body is not None and body.completed == len(self._body)
+
+    def release_timing(self, frame: int) -> None:
+        """Forget the frame's transfer records (stall attribution no longer looks there)."""
+        body = self._bodies[frame]
+        if body is not None:
+            body.timing = None
+
+    def free_frame(self, frame: int) -> None:
+        """Free the frame's body state: no op may read it again (its ops are done)."""
+        self._bodies[frame] = None
+        self._freed[frame] = True
+
+    # --- the run -----------------------------------------------------------------------
+
+    def _event(self, op_id: int) -> _Done:
+        """A new pending completion event of the op."""
+        event = _Done(self.env)
+        event.op_id = op_id
+        event.callbacks.append(self._forget)
+        self._pending[op_id] = event
+        return event
+
+    def _processed(self, event: simpy.Event) -> None:
+        assert isinstance(event, _Done)
+        del self._pending[event.op_id]
 
     def wait_ready(
-        self, op_id: int, previous: int, queue: int = 0
+        self, op_id: int, previous: int, queue: int = 0, op: Op | None = None
     ) -> Generator[simpy.Event, Any, None]:
         """Wait for the op's frame gate (``queue``: the caller's queue index; -1: the gate's
         own ops, which never park), the queue predecessor and every dependency; remember
-        which came last."""
-        op = self.program.ops[op_id]
-        if not self.gate_open[op.frame] and queue >= 0:
+        which came last. ``op``: the op, if the caller has it already."""
+        frame = op_id // self._stride  # = op.frame: an op is read only once it may start
+        pending = self._pending
+        t_done_of = self._t_done_of
+        latest = -1
+        waiting: simpy.Event | None = None
+        if previous >= 0:  # read before parking: the predecessor's frame may be freed then
+            latest = t_done_of(previous)
+            waiting = pending.get(previous)
+            if waiting is None and latest < 0:
+                waiting = self._event(previous)
+        if not self.gate_open[frame] and queue >= 0:
             parked = self.env.event()
-            self.parked[op.frame].append((queue, op_id, parked))
+            self.parked[frame].append((queue, op_id, parked))
             yield parked
-        done = self.done
-        t_done = self.t_done
+        if waiting is not None and not waiting.processed:
+            yield waiting
+            if latest < 0:
+                latest = t_done_of(previous)
+        if op is None:
+            op = self.program.ops[op_id]
+        # Deps in the op's own body (nearly all) are read from it directly.
+        base = frame * self._stride
+        position = op_id - base
+        start, end = self._body.start, self._body.stop
+        in_body = start <= position < end
+        body = (self._bodies[frame] or self._body_of(frame)) if in_body else None
+        here = body.t_done if body is not None else None
         blocker = previous
-        latest = t_done[previous] if previous >= 0 else -1
-        if previous >= 0 and not done[previous].processed:
-            yield done[previous]
-            latest = t_done[previous]
         for dep in op.deps:
-            event = done[dep]
-            if not event.processed:
+            event = pending.get(dep)
+            local = dep - base
+            near = here is not None and start <= local < end
+            if event is None:
+                done = here[local] if near else t_done_of(dep)  # type: ignore[index]
+                if done < 0:
+                    event = self._event(dep)
+            if event is not None:
                 yield event
-            if t_done[dep] >= latest:
-                latest = t_done[dep]
+                done = here[local] if near else t_done_of(dep)  # type: ignore[index]
+            if done >= latest:
+                latest = done
                 blocker = dep
-        self.blocker[op_id] = blocker
+        if body is not None:
+            body.blocker[position] = blocker
+        else:
+            self._own_blocker[op_id] = blocker
         self.started += 1
 
     def open_gate(self, frame: int) -> None:
@@ -126,9 +372,20 @@ class OpRuntime:
 
     def finish(self, op_id: int) -> None:
         """Mark an op done now."""
-        self.t_done[op_id] = int(self.env.now)
-        self.done[op_id].succeed()
+        now = int(self.env.now)
+        frame, position = divmod(op_id, self._stride)
+        if position in self._body:
+            body = self._bodies[frame] or self._body_of(frame)
+            body.t_done[position] = now
+            body.completed += 1
+        else:
+            self._own_t_done[op_id] = now
+        event = self._pending.get(op_id)
+        if event is None:
+            event = self._event(op_id)
+        event.succeed()
         self.completed += 1
+        self.latest_ps = now
 
     @property
     def running(self) -> int:
@@ -136,6 +393,18 @@ class OpRuntime:
         return self.started - self.completed
 
     @property
-    def unfinished(self) -> list[int]:
-        """Ops that never completed (non-empty only after a deadlock or a bug)."""
-        return [i for i, t in enumerate(self.t_done) if t < 0]
+    def unfinished(self) -> int:
+        """Ops that never completed (non-zero only after a deadlock or a bug)."""
+        return self.total - self.completed
+
+    def in_flight(self) -> list[int]:
+        """Transfers issued but not completed, in id order."""
+        ids = []
+        for frame, body in enumerate(self._bodies):
+            if body is None or body.timing is None:
+                continue
+            base = frame * self._stride
+            for position in self._body:
+                if body.timing[position] is not None and body.t_done[position] < 0:
+                    ids.append(base + position)
+        return ids

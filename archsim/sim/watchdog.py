@@ -47,26 +47,23 @@ def describe(op: Op) -> str:
 def stuck_report(rt: OpRuntime, why: str) -> list[Problem]:
     """Problems describing a stuck run: the cause, blocked queues and transfers in flight."""
     program = rt.program
-    unfinished = rt.unfinished
     t_ms = rt.env.now / PS_PER_MS
     problems = [
         Problem(
-            f"deadlock: {why} at t = {t_ms:.6f} ms; {len(unfinished)} of {len(program.ops)} "
+            f"deadlock: {why} at t = {t_ms:.6f} ms; {rt.unfinished} of {rt.total} "
             "operations never completed"
         )
     ]
     blocked = []
     for queue, op_ids in program.queues.items():
-        first = next((op_id for op_id in op_ids if rt.t_done[op_id] < 0), None)
+        first = next((op_id for op_id in op_ids if not rt.finished(op_id)), None)
         if first is None:
             continue
-        waits = [describe(program.ops[d]) for d in program.ops[first].deps if rt.t_done[d] < 0]
+        waits = [describe(program.ops[d]) for d in program.ops[first].deps if not rt.finished(d)]
         state = "in flight" if rt.timing[first] is not None else "not started"
         on = "; waits for " + ", ".join(waits) if waits else ""
         blocked.append(f"{queue}: blocked at {describe(program.ops[first])}, {state}{on}")
-    in_flight = [
-        describe(program.ops[op_id]) for op_id in unfinished if rt.timing[op_id] is not None
-    ]
+    in_flight = [describe(program.ops[op_id]) for op_id in rt.in_flight()]
     for line in blocked[:MAX_LISTED]:
         problems.append(Problem(line))
     if len(blocked) > MAX_LISTED:
@@ -84,7 +81,7 @@ def watchdog(rt: OpRuntime, limit_ps: int) -> Generator[simpy.Event, Any, None]:
     """A process that raises DeadlockError when, for ``limit_ps``, no op completed and
     none is executing (a long computation or transfer is progress; waiting is not)."""
     env = rt.env
-    total = len(rt.program.ops)
+    total = rt.total
     seen = rt.completed
     while rt.completed < total:
         yield env.timeout(limit_ps)
