@@ -94,6 +94,7 @@ def simulate(
     corner: Corner | str | None = None,
     ideal_memory: bool = False,
     tiling: TilingMode | str = TilingMode.SEARCH,
+    verify_plan: bool = False,
     progress: bool = False,
 ) -> SimulationResult:
     """Simulate one inference of ``workload`` on ``arch``, or the frames of a scenario.
@@ -121,6 +122,13 @@ def simulate(
     latency and local buffers that hold whole layers (``archsim.sim.ideal_memory``);
     ``tiling`` scalesim maps every layer as one GEMM per cluster, as SCALE-Sim does
     (default: search, the cheapest tiling). Both add their key to the summary.
+
+    On a time-triggered NoC whose planning model is the chip itself (``interconnect.
+    plan_dram: exact``, or DRAM without refresh) the run is its own planning pass: the run
+    on the frozen plan would repeat it event for event. ``verify_plan`` runs the planning
+    pass separately and then the run on the frozen plan, which counts any transfer that
+    comes late (a check of that equivalence; it costs a second simulation).
+
     ``progress`` draws a bar of each run on stderr when stderr is a terminal
     (``archsim.sim.progress``); it changes nothing simulated.
     """
@@ -139,6 +147,7 @@ def simulate(
         scenario,
         ideal_memory,
         parse_tiling(tiling),
+        verify_plan,
         wants_bar(progress),
     )
     chosen = parse_corner(corner)
@@ -180,6 +189,7 @@ class _RunRequest:
     scenario: ScenarioConfig | None
     ideal_memory: bool
     tiling: TilingMode
+    verify_plan: bool
     progress: bool
 
 
@@ -216,6 +226,7 @@ def _simulate_at(
         recorder,
         watchdog_ps,
         None if frames is None else frames.schedule,
+        verify_plan=run.verify_plan,
         progress=run.progress,
     )
     summary = build_summary(

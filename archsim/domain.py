@@ -61,6 +61,13 @@ class NocScheduleMode(StrEnum):
     PER_LAYER_SHARE = "per_layer_share"  # one demand-proportional slot table per layer epoch
 
 
+class DramPlanMode(StrEnum):
+    """How the time-triggered schedule's planning pass models DRAM."""
+
+    EXACT = "exact"  # the run's own DRAM model: refresh at the run's phase, bank state
+    AVERAGE = "average"  # no refresh events, the data rate derated by refresh's average cost
+
+
 class Arbitration(StrEnum):
     """Who gets a shared bus next when several requesters wait."""
 

@@ -2,9 +2,10 @@
 
 Part 1, workloads: ResNet-50 224x224 and YOLOv3 608x608 and 1920x1088 (batch 1, INT8,
 fusion none and auto) on edge_bus, edge_xbar, edge_mesh and edge_det with both schedule
-modes (time_triggered, the default, and per_layer_share): fps, MAC utilization,
-interconnect contention, reserved-but-unused link time and late transfers, plus the
-deterministic NoC's fps relative to the mesh's and the wall time of the planning pass.
+modes (time_triggered, its DRAM planned exact and average, and per_layer_share): fps, MAC
+utilization, interconnect contention, reserved-but-unused link time and late transfers,
+plus the deterministic NoC's fps relative to the mesh's and the wall time of the planning
+pass (none when the run is its own planning pass: DRAM planned exact).
 
 Part 2, synthetic traffic (the ``archsim noc`` machinery): 8x8 mesh, 4-flit packets,
 uniform random and transpose, on edge_mesh and edge_det (both modes): the saturation point,
@@ -19,6 +20,7 @@ unicast run moves.
     python benchmarks/bench_noc.py              # everything (YOLOv3 1920x1088 takes minutes)
     python benchmarks/bench_noc.py --quick      # ResNet-50 224 and YOLOv3 608, shorter sweeps
     python benchmarks/bench_noc.py --multicast  # multicast off and on (--quick: fusion none)
+    python benchmarks/bench_noc.py --workload yolov3-1080 --fusion auto --no-synthetic
 """
 
 from __future__ import annotations
@@ -39,14 +41,15 @@ ARCHES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("bus", "edge_bus", ()),
     ("xbar", "edge_xbar", ()),
     ("mesh", "edge_mesh", ()),
-    ("det tt", "edge_det", ()),
+    ("det exact", "edge_det", ("interconnect.plan_dram=exact",)),
+    ("det avg", "edge_det", ("interconnect.plan_dram=average",)),
     ("det share", "edge_det", (SHARE,)),
 )
-WORKLOADS = (
-    ("ResNet-50 224", "resnet50", 224, 224),
-    ("YOLOv3 608", "yolov3", 608, 608),
-    ("YOLOv3 1920x1088", "yolov3", 1920, 1088),
-)
+WORKLOADS = {
+    "resnet50-224": ("ResNet-50 224", "resnet50", 224, 224),
+    "yolov3-608": ("YOLOv3 608", "yolov3", 608, 608),
+    "yolov3-1080": ("YOLOv3 1920x1088", "yolov3", 1920, 1088),
+}
 MESH_8X8 = ("interconnect.mesh.cols=8", "interconnect.mesh.rows=8")
 SYNTHETIC_ARCHES = (
     ("mesh", "edge_mesh", ()),
@@ -134,7 +137,7 @@ def compare_multicast(quick: bool) -> None:
     print("Same raw hardware as parts 1 and 2; byte-hops = bytes x links crossed beyond the")
     print("injection link (a multicast once per link of its tree); conserved = the multicast")
     print("run delivers exactly the bytes the unicast run moves")
-    for title, workload, width, height in WORKLOADS[:2]:
+    for title, workload, width, height in list(WORKLOADS.values())[:2]:
         for fusion in ("none",) if quick else ("none", "auto"):
             pairs = []
             for label, arch, overrides in MULTICAST_ARCHES:
@@ -168,20 +171,27 @@ def main() -> None:
     parser.add_argument(
         "--multicast", action="store_true", help="multicast off and on (part 3) instead"
     )
+    parser.add_argument(
+        "--workload", choices=list(WORKLOADS), action="append", help="only these (repeatable)"
+    )
+    parser.add_argument("--fusion", choices=("none", "auto"), action="append", help="only these")
+    parser.add_argument("--no-synthetic", action="store_true", help="skip the saturation points")
     args = parser.parse_args()
     if args.multicast:
         started = time.perf_counter()
         compare_multicast(args.quick)
         print(f"\n(total wall time {time.perf_counter() - started:.0f} s)")
         return
-    workloads = WORKLOADS[:2] if args.quick else WORKLOADS
-    fusions = ("none",) if args.quick else ("none", "auto")
+    names = args.workload or list(WORKLOADS)[: 2 if args.quick else 3]
+    workloads = [WORKLOADS[name] for name in names]
+    fusions = tuple(args.fusion or (("none",) if args.quick else ("none", "auto")))
     started = time.perf_counter()
     print(
         "Same raw hardware (16 clusters of 32x32, 8 MiB SRAM, LPDDR4x-4266, 64 B links at 1 GHz),"
     )
-    print("batch 1, INT8; contention summed over transfers; det tt = time_triggered schedule,")
-    print("det share = per_layer_share; late = late transfers / all transfers")
+    print("batch 1, INT8; contention summed over transfers; det exact / det avg = time_triggered")
+    print("schedule, DRAM planned exact / average; det share = per_layer_share;")
+    print("late = late transfers / all transfers; plan s = separate planning pass (- : none)")
     for title, workload, width, height in workloads:
         for fusion in fusions:
             rows = []
@@ -189,6 +199,9 @@ def main() -> None:
                 summary, planning = run_workload(arch, overrides, workload, width, height, fusion)
                 rows.append(Row(label, summary, planning))
             print_workload(f"{title}, fusion {fusion}", rows)
+    if args.no_synthetic:
+        print(f"\n(total wall time {time.perf_counter() - started:.0f} s)")
+        return
     cycles = 3000 if args.quick else 10000
     print(
         f"\n8x8 mesh, 4-flit packets, {cycles}-cycle window: saturation points in flits/node/cycle"

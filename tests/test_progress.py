@@ -14,6 +14,7 @@ from click.testing import CliRunner
 import archsim
 import archsim.sim.progress as progress
 from archsim.cli.main import cli
+from archsim.config import load_arch
 from archsim.config.scenario import ScenarioConfig
 from archsim.sim.environment import SimEnvironment
 from archsim.sim.progress import RunProgress, wants_bar
@@ -83,17 +84,28 @@ def test_chunked_run_counts_every_event() -> None:
     assert ticks == plain // 64
 
 
-@pytest.mark.parametrize("arch", ["edge_bus", "edge_det"])
-def test_run_with_bar_simulates_the_same(eager_bar: _Terminal, arch: str) -> None:
-    args = (REPO / "arch" / f"{arch}.yaml", REPO / "workloads" / "tiny_cnn.yaml")
+@pytest.mark.parametrize(
+    ("arch", "overrides", "planning_bar"),
+    [
+        ("edge_bus", [], False),
+        ("edge_det", [], False),  # DRAM planned exact: the run is its own planning pass
+        ("edge_det", ["interconnect.plan_dram=average"], True),
+    ],
+)
+def test_run_with_bar_simulates_the_same(
+    eager_bar: _Terminal, arch: str, overrides: list[str], planning_bar: bool
+) -> None:
+    args = (
+        load_arch(REPO / "arch" / f"{arch}.yaml", overrides),
+        REPO / "workloads" / "tiny_cnn.yaml",
+    )
     with redirect_stderr(eager_bar):
         quiet = archsim.simulate(*args, trace=False)
         assert eager_bar.getvalue() == ""
         shown = archsim.simulate(*args, trace=False, progress=True)
     text = eager_bar.getvalue()
     assert "simulate" in text and "op/s" in text
-    if arch == "edge_det":  # the time-triggered NoC's planning pass has its own bar
-        assert "plan" in text
+    assert ("plan:" in text) == planning_bar  # a separate planning pass has its own bar
     assert _summary(shown) == _summary(quiet)
 
 

@@ -142,11 +142,10 @@ def test_blocking_bus_contends_and_deterministic_noc_does_not(resnet_runs: dict[
     assert bus.summary["interconnect"]["contention_ps"] > 0
     assert bus.summary["stall_ps"]["interconnect"] > 0
     assert det.summary["interconnect"]["contention_ps"] == 0
-    # the cost of determinism: the plan does not foresee DRAM refresh, so transfers come late
-    # and leave their planned windows unused
+    # the plan foresees DRAM refresh (plan_dram exact): nothing late, every window used
     ic = det.summary["interconnect"]
-    assert ic["schedule"] == "time_triggered" and ic["late_transfers"] > 0
-    assert 0 < ic["reserved_unused_fraction"] < 1
+    assert ic["schedule"] == "time_triggered" and ic["plan_dram"] == "exact"
+    assert ic["late_transfers"] == 0 and ic["reserved_unused_fraction"] == 0.0
     links = det_trace.links
     latency = det.summary["latency_ps"]
     reserved = links["reserved_ps"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,11 @@ from archsim.trace import Trace, open_trace
 ROOT = Path(__file__).resolve().parents[1]
 WORKLOADS = ROOT / "workloads"
 NO_REFRESH = "dram.trfc_ns=0"
+EXACT = "interconnect.plan_dram=exact"
+AVERAGE = "interconnect.plan_dram=average"
+STREAM = {"kind": "stream", "frames": 6, "fps": 2e4}
+DROPPING = {"kind": "stream", "frames": 5, "fps": 1e6, "max_queue": 1}
+OFFLINE = {"kind": "offline", "frames": 4}
 
 
 def det(*overrides: str) -> ArchConfig:
@@ -48,17 +54,30 @@ def assert_no_link_overlap(trace: Trace) -> None:
 
 @pytest.fixture(scope="module")
 def planned_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Trace]:
-    """yolov3_tiny 128x128 on edge_det without refresh: the run goes exactly as planned."""
+    """yolov3_tiny 128x128 on edge_det without refresh, planned in a separate pass: the
+    run on the frozen plan goes exactly as planned."""
     path = tmp_path_factory.mktemp("tt") / "planned.h5"
-    result = simulate(det(NO_REFRESH), "yolov3_tiny", path, width=128, height=128)
+    result = simulate(
+        det(NO_REFRESH, AVERAGE), "yolov3_tiny", path, width=128, height=128, verify_plan=True
+    )
+    return result.summary, open_trace(path)
+
+
+@pytest.fixture(scope="module")
+def exact_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Trace]:
+    """The same run with the preset's refresh, planned on the exact DRAM model (refresh at
+    the run's seeded phase) in a separate pass, then run on the frozen plan."""
+    path = tmp_path_factory.mktemp("tt") / "exact.h5"
+    result = simulate(det(EXACT), "yolov3_tiny", path, width=128, height=128, verify_plan=True)
     return result.summary, open_trace(path)
 
 
 @pytest.fixture(scope="module")
 def refresh_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Trace]:
-    """The same run with the preset's refresh: the plan does not foresee it."""
+    """The same run with the preset's refresh, planned at DRAM's average rate: the plan
+    does not foresee refresh."""
     path = tmp_path_factory.mktemp("tt") / "refresh.h5"
-    result = simulate(det(), "yolov3_tiny", path, width=128, height=128)
+    result = simulate(det(AVERAGE), "yolov3_tiny", path, width=128, height=128)
     return result.summary, open_trace(path)
 
 
@@ -97,10 +116,8 @@ def test_planned_calendar_finds_gaps_between_planned_and_run_time_bookings() -> 
 # --- as planned -------------------------------------------------------------------------
 
 
-def test_every_transfer_takes_exactly_its_planned_time_when_the_run_goes_as_planned(
-    planned_run: tuple[dict[str, Any], Trace],
-) -> None:
-    summary, trace = planned_run
+def assert_run_as_planned(summary: dict[str, Any], trace: Trace) -> None:
+    """Every transfer on its planned window, nothing late, every reservation used."""
     ic = summary["interconnect"]
     windows = trace.windows
     assert len(windows["op"]) == summary["transfers"] == ic["planned_transfers"]
@@ -116,12 +133,89 @@ def test_every_transfer_takes_exactly_its_planned_time_when_the_run_goes_as_plan
     assert sorted(trace.transfers["t_grant_ps"].tolist()) == sorted(
         windows["planned_start_ps"].tolist()
     )
+    assert ic["contention_ps"] == 0
+    assert_no_link_overlap(trace)
+
+
+def test_every_transfer_takes_exactly_its_planned_time_when_the_run_goes_as_planned(
+    planned_run: tuple[dict[str, Any], Trace],
+) -> None:
+    assert_run_as_planned(*planned_run)
+
+
+def test_a_plan_on_the_exact_dram_model_foresees_refresh_and_the_run_keeps_to_it(
+    exact_run: tuple[dict[str, Any], Trace],
+    planned_run: tuple[dict[str, Any], Trace],
+    refresh_run: tuple[dict[str, Any], Trace],
+) -> None:
+    summary, trace = exact_run
+    assert summary["interconnect"]["plan_dram"] == "exact"
+    assert not summary["interconnect"]["run_is_planning_pass"]  # planned separately
+    assert_run_as_planned(summary, trace)
+    # the refreshes are in the plan: it is slower than the plan without refresh
+    assert summary["latency_ps"] > planned_run[0]["latency_ps"]
+    # the same DRAM planned at its average rate makes transfers late
+    assert refresh_run[0]["interconnect"]["late_transfers"] > 0
+    assert refresh_run[0]["interconnect"]["plan_dram"] == "average"
+
+
+def test_a_run_planned_on_the_chip_itself_is_its_own_planning_pass(
+    tmp_path: Path, exact_run: tuple[dict[str, Any], Trace]
+) -> None:
+    """Without a separate pass the summary and every trace dataset are those of the run
+    on the frozen plan (which repeats the planning pass event for event)."""
+    path = tmp_path / "one.h5"
+    result = simulate(det(EXACT), "yolov3_tiny", path, width=128, height=128)
+    assert result.planning_wall_s == 0.0
+    summary, verified = result.summary, dict(exact_run[0])
+    assert summary["interconnect"].pop("run_is_planning_pass")
+    verified["interconnect"] = dict(verified["interconnect"])
+    verified["interconnect"].pop("run_is_planning_pass")
+    for one in (summary, verified):
+        one.pop("wall_s")
+        one.pop("trace", None)
+    assert summary == verified
+    with h5py.File(path) as single, h5py.File(exact_run[1].path) as separate:
+        for table in ("states", "transfers", "layers", "reservations", "windows", "links"):
+            assert set(single[table]) == set(separate[table])
+            for column in single[table]:
+                one, two = single[table][column][()], separate[table][column][()]
+                np.testing.assert_array_equal(one, two)
+
+
+@pytest.mark.parametrize(
+    ("workload", "options", "overrides"),
+    [
+        ("resnet50", {"width": 96, "height": 96}, ()),
+        ("yolov3_tiny", {"width": 608, "height": 608, "fusion": "auto"}, ()),
+        ("tiny_cnn", {"scenario": ScenarioConfig.model_validate(STREAM)}, ()),
+        ("tiny_cnn", {"scenario": ScenarioConfig.model_validate(DROPPING)}, ()),
+        ("tiny_cnn", {"scenario": ScenarioConfig.model_validate(OFFLINE)}, ("engines=2",)),
+        ("resnet50", {"width": 96, "height": 96}, ("interconnect.multicast=true",)),
+    ],
+)
+def test_exact_plans_keep_every_transfer_on_time_with_refresh_on(
+    tmp_path: Path, workload: str, options: dict[str, Any], overrides: tuple[str, ...]
+) -> None:
+    path = tmp_path / "run.h5"
+    arch = det(EXACT, *overrides)
+    summary = simulate(arch, workload, path, verify_plan=True, **options).summary
+    with open_trace(path) as trace:
+        assert_run_as_planned(summary, trace)
+        network = trace.windows["t_end_ps"] - trace.windows["t_start_ps"]
+        planned = trace.windows["planned_end_ps"] - trace.windows["planned_start_ps"]
+        np.testing.assert_array_equal(network, planned)
+    assert summary["interconnect"]["window_wait_ps"] == 0
+    if "fusion" in options:
+        assert summary["fusion_groups"]
 
 
 def test_no_link_carries_two_reservations_at_once(
-    planned_run: tuple[dict[str, Any], Trace], refresh_run: tuple[dict[str, Any], Trace]
+    planned_run: tuple[dict[str, Any], Trace],
+    exact_run: tuple[dict[str, Any], Trace],
+    refresh_run: tuple[dict[str, Any], Trace],
 ) -> None:
-    for summary, trace in (planned_run, refresh_run):
+    for summary, trace in (planned_run, exact_run, refresh_run):
         assert len(trace.reservations["link"]) > 0
         assert_no_link_overlap(trace)
         ic = summary["interconnect"]
@@ -213,7 +307,7 @@ def test_runs_are_deterministic(tmp_path: Path) -> None:
 
 
 def test_frames_and_engines_overlap_without_deadlock(tmp_path: Path) -> None:
-    scenario = ScenarioConfig.model_validate({"kind": "offline", "frames": 4})
+    scenario = ScenarioConfig.model_validate(OFFLINE)
     one = simulate(det(NO_REFRESH), "tiny_cnn", scenario=scenario)
     two = simulate(det(NO_REFRESH, "engines=2"), "tiny_cnn", tmp_path / "two.h5", scenario=scenario)
     for result in (one, two):
@@ -264,6 +358,43 @@ def test_a_bad_schedule_is_a_user_error_at_its_line(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "schedule applies to kind deterministic" in result.output
 
 
+@pytest.mark.parametrize(
+    ("arch", "lines", "message"),
+    [
+        ("edge_det", ["  plan_dram: exactly"], "'exact' or 'average'"),
+        ("edge_mesh", ["  plan_dram: exact"], "plan_dram applies to kind deterministic"),
+        (
+            "edge_det",
+            ["  schedule: per_layer_share", "  plan_dram: average"],
+            "plan_dram applies to schedule time_triggered",
+        ),
+    ],
+)
+def test_a_bad_plan_dram_is_a_user_error_at_its_line(
+    tmp_path: Path, arch: str, lines: list[str], message: str
+) -> None:
+    text = (ROOT / "arch" / f"{arch}.yaml").read_text()
+    bad = tmp_path / "bad.yaml"
+    inserted = "".join(f"{line}\n" for line in lines)
+    bad.write_text(re.sub(r"(  kind: \w+.*\n)", lambda kind: kind.group(1) + inserted, text))
+    number = bad.read_text().splitlines().index(lines[-1]) + 1
+    result = CliRunner().invoke(cli, ["validate", str(bad)])
+    assert result.exit_code == 2
+    assert f"bad.yaml:{number}" in result.output and message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_verify_plan_on_the_cli_runs_the_frozen_plan_and_reports_nothing_late() -> None:
+    arch, workload = str(ROOT / "arch/edge_det.yaml"), str(WORKLOADS / "tiny_cnn.yaml")
+    result = CliRunner().invoke(
+        cli, ["run", arch, workload, "--no-trace", "--json", "--set", EXACT, "--verify-plan"]
+    )
+    assert result.exit_code == 0, result.output
+    ic = json.loads(result.output)["interconnect"]
+    assert ic["plan_dram"] == "exact" and not ic["run_is_planning_pass"]
+    assert ic["late_transfers"] == 0 and ic["planned_transfers"] > 0
+
+
 def test_the_cli_reports_the_time_triggered_schedule() -> None:
     result = CliRunner().invoke(
         cli,
@@ -274,9 +405,7 @@ def test_the_cli_reports_the_time_triggered_schedule() -> None:
 
 
 def test_a_stream_that_drops_frames_runs_on_the_plan_of_the_same_drops(tmp_path: Path) -> None:
-    scenario = ScenarioConfig.model_validate(
-        {"kind": "stream", "frames": 5, "fps": 1e6, "max_queue": 1}
-    )
+    scenario = ScenarioConfig.model_validate(DROPPING)
     result = simulate(det(), "tiny_cnn", tmp_path / "s.h5", scenario=scenario)
     summary, ic = result.summary, result.summary["interconnect"]
     assert summary["dropped"] > 0 and ic["contention_ps"] == 0

@@ -130,7 +130,7 @@ def format_summary(summary: dict[str, Any], clusters: int, trace: str | Path | N
                 f"time-triggered: {ic['planned_packets']:,} packets planned; "
                 f"{ic['late_transfers']:,} transfers late (slip, summed over them, "
                 f"{format_duration(ic['slip_ps'])}); reserved but unused "
-                f"{_percent(ic['reserved_unused_fraction'])}",
+                f"{_percent(ic['reserved_unused_fraction'])}{_plan_note(ic)}",
             )
         )
     elif ic["kind"] == "deterministic":
@@ -156,3 +156,11 @@ def format_summary(summary: dict[str, Any], clusters: int, trace: str | Path | N
         f"batch {summary['batch']}, {summary['precision']}, seed {summary['seed']}"
     )
     return "\n".join([title, *(f"  {label:<{_LABEL_WIDTH}} {text}" for label, text in rows)])
+
+
+def _plan_note(ic: dict[str, Any]) -> str:
+    """How the time-triggered plan saw DRAM (absent from summaries of older traces)."""
+    if "plan_dram" not in ic:
+        return ""
+    itself = " (the run was its planning pass)" if ic.get("run_is_planning_pass") else ""
+    return f"; DRAM planned {ic['plan_dram']}{itself}"

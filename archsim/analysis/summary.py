@@ -64,6 +64,8 @@ def time_triggered_cost(ic: TimeTriggeredNoc, latency: int) -> dict[str, Any]:
     reserved_ps = sum(link.reserved_ps for link in reserved)
     return {
         "schedule": NocScheduleMode.TIME_TRIGGERED.value,
+        "plan_dram": ic.plan_dram.value,
+        "run_is_planning_pass": plan.planned_by_run,
         "planned_transfers": plan.planned_transfers,
         "planned_packets": plan.planned_packets,
         "planned_latency_ps": plan.latency_ps,

@@ -61,6 +61,13 @@ from archsim.scenario import ScenarioFlags, resolve_scenario
     help="ONNX workload: simulate only what computing this node or tensor needs (cut the "
     "post-processing; what follows is listed as host-side, not simulated).",
 )
+@click.option(
+    "--verify-plan",
+    is_flag=True,
+    help="Time-triggered NoC planned on the chip itself (plan_dram: exact, or no refresh): "
+    "plan in a separate pass, then run on the frozen plan and count what comes late, "
+    "instead of letting the run be its own planning pass (a check; twice the time).",
+)
 @click.option("--no-trace", is_flag=True, help="Write no trace file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option(
@@ -92,6 +99,7 @@ def run(
     ideal_memory: bool,
     tiling: str,
     scenario_flags: ScenarioFlags,
+    verify_plan: bool,
 ) -> None:
     """Simulate WORKLOAD (a workload YAML) on ARCH (an architecture YAML): one inference,
     or the frames of a scenario (--scenario, or the workload file's scenario block)."""
@@ -118,6 +126,7 @@ def run(
             corner=corner,
             ideal_memory=ideal_memory,
             tiling=tiling,
+            verify_plan=verify_plan,
             progress=not (quiet or as_json),
         )
     except OUTPUT_ERRORS as exc:

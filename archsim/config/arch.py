@@ -12,6 +12,7 @@ from archsim.config.base import (
     ArbitrationField,
     CrossChecks,
     DataflowField,
+    DramPlanModeField,
     InterconnectKindField,
     MeshShapeField,
     NocScheduleModeField,
@@ -26,6 +27,7 @@ from archsim.config.validation import load_model, load_model_text
 from archsim.domain import (
     Arbitration,
     Dataflow,
+    DramPlanMode,
     InterconnectKind,
     MeshShape,
     NocScheduleMode,
@@ -285,6 +287,16 @@ class InterconnectConfig(StrictModel):
         "share of every link of its route for the whole epoch; epochs run one after another). "
         "Only for kind deterministic.",
     )
+    plan_dram: DramPlanModeField = Field(
+        default=DramPlanMode.EXACT,
+        description="How the time-triggered schedule's planning pass models DRAM: exact (the "
+        "run's own DRAM model, refresh at the run's seeded phase included, as a compiler "
+        "that owns the memory controller's refresh schedule plans it: the run goes as "
+        "planned, and is its own planning pass) or average (no refresh events, the data rate "
+        "derated by refresh's average cost: the plan does not foresee refresh, late "
+        "transfers take new windows and leave their planned ones unused). Only for kind "
+        "deterministic with schedule time_triggered.",
+    )
     arbitration: ArbitrationField = Field(
         default=Arbitration.FIFO,
         description="How a bus or crossbar port picks the next of several waiting transfers: "
@@ -336,6 +348,21 @@ class InterconnectConfig(StrictModel):
         description="Where endpoints sit on the mesh; omitted = automatic placement.",
     )
 
+    def _check_plan_dram(self, checks: CrossChecks) -> None:
+        if "plan_dram" not in self.model_fields_set:
+            return
+        if self.kind is not InterconnectKind.DETERMINISTIC:
+            checks.add(
+                ("plan_dram",),
+                f"plan_dram applies to kind deterministic; kind {self.kind} has no planning pass",
+            )
+        elif self.schedule is not NocScheduleMode.TIME_TRIGGERED:
+            checks.add(
+                ("plan_dram",),
+                f"plan_dram applies to schedule time_triggered; schedule {self.schedule} "
+                "has no planning pass",
+            )
+
     @model_validator(mode="after")
     def _check_topology(self) -> Self:
         checks = CrossChecks()
@@ -364,6 +391,7 @@ class InterconnectConfig(StrictModel):
                 "multicast trees are modelled on a mesh only, not on a torus (the rank order "
                 "that keeps branching packets deadlock-free has no place for wraparound links)",
             )
+        self._check_plan_dram(checks)
         if uses_mesh and self.mesh is None:
             checks.add(("mesh",), f"mesh is required for kind {self.kind}")
         if not uses_mesh and self.mesh is not None:

@@ -18,6 +18,7 @@ from archsim.config.source import KeyPath, SourceMap, dotted
 from archsim.domain import (
     Arbitration,
     Dataflow,
+    DramPlanMode,
     InterconnectKind,
     MeshShape,
     NocScheduleMode,
@@ -31,6 +32,7 @@ InterconnectKindField = Annotated[InterconnectKind, Strict(False)]
 ArbitrationField = Annotated[Arbitration, Strict(False)]
 MeshShapeField = Annotated[MeshShape, Strict(False)]
 NocScheduleModeField = Annotated[NocScheduleMode, Strict(False)]
+DramPlanModeField = Annotated[DramPlanMode, Strict(False)]
 
 # Error type that carries several located problems out of one model validator.
 CROSS_CHECK_ERROR = "cross_checks"

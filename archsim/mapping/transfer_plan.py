@@ -9,9 +9,10 @@ keeps, per transfer, when it was issued, how long its DRAM read and its SRAM por
 and when it reached the network, so that a late transfer's slip can be attributed.
 
 Filled by the planning pass (``archsim.sim.engine.plan_transfers``) and then frozen; the
-run reads it. Pure data: no simulation objects. Times are kept in ``array('q')`` buffers:
-scalar reads and writes on the simulation's hot path are plain Python ints, and ``view``
-gives a numpy array over the same memory for vectorised work.
+run reads it. When the planning model is the chip itself the run is the planning pass and
+fills it (``plans_in_the_run``). Pure data: no simulation objects. Times are kept in
+``array('q')`` buffers: scalar reads and writes on the simulation's hot path are plain
+Python ints, and ``view`` gives a numpy array over the same memory for vectorised work.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from archsim.config import ArchConfig
+from archsim.domain import DramPlanMode
 from archsim.mapping.program import Endpoint, Program, TransferOp
 from archsim.mapping.topology import MeshTopology
 
@@ -53,9 +55,10 @@ class TransferPlan:
     arrive_ps: array[int]  # per op: planned arrival at the network (port held)
     end_ps: array[int]  # per op: planned delivery of its last byte
     latency_ps: int = 0  # the planned run's end
-    wall_s: float = 0.0  # wall time of the planning pass
+    wall_s: float = 0.0  # wall time of a separate planning pass (0: the run planned it)
     frozen: bool = False  # False while the planning pass fills it
     events: int = 0  # simulation events of the planning pass
+    planned_by_run: bool = False  # the run was its own planning pass (no separate one)
 
     @classmethod
     def empty(cls, program: Program, max_packet_bytes: int) -> TransferPlan:
@@ -142,11 +145,19 @@ class TransferPlan:
 
 
 def planning_arch(arch: ArchConfig) -> ArchConfig:
-    """The contention-free planning model of the chip: the same arch, its DRAM served at its
-    planned rate, i.e. without refresh events but derated by the refresh's average cost
-    (tRFC plus one reopened row per tREFI). Without refresh it is the arch itself."""
+    """The contention-free planning model of the chip. With ``interconnect.plan_dram:
+    exact`` it is the arch itself: the plan sees the run's DRAM (refresh at the run's seeded
+    phase, bank state, row hits), so a run goes as planned. With ``average`` its DRAM is
+    served at its planned rate, i.e. without refresh events but derated by the refresh's
+    average cost (tRFC plus one reopened row per tREFI). Without refresh both are the arch."""
     dram = arch.dram
-    if dram.trfc_ns == 0:
+    if dram.trfc_ns == 0 or arch.interconnect.plan_dram is DramPlanMode.EXACT:
         return arch
     planned = dram.model_copy(update={"trfc_ns": 0.0, "efficiency": dram.streaming_efficiency})
     return arch.model_copy(update={"dram": planned})
+
+
+def plans_in_the_run(arch: ArchConfig) -> bool:
+    """Whether the planning pass would simulate exactly the run (``planning_arch`` is the
+    arch): then the run on the frozen plan repeats the planning pass event for event."""
+    return planning_arch(arch) is arch

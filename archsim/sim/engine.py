@@ -22,7 +22,7 @@ from archsim.errors import DeadlockError, SimulationError
 from archsim.hw.chip import Chip, mesh_topology
 from archsim.mapping.noc_schedule import NocSchedule, build_noc_schedule
 from archsim.mapping.program import Program
-from archsim.mapping.transfer_plan import TransferPlan, planning_arch
+from archsim.mapping.transfer_plan import TransferPlan, planning_arch, plans_in_the_run
 from archsim.sim.environment import SimEnvironment
 from archsim.sim.frames import (
     FrameSchedule,
@@ -110,6 +110,7 @@ def run_program(
     watchdog_ps: int | None = None,
     frames: FrameSchedule | None = None,
     plan: TransferPlan | None = None,
+    verify_plan: bool = False,
     progress: bool = False,
 ) -> RunOutcome:
     """Elaborate the chip, run the program to completion and return the outcome.
@@ -118,7 +119,11 @@ def run_program(
     need it). A run that gets stuck raises DeadlockError with a report: when no event is
     left while ops remain, or (with ``watchdog_ps``) when no op completes for that long.
     A time-triggered deterministic NoC runs the ``plan`` given, or first plans the program
-    (``plan_transfers``); a plan being filled makes this run the planning pass.
+    (``plan_transfers``); a plan being filled makes this run the planning pass. When the
+    planning model is the chip itself (``plans_in_the_run``: DRAM planned ``exact``, or no
+    refresh) the run on the frozen plan would repeat the planning pass event for event, so
+    this run is the planning pass, traced (every transfer on its window, as planned),
+    unless ``verify_plan`` asks for the separate pass and a run that checks the plan.
     ``progress`` draws a bar of the run (and of a planning pass) on stderr
     (``archsim.sim.progress``); the caller decides whether stderr wants one.
     """
@@ -129,8 +134,13 @@ def run_program(
         assert topology is not None
         if arch.interconnect.schedule is NocScheduleMode.PER_LAYER_SHARE:
             schedule = build_noc_schedule(as_program(program), topology, arch.engines)
+        elif plan is not None:
+            schedule = plan
+        elif plans_in_the_run(arch) and not verify_plan:
+            schedule = TransferPlan.empty(as_program(program), arch.interconnect.max_packet_bytes)
+            schedule.planned_by_run = True
         else:
-            schedule = plan or plan_transfers(program, arch, seed, watchdog_ps, frames, progress)
+            schedule = plan_transfers(program, arch, seed, watchdog_ps, frames, progress)
     env = SimEnvironment(seed)
     chip = Chip(arch, env, recorder, env.seed_sequence, schedule)
     rt = OpRuntime(env, program, frames.layout if frames is not None else None)
@@ -150,6 +160,10 @@ def run_program(
     chip.interconnect.finish()
     for cluster in chip.clusters:
         cluster.finish_idle(latency)
+    if isinstance(schedule, TransferPlan) and not schedule.frozen:  # this run planned it
+        schedule.latency_ps = latency
+        schedule.events = env.events_processed
+        schedule.frozen = True
     return RunOutcome(
         chip,
         program,
@@ -190,11 +204,15 @@ def plan_transfers(
     free window of its route, and return the frozen plan."""
     wall_start = time.perf_counter()
     plan = TransferPlan.empty(as_program(program), arch.interconnect.max_packet_bytes)
-    planned = run_program(
-        program, planning_arch(arch), seed, NullRecorder(), watchdog_ps, frames, plan, progress
+    run_program(
+        program,
+        planning_arch(arch),
+        seed,
+        NullRecorder(),
+        watchdog_ps,
+        frames,
+        plan,
+        progress=progress,
     )
-    plan.latency_ps = planned.latency_ps
-    plan.events = planned.events
     plan.wall_s = time.perf_counter() - wall_start
-    plan.frozen = True
     return plan

@@ -13,14 +13,19 @@ Planning (``plan`` not frozen): the packet books the earliest t0 at or after its
 at which all those intervals are free, and the plan records it. No two bookings overlap on
 a link, so no packet ever waits on another flow's packet in flight: contention is zero.
 
-Run (``plan`` frozen): a transfer first waits until its planned arrival (``admission``),
-then each packet until its planned window. A packet that arrives after its window (the
-DRAM refreshed, a bank port was taken, a producer was late: anything the plan did not
-foresee) books the earliest gap of its route's calendars from now on; its planned window
-stays reserved and counts as reserved-but-unused link time. A transfer the plan never saw
-(e.g. of a frame the plan dropped) books gaps the same way. Lateness is counted per
-transfer with its slip (how much later its last byte landed than planned), attributed to
-the phases that made it late.
+A traced planning pass is a run that goes as planned (the engine runs one when the planning
+model is the chip itself): it records every transfer on its window and every booking as a
+used reservation, as the run on the frozen plan would.
+
+Run (``plan`` frozen): a transfer first waits until its planned request for its SRAM port
+(``admission``), then each packet until its planned window; a run that goes as planned
+repeats the planning pass step for step. A packet that arrives after its window (the DRAM
+refreshed, a bank port was taken, a producer was late: anything the plan did not foresee)
+books the earliest gap of its route's calendars from now on; its planned window stays
+reserved and counts as reserved-but-unused link time. A transfer the plan never saw (e.g.
+of a frame the plan dropped) books gaps the same way. Lateness is counted per transfer
+with its slip (how much later its last byte landed than planned), attributed to the
+phases that made it late.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ SLIP_CAUSES = (StallCause.DEPENDENCY, StallCause.DRAM, StallCause.SRAM, StallCau
 DRAM read, a longer SRAM port wait, and waiting for a gap in the calendars."""
 
 _FORGET_EVERY = 4096  # packets between prunings of the calendar's past
+_NO_SLIP = dict.fromkeys(SLIP_CAUSES, 0)  # read only
 
 
 class TimeTriggeredNoc(MeshNetwork):
@@ -67,6 +73,7 @@ class TimeTriggeredNoc(MeshNetwork):
     ) -> None:
         super().__init__(parent, name, cfg, env, recorder, topology)
         self.plan = plan
+        self.plan_dram = cfg.plan_dram
         self.program = plan.program
         for stats in self.links:
             stats.reserved_ps = 0
@@ -111,10 +118,13 @@ class TimeTriggeredNoc(MeshNetwork):
         )
 
     def admission(self, op: TransferOp) -> simpy.Event | None:
-        """Until the transfer's planned arrival at the network (None: on time or late)."""
+        """Until the transfer's planned request for its SRAM port, i.e. its planned arrival
+        at the network less the port wait the plan foresaw (None: on time or late). So a
+        transfer on time repeats the plan step for step, its port wait included."""
         if not self.plan.frozen:
             return None
-        wait = self.plan.arrive_ps[op.id] - int(self.env.now)
+        plan = self.plan
+        wait = plan.arrive_ps[op.id] - plan.sram_wait_ps[op.id] - int(self.env.now)
         return self.env.timeout(wait) if wait > 0 else None
 
     def send(
@@ -192,6 +202,8 @@ class TimeTriggeredNoc(MeshNetwork):
             self.calendar.forget_before(t_end)  # later packets all start after now
         if not plan.frozen:
             plan.end_ps[op.id] = t_end
+            if self.recorder.enabled:  # a traced planning pass is the run: as planned
+                self._record_window(op, t_first, t_end, True, False, _NO_SLIP)
             return
         self.late_packets += late_packets
         slip = self._account_slip(op, timing, t_arrive, t_end, planned, late_packets > 0)
@@ -233,7 +245,7 @@ class TimeTriggeredNoc(MeshNetwork):
         if not planned:
             self.unplanned_transfers += 1
         if not planned or not late:
-            return dict.fromkeys(SLIP_CAUSES, 0)
+            return _NO_SLIP
         slip = max(0, t_end - plan.end_ps[op.id])
         first_window = int(plan.window_ps[plan.packet_base[op.id]])
         self.late_transfers += 1
@@ -290,10 +302,13 @@ class TimeTriggeredNoc(MeshNetwork):
         self.reserved_unused_ps += sum(self.plan.occupancy_ps[base : base + count]) * links
 
     def finish(self) -> None:
-        """Put the reserved link time on the links; trace every reservation."""
+        """Put the reserved link time on the links; trace every reservation (a traced
+        planning pass is the run: every window it booked was used)."""
         for stats, reserved in zip(self.links, self.reserved, strict=True):
             stats.reserved_ps = reserved
-        if self.plan.frozen and self.recorder.enabled:
+        if not self.plan.frozen:
+            self.late = np.zeros(self.plan.packets, bool)
+        if self.recorder.enabled:
             self._record_reservations()
 
     def _record_reservations(self) -> None:
