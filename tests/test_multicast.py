@@ -382,33 +382,15 @@ def test_multicast_runs_are_deterministic(kind: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["edge_mesh", "edge_det"])
-def test_cli_runs_with_multicast(name: str, tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        cli,
-        [
-            "run",
-            f"arch/{name}.yaml",
-            "workloads/tiny_cnn.yaml",
-            "--set",
-            MULTICAST,
-            "--json",
-            "--no-trace",
-        ],  # fmt: skip
-        catch_exceptions=False,
-    )
-    assert result.exit_code == 0, result.output
-    assert '"multicast_transfers"' in result.output
-    text = CliRunner().invoke(
-        cli,
-        [
-            "run",
-            f"arch/{name}.yaml",
-            "workloads/tiny_cnn.yaml",
-            "--set",
-            MULTICAST,
-            "--no-trace",
-        ],  # fmt: skip
-    )
+def test_cli_runs_with_multicast(name: str) -> None:
+    def run(*flags: str) -> Any:
+        arguments = ["run", f"arch/{name}.yaml", "workloads/tiny_cnn.yaml", "--set", MULTICAST]
+        return CliRunner().invoke(cli, [*arguments, "--no-trace", *flags])
+
+    summary = run("--json")
+    assert summary.exit_code == 0, summary.output
+    assert '"multicast_transfers"' in summary.output
+    text = run()
     assert text.exit_code == 0 and "  multicast " in text.output
 
 
