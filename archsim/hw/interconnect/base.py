@@ -125,29 +125,21 @@ class Interconnect(Component):
 
         The hold is blamed on the SRAM port when the port, not the network, set its length.
         ``contended``: the wait was for resources other flows hold (it counts as contention).
-        Returns the hold time.
+        Returns the hold time. (Called once per packet: kept free of calls it can skip.)
         """
-        hold = max(network_ps, port_ps)
-        wait = t_grant - t_request
-        timing.interconnect_wait += wait
-        if contended:
-            timing.contention += wait
-        timing.add_phase(t_request, t_grant, StallCause.INTERCONNECT)
+        if t_grant > t_request:
+            wait = t_grant - t_request
+            timing.interconnect_wait += wait
+            if contended:
+                timing.contention += wait
+            timing.add_phase(t_request, t_grant, StallCause.INTERCONNECT)
         if port_ps > network_ps:
-            timing.sram += hold
-            timing.add_phase(t_grant, t_grant + hold, StallCause.SRAM)
-        else:
-            timing.interconnect += hold
-            timing.add_phase(t_grant, t_grant + hold, StallCause.INTERCONNECT)
-        return hold
-
-    def account_multicast(self, op: TransferOp, hops: int, unicast_hops: int) -> None:
-        """Count a multicast sent once over ``hops`` (links beyond the injection link)
-        instead of once per destination over ``unicast_hops`` in all."""
-        self.multicast_transfers += 1
-        self.multicast_deliveries += len(op.fanout) + 1
-        self.fanout_bytes += op.nbytes * len(op.fanout)
-        self.byte_hops_saved += op.nbytes * (unicast_hops - hops)
+            timing.sram += port_ps
+            timing.add_phase(t_grant, t_grant + port_ps, StallCause.SRAM)
+            return port_ps
+        timing.interconnect += network_ps
+        timing.add_phase(t_grant, t_grant + network_ps, StallCause.INTERCONNECT)
+        return network_ps
 
     def serialization_ps(self, nbytes: int) -> int:
         """Time nbytes take on one link at full width."""

@@ -12,7 +12,7 @@ from typing import Any
 
 import simpy
 
-from archsim.domain import StallCause, State
+from archsim.domain import State
 from archsim.hw.interconnect.base import Interconnect, LinkStats, PortTime
 from archsim.mapping.program import Endpoint, TransferOp
 from archsim.sim.resources import ArbitratedResource
@@ -35,8 +35,7 @@ class SingleStageInterconnect(Interconnect):
         self, op: TransferOp, timing: TransferTiming, port_time_ps: PortTime
     ) -> Generator[simpy.Event, Any, None]:
         """Send the op's packets one after another, each holding the stage for
-        max(network, SRAM port) time (``account_hold``'s phases, written out here: this
-        loop runs once per packet of the run)."""
+        max(network, SRAM port) time (this loop runs once per packet of the run)."""
         env = self.env
         resource, stats = self.stage(op)
         recorder = self.recorder
@@ -48,7 +47,7 @@ class SingleStageInterconnect(Interconnect):
         acquire = resource.acquire_as
         release = resource.release
         timeout = env.timeout
-        add_phase = timing.add_phase
+        account_hold = self.account_hold
         src = op.src
         remaining = op.nbytes
         timing.hops = 1
@@ -71,17 +70,7 @@ class SingleStageInterconnect(Interconnect):
             release()
             if timing.t_grant < 0:
                 timing.t_grant = t_grant
-            if t_grant > t_request:  # waited for other flows: contention
-                wait = t_grant - t_request
-                timing.interconnect_wait += wait
-                timing.contention += wait
-                add_phase(t_request, t_grant, StallCause.INTERCONNECT)
-            if port_ps > network_ps:  # the SRAM port, not the network, set the hold
-                timing.sram += hold
-                add_phase(t_grant, t_grant + hold, StallCause.SRAM)
-            else:
-                timing.interconnect += hold
-                add_phase(t_grant, t_grant + hold, StallCause.INTERCONNECT)
+            account_hold(timing, t_request, t_grant, network_ps, port_ps, True)
             stats.busy_ps += hold
             stats.bytes += size
             if tracing:
