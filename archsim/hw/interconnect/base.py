@@ -48,6 +48,12 @@ class InterconnectSite:
     # a deterministic NoC's static schedule: per-layer tables or the time-triggered plan
     schedule: NocSchedule | TransferPlan | None = None
 
+    def mesh_topology(self, network: str) -> MeshTopology:
+        """The topology a mesh-routed ``network`` (e.g. "a mesh") is built on."""
+        if self.topology is None:
+            raise ValueError(f"{network} needs its topology (the config's mesh block)")
+        return self.topology
+
 
 class Interconnect(Component):
     """Moves bytes between endpoints. ``send`` is a generator run inside the caller's process.

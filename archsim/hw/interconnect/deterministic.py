@@ -80,13 +80,10 @@ class DeterministicNoc(MeshNetwork):
     @classmethod
     def build(cls, site: InterconnectSite) -> DeterministicNoc:
         """The chip's deterministic NoC, ``chip.noc``, on the site's topology and schedule."""
-        if site.topology is None:
-            raise ValueError("a deterministic NoC needs its topology (the config's mesh block)")
+        topology = site.mesh_topology("a deterministic NoC")
         if not isinstance(site.schedule, NocSchedule):
             raise ValueError("a per-layer-share NoC needs its reservation tables before time 0")
-        return cls(
-            site.parent, "noc", site.cfg, site.env, site.recorder, site.topology, site.schedule
-        )
+        return cls(site.parent, "noc", site.cfg, site.env, site.recorder, topology, site.schedule)
 
     def admission(self, op: TransferOp) -> simpy.Event | None:
         """The gate of the transfer's epoch, until that epoch's table is in force."""

@@ -72,9 +72,8 @@ class Mesh(MeshNetwork):
     @classmethod
     def build(cls, site: InterconnectSite) -> Mesh:
         """The chip's mesh, ``chip.noc``, on the site's topology."""
-        if site.topology is None:
-            raise ValueError("a mesh needs its topology (the config's mesh block)")
-        return cls(site.parent, "noc", site.cfg, site.env, site.recorder, site.topology)
+        topology = site.mesh_topology("a mesh")
+        return cls(site.parent, "noc", site.cfg, site.env, site.recorder, topology)
 
     def vc_ranges(self, route: Route) -> list[VcRange]:
         """Virtual channels usable on each link of the route.

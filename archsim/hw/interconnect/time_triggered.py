@@ -109,13 +109,10 @@ class TimeTriggeredNoc(MeshNetwork):
     @classmethod
     def build(cls, site: InterconnectSite) -> TimeTriggeredNoc:
         """The chip's time-triggered NoC, ``chip.noc``, on the site's topology and plan."""
-        if site.topology is None:
-            raise ValueError("a deterministic NoC needs its topology (the config's mesh block)")
+        topology = site.mesh_topology("a deterministic NoC")
         if not isinstance(site.schedule, TransferPlan):
             raise ValueError("a time-triggered NoC needs its transfer plan before time 0")
-        return cls(
-            site.parent, "noc", site.cfg, site.env, site.recorder, site.topology, site.schedule
-        )
+        return cls(site.parent, "noc", site.cfg, site.env, site.recorder, topology, site.schedule)
 
     def admission(self, op: TransferOp) -> simpy.Event | None:
         """Until the transfer's planned request for its SRAM port, i.e. its planned arrival
