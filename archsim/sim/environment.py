@@ -8,6 +8,8 @@ import numpy as np
 import simpy
 from simpy.core import EmptySchedule
 
+_UNCHUNKED = 1 << 20  # events between counter updates when nobody asks for chunks
+
 
 class SimEnvironment(simpy.Environment):
     """A SimPy environment that owns the run's seed and counts the events it processes."""
@@ -22,20 +24,18 @@ class SimEnvironment(simpy.Environment):
         """Run until no event is left (as ``run()`` does), counting processed events; with
         ``on_chunk``, call it after every ``chunk`` events (a progress bar)."""
         step = self.step
-        processed = 0
-        chunked = on_chunk is not None and chunk >= 1
+        if on_chunk is None or chunk < 1:
+            chunk = _UNCHUNKED
+        stepped = 0  # events processed in the current chunk
         try:
-            if not chunked:
-                while True:
-                    step()
-                    processed += 1
             while True:
-                for done in range(chunk):  # noqa: B007 (read after the loop breaks)
+                for stepped in range(chunk):  # noqa: B007 (counted when the run stops)
                     step()
-                processed += chunk
-                on_chunk()  # type: ignore[misc]
+                stepped = 0
+                self.events_processed += chunk
+                if on_chunk is not None:
+                    on_chunk()
         except EmptySchedule:
-            if chunked:
-                processed += done
+            pass
         finally:
-            self.events_processed += processed
+            self.events_processed += stepped
