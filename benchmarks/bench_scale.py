@@ -43,6 +43,8 @@ BUS = str(REPO / "arch" / "edge_bus.yaml")
 RESNET50 = str(REPO / "workloads" / "resnet50.yaml")
 YOLOV3 = str(REPO / "workloads" / "yolov3.yaml")
 STREAM_FRAMES = 60
+TRACE = Path(tempfile.gettempdir()) / f"archsim-bench-scale-{os.getpid()}.h5"
+"""Where the ResNet-50 case writes its trace (removed at the end)."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def cases(frames: int) -> list[Case]:
     """Every case of the table, the stream at ``frames`` frames."""
     run = ("run", "--no-trace", "--json", "--quiet")
     mp = ("--input", "1920x1088")
-    trace = str(Path(tempfile.gettempdir()) / f"archsim-bench-scale-{os.getpid()}.h5")
+    trace = str(TRACE)
     everything = [
         # the README's first command as a user types it: its trace is written
         Case("resnet50-224", ("run", "--json", "--quiet", "--out", trace, BUS, RESNET50), 0.8),
@@ -161,7 +163,7 @@ def main() -> None:
         rows.append(run_case(case, frames))
         if not options.json:
             print(f"  {case.name}: {rows[-1]['wall_s']:.2f} s", file=sys.stderr, flush=True)
-    Path(tempfile.gettempdir(), f"archsim-bench-scale-{os.getpid()}.h5").unlink(missing_ok=True)
+    TRACE.unlink(missing_ok=True)
     if options.json:
         print(json.dumps({"machine": machine(), "bare_simpy": bare, "runs": rows}, indent=2))
     else:
