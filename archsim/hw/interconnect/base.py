@@ -147,6 +147,14 @@ class Interconnect(Component):
         timing.add_phase(t_grant, t_grant + network_ps, StallCause.INTERCONNECT)
         return network_ps
 
+    def account_multicast(self, op: TransferOp, hops: int, unicast_hops: int) -> None:
+        """Count a multicast sent once over ``hops`` (links beyond the injection link)
+        instead of once per destination over ``unicast_hops`` in all."""
+        self.multicast_transfers += 1
+        self.multicast_deliveries += len(op.fanout) + 1
+        self.fanout_bytes += op.nbytes * len(op.fanout)
+        self.byte_hops_saved += op.nbytes * (unicast_hops - hops)
+
     def serialization_ps(self, nbytes: int) -> int:
         """Time nbytes take on one link at full width."""
         return -(-nbytes // self.width) * self.period_ps
