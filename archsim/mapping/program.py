@@ -13,6 +13,11 @@ A program is a dependency graph of operations, each owned by one in-order queue:
 
 Ops carry the ``frame`` they belong to (0 in a mapped program).
 
+Ops are read-only once made, by convention: they are slotted dataclasses, hashed and
+compared by value, but not frozen, because a frozen dataclass takes several times as long
+to make (``object.__setattr__`` per field) and a run makes one op per tile and transfer of
+every frame (``archsim.scenario.frames``).
+
 An op starts when its queue predecessor is done and every op in ``deps`` is done.
 Double buffering, backpressure and layer dependencies are all expressed as deps.
 """
@@ -36,7 +41,7 @@ class Endpoint(NamedTuple):
         return f"{self.kind.name.lower()}{self.number}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class ComputeOp:
     """One tile on one MAC cluster: a closed-form number of cycles."""
 
@@ -49,7 +54,7 @@ class ComputeOp:
     frame: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class TransferOp:
     """Bytes moving from src to dst.
 
@@ -78,7 +83,7 @@ class TransferOp:
         return (self.dst, *self.fanout)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class BarrierOp:
     """Completes when all of a layer's results are stored."""
 
@@ -88,7 +93,7 @@ class BarrierOp:
     frame: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class ArrivalOp:
     """A frame arrives: completes at ``time_ps`` once its deps are done (or at once, if later)."""
 
