@@ -42,7 +42,7 @@ from archsim.trace.schema import (
 from archsim.trace.utilization import BusyBins
 from archsim.version import __version__
 
-READ_ROWS = 1 << 18
+READ_ROWS = 1 << 16
 """Rows of /states read back at a time by the utilization pass at the end."""
 
 _REFERENCES = (
