@@ -118,7 +118,7 @@ def test_a_run_failing_after_flushes_leaves_no_file(
     def failing(self: TraceWriter, table: Table, columns: Any) -> None:
         calls.append(table.name)
         if len(calls) == 5:  # mid-run: batches of FLUSH_ROWS rows went to the file already
-            assert self._tmp.exists() and self._rows  # type: ignore[attr-defined]
+            assert self._tmp.exists() and self._rows
             raise OSError(28, "No space left on device")
         real_append(self, table, columns)
 
