@@ -5,10 +5,7 @@ the run's length."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +21,7 @@ from archsim.trace import recorder as recorder_module
 from archsim.trace import writer as writer_module
 from archsim.trace.schema import Table
 from tests.golden_runs import trace_checksums
+from tests.peak_rss import run_measured, tiny_stream_run
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_CNN = ROOT / "workloads" / "tiny_cnn.yaml"
@@ -167,34 +165,11 @@ def traced_frames(frames: int, folder: Path) -> tuple[float, int]:
     """Peak RSS (MiB) of one traced ``archsim run`` process of a stream far beyond capacity,
     and the rows of /states its trace holds."""
     path = folder / f"{frames}.h5"
-    command = [
-        sys.executable,
-        "-c",
-        _RUN_WITH_SMALL_BATCHES,
-        "run",
-        str(ROOT / "arch" / "edge_bus.yaml"),
-        str(TINY_CNN),
-        "--input",
-        "64x64",
-        "--scenario",
-        "stream",
-        "--fps",
-        "1000000",
-        "--frames",
-        str(frames),
-        "--out",
-        str(path),
-        "--json",
-    ]
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        child = subprocess.Popen(command, stdout=out, stderr=err, cwd=ROOT)
-        _, status, usage = os.wait4(child.pid, 0)  # this process's own peak
-        err.seek(0)
-        assert os.waitstatus_to_exitcode(status) == 0, err.read()
-    scale = 1 / 2**20 if sys.platform == "darwin" else 1 / 2**10  # bytes / KiB
+    command = [sys.executable, "-c", _RUN_WITH_SMALL_BATCHES, *tiny_stream_run(frames)]
+    peak_mib, _ = run_measured([*command, "--out", str(path), "--json"])
     with h5py.File(path, "r") as h5:
         rows = len(h5["states/component"])
-    return usage.ru_maxrss * scale, rows
+    return peak_mib, rows
 
 
 def test_trace_memory_does_not_grow_with_the_frames(tmp_path: Path) -> None:
