@@ -128,6 +128,18 @@ def test_a_run_failing_after_flushes_leaves_no_file(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.h5"]
 
 
+def test_a_failing_rename_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(source: object, target: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(writer_module.os, "replace", refuse)
+    with pytest.raises(PermissionError):
+        run_traced("bus stream", tmp_path / "run.h5")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_run_failing_in_the_simulation_after_flushes_leaves_no_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -139,8 +139,8 @@ class Recorder:
         initial_rows: int,
         columns: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]] = dict,
     ) -> ColumnTable:
-        """The buffer of `table`; with a sink, full at FLUSH_ROWS rows, which then go to the
-        sink as `columns` of the buffer's arrays makes them."""
+        """The buffer of `table`. With a sink it holds at most FLUSH_ROWS rows, then hands
+        them to the sink, made into the table's columns by `columns`."""
         sink = self._sink
         if sink is None:
             return ColumnTable(buffer, initial_rows)

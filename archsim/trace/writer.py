@@ -97,6 +97,7 @@ class TraceWriter:
         self._rows: dict[str, int] = {}  # table name -> rows written, once created
         self._max_ids: dict[tuple[str, str], int] = {}
         self._run_end_ps = 0
+        self._committed = False
 
     def __enter__(self) -> TraceWriter:
         return self
@@ -144,9 +145,8 @@ class TraceWriter:
             if utilization_bins < 1:
                 raise ValueError(f"utilization_bins must be >= 1, got {utilization_bins}")
             root_attrs = _root_attrs(attrs)
-            tables = {table.name: getattr(data, table.name) for table in TABLES}
             for table in TABLES:
-                columns = tables[table.name]
+                columns = getattr(data, table.name)
                 empty = not len(next(iter(columns.values()), ()))
                 if table.optional and empty and table.name not in self._rows:
                     continue  # an optional table is written only when it has rows
@@ -162,6 +162,7 @@ class TraceWriter:
             with open(self._tmp, "rb+") as handle:
                 os.fsync(handle.fileno())
             os.replace(self._tmp, self.path)
+            self._committed = True
         except BaseException:
             self.discard()
             raise
@@ -172,6 +173,7 @@ class TraceWriter:
         if self._h5 is not None:
             self._h5.close()
             self._h5 = None
+        if not self._committed:
             self._tmp.unlink(missing_ok=True)
 
     def _open(self) -> h5py.File:
