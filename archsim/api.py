@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from archsim.sim.engine import RunOutcome, run_program
 from archsim.sim.ideal_memory import ideal_memory_arch
 from archsim.sim.progress import wants_bar
 from archsim.sim.runtime import RunProgram
-from archsim.trace import NullRecorder, Recorder, write_trace
+from archsim.trace import NullRecorder, Recorder, TraceWriter
 from archsim.units import PS_PER_MS
 from archsim.version import __version__
 from archsim.workload import WorkloadGraph, build_graph
@@ -217,71 +218,120 @@ def _simulate_at(
     program = mapped.program
     scenario_cfg = scenario if scenario is not None else workload_cfg.scenario
     frames = plan_frames(program, arch_cfg, scenario_cfg, seed)  # None: one frame as mapped
-    recorder: Recorder = Recorder() if trace else NullRecorder()
-    watchdog_ps = None if watchdog_ms is None else max(1, round(watchdog_ms * PS_PER_MS))
-    outcome = run_program(
-        program if frames is None else frames.program,
-        arch_cfg,
-        seed,
-        recorder,
-        watchdog_ps,
-        None if frames is None else frames.schedule,
-        verify_plan=run.verify_plan,
-        progress=run.progress,
-    )
-    summary = build_summary(
-        outcome,
-        graph,
-        arch_cfg,
-        arch_name=arch_cfg.name,
-        workload_name=workload_cfg.name,
-        seed=seed,
-        version=__version__,
-    )
-    summary.update(fusion_summary(request, program, mapped.unfused_dram_bytes, graph))
-    if run.ideal_memory:
-        summary["ideal_memory"] = True
-    if run.tiling is not TilingMode.SEARCH:
-        summary["tiling"] = run.tiling.value
-    if operating_point is not None:
-        nominal, resolved = operating_point
-        nominal_tops = 2 * peak_macs_per_s(nominal, graph.precision) / 1e12
-        summary["operating_point"] = resolved.summary(
-            nominal, arch_cfg, nominal_tops, summary["average_power_w"]
-        )
-    shape = graph.input_shape
-    results = finish_frames(
-        outcome, summary, scenario_cfg, arch_cfg, shape.batch, graph.precision, recorder
-    )
     path = None
     if trace:
-        path = Path(trace_path) if trace_path is not None else default_trace_path(summary)
-        _record_tables(recorder, outcome, graph, arch_cfg)
-        config_yaml = yaml.safe_dump(
-            {
-                "arch": arch_cfg.model_dump(mode="json"),
-                "workload": workload_cfg.model_dump(mode="json"),
-                "run": {
-                    "input": summary["input"],
-                    "batch": summary["batch"],
-                    "precision": summary["precision"],
-                    "seed": seed,
-                    **({"scenario": scenario_cfg.model_dump(mode="json")} if scenario_cfg else {}),
-                },
-            },
-            sort_keys=False,
+        path = (
+            Path(trace_path)
+            if trace_path is not None
+            else default_trace_path(_path_keys(arch_cfg, workload_cfg, graph, scenario_cfg))
         )
-        attrs = {
-            "seed": seed,
-            "arch": arch_cfg.name,
-            "workload": workload_cfg.name,
-            "config_yaml": config_yaml,
-            "summary_json": json.dumps(summary),
-        }
-        path = write_trace(path, recorder.data(), attrs)
+    # the trace streams into PATH.tmp during the run; renamed to PATH only once complete
+    with TraceWriter(path) if path is not None else nullcontext() as out:
+        recorder: Recorder = Recorder(out.append) if out is not None else NullRecorder()
+        watchdog_ps = None if watchdog_ms is None else max(1, round(watchdog_ms * PS_PER_MS))
+        outcome = run_program(
+            program if frames is None else frames.program,
+            arch_cfg,
+            seed,
+            recorder,
+            watchdog_ps,
+            None if frames is None else frames.schedule,
+            verify_plan=run.verify_plan,
+            progress=run.progress,
+        )
+        summary = build_summary(
+            outcome,
+            graph,
+            arch_cfg,
+            arch_name=arch_cfg.name,
+            workload_name=workload_cfg.name,
+            seed=seed,
+            version=__version__,
+        )
+        summary.update(fusion_summary(request, program, mapped.unfused_dram_bytes, graph))
+        summary.update(_run_keys(run, arch_cfg, graph, summary, operating_point))
+        shape = graph.input_shape
+        results = finish_frames(
+            outcome, summary, scenario_cfg, arch_cfg, shape.batch, graph.precision, recorder
+        )
+        if out is not None:
+            _record_tables(recorder, outcome, graph, arch_cfg)
+            attrs = _trace_attrs(arch_cfg, workload_cfg, scenario_cfg, summary, seed)
+            path = out.commit(recorder.data(), attrs)
     plan = outcome.schedule
     planning_wall_s = plan.wall_s if isinstance(plan, TransferPlan) else 0.0
     return SimulationResult(summary, path, graph, outcome.program, tuple(results), planning_wall_s)
+
+
+def _run_keys(
+    run: _RunRequest,
+    arch_cfg: ArchConfig,
+    graph: WorkloadGraph,
+    summary: dict[str, Any],
+    operating_point: tuple[ArchConfig, ResolvedOperatingPoint] | None,
+) -> dict[str, Any]:
+    """Summary keys of the run's options: ideal memory, tiling, operating point."""
+    keys: dict[str, Any] = {}
+    if run.ideal_memory:
+        keys["ideal_memory"] = True
+    if run.tiling is not TilingMode.SEARCH:
+        keys["tiling"] = run.tiling.value
+    if operating_point is not None:
+        nominal, resolved = operating_point
+        nominal_tops = 2 * peak_macs_per_s(nominal, graph.precision) / 1e12
+        keys["operating_point"] = resolved.summary(
+            nominal, arch_cfg, nominal_tops, summary["average_power_w"]
+        )
+    return keys
+
+
+def _path_keys(
+    arch: ArchConfig,
+    workload: WorkloadConfig,
+    graph: WorkloadGraph,
+    scenario: ScenarioConfig | None,
+) -> dict[str, Any]:
+    """The summary keys ``default_trace_path`` names a trace by, known before the run."""
+    shape = graph.input_shape
+    keys = {
+        "workload": workload.name,
+        "arch": arch.name,
+        "input": f"{shape.width}x{shape.height}",
+        "batch": shape.batch,
+        "precision": graph.precision.value,
+    }
+    return keys | ({"scenario": scenario.kind.value} if scenario is not None else {})
+
+
+def _trace_attrs(
+    arch: ArchConfig,
+    workload: WorkloadConfig,
+    scenario: ScenarioConfig | None,
+    summary: dict[str, Any],
+    seed: int,
+) -> dict[str, Any]:
+    """Root attributes of a run's trace: seed, names, the configs as YAML, the summary."""
+    config_yaml = yaml.safe_dump(
+        {
+            "arch": arch.model_dump(mode="json"),
+            "workload": workload.model_dump(mode="json"),
+            "run": {
+                "input": summary["input"],
+                "batch": summary["batch"],
+                "precision": summary["precision"],
+                "seed": seed,
+                **({"scenario": scenario.model_dump(mode="json")} if scenario else {}),
+            },
+        },
+        sort_keys=False,
+    )
+    return {
+        "seed": seed,
+        "arch": arch.name,
+        "workload": workload.name,
+        "config_yaml": config_yaml,
+        "summary_json": json.dumps(summary),
+    }
 
 
 def _record_tables(

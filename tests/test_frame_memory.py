@@ -4,14 +4,10 @@ the trace rows they produce (none without a trace)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.peak_rss import run_measured, tiny_stream_run
 
 GROWTH_BOUND_MIB = 10.0
 """Peak RSS growth allowed from 10 to 40 frames of the run below (tiny_cnn 64x64, 1,494 ops
@@ -23,34 +19,9 @@ the mapped program with its own per-op run-time state."""
 def run_frames(frames: int) -> tuple[float, dict[str, Any]]:
     """Peak RSS (MiB) and summary of one ``archsim run`` process without a trace: a stream
     far beyond capacity, so frames queue up and wait on the frames before them."""
-    command = [
-        sys.executable,
-        "-m",
-        "archsim",
-        "run",
-        str(ROOT / "arch" / "edge_bus.yaml"),
-        str(ROOT / "workloads" / "tiny_cnn.yaml"),
-        "--input",
-        "64x64",
-        "--scenario",
-        "stream",
-        "--fps",
-        "1000000",
-        "--frames",
-        str(frames),
-        "--no-trace",
-        "--json",
-    ]
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        child = subprocess.Popen(command, stdout=out, stderr=err, cwd=ROOT)
-        _, status, usage = os.wait4(child.pid, 0)  # this process's own peak
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        assert child.returncode == 0, err.read()
-        summary = json.loads(out.read())
-    scale = 1 / 2**20 if sys.platform == "darwin" else 1 / 2**10  # bytes / KiB
-    return usage.ru_maxrss * scale, summary
+    command = [sys.executable, "-m", "archsim", *tiny_stream_run(frames), "--no-trace", "--json"]
+    peak_mib, stdout = run_measured(command)
+    return peak_mib, json.loads(stdout)
 
 
 def test_memory_grows_by_less_than_a_program_copy_per_extra_frame() -> None:

@@ -15,11 +15,17 @@ import pytest
 from click.testing import CliRunner
 
 import archsim
-import archsim.api
 from archsim.cli.main import cli
 from archsim.config import load_workload
 from archsim.domain import State, TransferKind
-from archsim.trace import SCHEMA_VERSION, Trace, TraceData, TraceFormatError, open_trace
+from archsim.trace import (
+    SCHEMA_VERSION,
+    Trace,
+    TraceData,
+    TraceFormatError,
+    TraceWriter,
+    open_trace,
+)
 from archsim.trace.schema import TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,15 +43,15 @@ class Run:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     captured: dict[str, Any] = {}
-    real_write = archsim.api.write_trace
+    real_commit = TraceWriter.commit
 
-    def spy(path: Path, data: TraceData, attrs: dict, *args: Any, **kwargs: Any) -> Path:
-        captured.update(data=data, attrs=dict(attrs))
-        return real_write(path, data, attrs, *args, **kwargs)
+    def spy(writer: TraceWriter, data: TraceData, attrs: dict, *args: Any) -> Path:
+        captured.update(data=data, attrs=dict(attrs))  # the whole run: less than FLUSH_ROWS
+        return real_commit(writer, data, attrs, *args)
 
     path = tmp_path_factory.mktemp("reader") / "tiny.h5"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(archsim.api, "write_trace", spy)
+        patch.setattr(TraceWriter, "commit", spy)
         result = CliRunner().invoke(
             cli, ["run", str(EDGE_BUS), str(TINY_CNN), "--json", "--out", str(path)]
         )

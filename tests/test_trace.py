@@ -25,6 +25,7 @@ from archsim.trace import (
 from archsim.trace import writer as writer_module
 from archsim.trace.columns import ColumnTable
 from archsim.trace.schema import TABLES
+from archsim.trace.utilization import busy_fractions
 
 ATTRS = {"seed": 7, "config_yaml": "arch:\n  name: toy\n", "summary_json": '{"latency_ps": 900}'}
 DOC = Path(__file__).resolve().parents[1] / "docs" / "TRACE_SCHEMA.md"
@@ -236,7 +237,7 @@ def busy_fraction_of(
 ) -> tuple[np.ndarray, np.ndarray, int]:
     component, start, end = (np.array(column, np.int64) for column in zip(*intervals, strict=True))
     names = np.array([f"c{i}" for i in range(len(capacity))])
-    fraction, bin_start, bin_ps, _ = writer_module.busy_fractions(
+    fraction, bin_start, bin_ps, _ = busy_fractions(
         component, start, end, np.array(capacity, np.uint16), names, run_end_ps, bins
     )
     return fraction, bin_start, bin_ps

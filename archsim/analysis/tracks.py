@@ -16,7 +16,7 @@ from archsim.analysis.timeline import bin_edges
 from archsim.domain import State
 from archsim.trace import Trace
 from archsim.trace.reader import Window
-from archsim.trace.writer import busy_fractions
+from archsim.trace.utilization import busy_fractions
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from archsim.domain import TransferKind
 from archsim.trace.reader import Trace, TraceFormatError, open_trace
 from archsim.trace.recorder import NullRecorder, Recorder, TraceData
 from archsim.trace.schema import SCHEMA_VERSION
-from archsim.trace.writer import write_trace
+from archsim.trace.writer import TraceWriter, write_trace
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -17,6 +17,7 @@ __all__ = [
     "Trace",
     "TraceData",
     "TraceFormatError",
+    "TraceWriter",
     "TransferKind",
     "open_trace",
     "write_trace",

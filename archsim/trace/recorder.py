@@ -4,10 +4,15 @@ State rows name their layer and frame with one integer, a *layer tag* (``layer_t
 ``frame * LAYER_TAG_STRIDE + layer``, which is the layer itself in frame 0 and -1 for "no
 layer, no frame". Components pass it where they pass a layer, so the hot path writes one
 column; ``Recorder.data`` splits it into the ``layer`` and ``frame`` columns.
+
+A Recorder given a sink (``TraceWriter.append``) streams its long tables to the trace file
+while the run goes on: a table's buffer reaching FLUSH_ROWS rows goes to the sink and is
+reused, so the rows in memory stay bounded whatever the run's length.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,10 +35,17 @@ from archsim.trace.schema import (
 )
 
 _HOT_ROWS = 65536  # initial capacity of the states and transfers buffers
-_COLD_ROWS = 256  # initial capacity of the layers and links buffers
+_COLD_ROWS = 256  # initial capacity of the other buffers
+FLUSH_ROWS = 1 << 17
+"""Rows a streamed table holds before they go to the sink (at least CHUNK_ROWS, so the file's
+chunks are those of a trace written at once)."""
 _MAX_CAPACITY = int(np.iinfo(np.uint16).max)
 _KINDS = frozenset(kind.value for kind in ComponentKind)
 _STATE_BUFFER = {**{c.name: c.dtype for c in STATES.columns[:4]}, "tag": np.dtype(np.int64)}
+_TRANSFER_BUFFER = {name: dtype for name, dtype in TRANSFERS.dtypes.items() if name != "id"}
+
+Sink = Callable[[Table, Mapping[str, np.ndarray]], None]
+"""Takes a batch of rows of a table (column name -> array), e.g. ``TraceWriter.append``."""
 
 LAYER_TAG_STRIDE = 1 << 20
 """Layer indexes per frame in a layer tag (workloads have far fewer layers)."""
@@ -92,27 +104,59 @@ class Recorder:
     `state` and `transfer` are on the simulator's hot path: they do no validation beyond
     what the buffers' dtypes enforce; the writer checks ids and enum values once, vectorised.
     A call that raises records nothing.
+
+    With a `sink`, the tables that grow with the run (states, transfers, frames, queue,
+    windows, destinations, reservations) go to it in batches of FLUSH_ROWS rows (the
+    reservations as recorded) and `data` holds the rows not handed over yet; components,
+    layers and links (one row per component, layer or link) stay in memory until `data`.
     """
 
     enabled: bool = True
     """False for NullRecorder: callers may skip computing record arguments."""
 
-    def __init__(self) -> None:
+    def __init__(self, sink: Sink | None = None) -> None:
+        self._sink = sink
         self._names: list[str] = []
         self._kinds: list[str] = []
         self._capacities: list[int] = []
         self._ids: dict[str, int] = {}
-        self._states = ColumnTable(_STATE_BUFFER, _HOT_ROWS)
-        self._transfers = ColumnTable(TRANSFERS.dtypes, _HOT_ROWS)
+        self._states = self._streamed(STATES, _STATE_BUFFER, _HOT_ROWS, _state_columns)
+        self._transfers = self._streamed(TRANSFERS, _TRANSFER_BUFFER, _HOT_ROWS, self._ids_of)
         self._layers = ColumnTable(_numeric(LAYERS), _COLD_ROWS)
         self._layer_names: list[str] = []
         self._layer_ops: list[str] = []
         self._links = ColumnTable(LINKS.dtypes, _COLD_ROWS)
-        self._frames = ColumnTable(FRAMES.dtypes, _COLD_ROWS)
-        self._queue = ColumnTable(QUEUE.dtypes, _COLD_ROWS)
-        self._windows = ColumnTable(WINDOWS.dtypes, _COLD_ROWS)
+        self._frames = self._streamed(FRAMES, FRAMES.dtypes, _COLD_ROWS)
+        self._queue = self._streamed(QUEUE, QUEUE.dtypes, _COLD_ROWS)
+        self._windows = self._streamed(WINDOWS, WINDOWS.dtypes, _COLD_ROWS)
         self._reservations: list[tuple[np.ndarray, ...]] = []
-        self._destinations = ColumnTable(DESTINATIONS.dtypes, _COLD_ROWS)
+        self._destinations = self._streamed(DESTINATIONS, DESTINATIONS.dtypes, _COLD_ROWS)
+
+    def _streamed(
+        self,
+        table: Table,
+        buffer: Mapping[str, np.dtype],
+        initial_rows: int,
+        columns: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]] = dict,
+    ) -> ColumnTable:
+        """The buffer of `table`. With a sink it holds at most FLUSH_ROWS rows, then hands
+        them to the sink, made into the table's columns by `columns`."""
+        sink = self._sink
+        if sink is None:
+            return ColumnTable(buffer, initial_rows)
+        return ColumnTable(
+            buffer,
+            min(initial_rows, FLUSH_ROWS),
+            lambda arrays: sink(table, columns(arrays)),
+            FLUSH_ROWS,
+        )
+
+    def _ids_of(self, transfers: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Transfer columns of a buffer's arrays with the id column: their row numbers in the
+        whole table (the buffer's first row is row ``flushed``)."""
+        first = self._transfers.flushed
+        ids = np.arange(first, first + len(transfers["layer"]), dtype=TRANSFERS.dtypes["id"])
+        return {"id": ids, **transfers}
 
     def add_component(self, name: str, kind: str, capacity: int = 1) -> int:
         """Register a component (kind: a ComponentKind value) and return its id."""
@@ -145,7 +189,7 @@ class Recorder:
         table = self._states
         i = table.n
         if i == table.capacity:
-            table.grow()
+            i = table.make_room()
         v_component, v_state, v_start, v_end, v_layer = table.views
         v_component[i] = component
         v_state[i] = state
@@ -178,9 +222,8 @@ class Recorder:
         table = self._transfers
         i = table.n
         if i == table.capacity:
-            table.grow()
+            i = table.make_room()
         (
-            v_id,
             v_layer,
             v_kind,
             v_src,
@@ -198,7 +241,6 @@ class Recorder:
             v_interconnect,
             v_frame,
         ) = table.views
-        v_id[i] = i
         v_layer[i] = layer
         v_kind[i] = kind
         v_src[i] = src
@@ -216,7 +258,7 @@ class Recorder:
         v_interconnect[i] = interconnect_ps
         v_frame[i] = frame
         table.n = i + 1
-        return i
+        return table.flushed + i
 
     def layer(
         self,
@@ -330,10 +372,15 @@ class Recorder:
         """Record link reservations, one array per column of /reservations (schema order)."""
         if len(columns) != len(RESERVATIONS.columns):
             raise ValueError(f"reservations: expected {len(RESERVATIONS.columns)} columns")
-        self._reservations.append(tuple(np.asarray(column) for column in columns))
+        batch = tuple(np.asarray(column) for column in columns)
+        if self._sink is None:
+            self._reservations.append(batch)
+        elif len(batch[0]):
+            self._sink(RESERVATIONS, _reservation_columns([batch]))
 
     def data(self) -> TraceData:
-        """Copy everything recorded so far into numpy arrays; recording may continue."""
+        """Everything recorded so far as numpy arrays (with a sink: what it has not been
+        handed yet); recording may continue."""
         components = {
             "id": np.arange(len(self._names), dtype=COMPONENTS.dtypes["id"]),
             "name": np.array(self._names, dtype=np.str_),
@@ -343,31 +390,35 @@ class Recorder:
         layers = self._layers.arrays()
         layers["name"] = np.array(self._layer_names, dtype=np.str_)
         layers["op"] = np.array(self._layer_ops, dtype=np.str_)
-        states = self._states.arrays()
-        states["layer"], states["frame"] = split_layer_tags(states.pop("tag"))
         return TraceData(
             components=components,
-            states=states,
-            transfers=self._transfers.arrays(),
+            states=_state_columns(self._states.arrays()),
+            transfers=self._ids_of(self._transfers.arrays()),
             layers={name: layers[name] for name in LAYERS.column_names},
             links=self._links.arrays(),
             frames=self._frames.arrays(),
             queue=self._queue.arrays(),
-            reservations=self._reservation_arrays(),
+            reservations=_reservation_columns(self._reservations),
             windows=self._windows.arrays(),
             destinations=self._destinations.arrays(),
         )
 
-    def _reservation_arrays(self) -> dict[str, np.ndarray]:
-        names = RESERVATIONS.column_names
-        if not self._reservations:
-            return _empty_columns(RESERVATIONS)
-        return {
-            name: np.concatenate([batch[index] for batch in self._reservations]).astype(
-                RESERVATIONS.dtypes[name]
-            )
-            for index, name in enumerate(names)
-        }
+
+def _state_columns(buffer: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The /states columns of a states buffer's arrays: its layer tags split."""
+    states = {name: values for name, values in buffer.items() if name != "tag"}
+    states["layer"], states["frame"] = split_layer_tags(buffer["tag"])
+    return states
+
+
+def _reservation_columns(batches: list[tuple[np.ndarray, ...]]) -> dict[str, np.ndarray]:
+    """The /reservations columns of recorded batches, concatenated in order."""
+    if not batches:
+        return _empty_columns(RESERVATIONS)
+    return {
+        name: np.concatenate([batch[index] for batch in batches]).astype(RESERVATIONS.dtypes[name])
+        for index, name in enumerate(RESERVATIONS.column_names)
+    }
 
 
 class NullRecorder(Recorder):

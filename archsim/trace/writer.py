@@ -1,26 +1,33 @@
-"""Write a trace to HDF5 atomically: NAME.h5.tmp is written and closed, then renamed."""
+"""Write a trace to HDF5 atomically: NAME.h5.tmp is written and closed, then renamed.
+
+A ``TraceWriter`` takes a table's rows in batches while a run goes on (the recorder hands
+it full buffers), so a trace never has to fit in memory; ``write_trace`` writes one
+``TraceData`` at once through it. Either way the file appears under its name only once
+complete, and a batch of rows is written to the same datasets, with the same bytes, however
+the rows were split into batches.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import h5py
 import numpy as np
 
 from archsim.domain import State
-from archsim.errors import SimulationError
 from archsim.trace.recorder import TraceData
 from archsim.trace.schema import (
     ARCHSIM_VERSION_ATTR,
     BIN_PS_ATTR,
     BIN_START,
     BUSY_FRACTION,
-    BUSY_FRACTION_DTYPE,
     CHUNK_ROWS,
     COMPONENTS,
+    LAYERS,
     RESERVED_ATTRS,
     RUN_END_ATTR,
     SCHEMA_VERSION,
@@ -32,9 +39,24 @@ from archsim.trace.schema import (
     Column,
     Table,
 )
+from archsim.trace.utilization import BusyBins
 from archsim.version import __version__
 
-_OVERFLOW_TOLERANCE = 1e-9
+READ_ROWS = 1 << 16
+"""Rows of /states read back at a time by the utilization pass at the end."""
+
+_REFERENCES = (
+    ("states", "component"),
+    ("transfers", "src"),
+    ("transfers", "dst"),
+    ("links", "component"),
+    ("reservations", "link"),
+    ("destinations", "dst"),
+)
+"""Columns holding component ids: checked against the components table when committed."""
+
+_RUN_ENDS = {STATES.name: "t_end_ps", TRANSFERS.name: "t_done_ps", LAYERS.name: "t_end_ps"}
+"""The run ends at the latest of these columns (the last utilization bin's end)."""
 
 
 def write_trace(
@@ -52,28 +74,139 @@ def write_trace(
     """
     if utilization_bins < 1:
         raise ValueError(f"utilization_bins must be >= 1, got {utilization_bins}")
-    tables = {table.name: _checked_columns(table, data) for table in TABLES}
-    _check_references(tables)
-    root_attrs = _root_attrs(attrs)
-    final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(final.name + ".tmp")
-    try:
-        with h5py.File(tmp, "w") as h5:
-            h5.attrs.update(root_attrs)
+    _root_attrs(attrs)  # reject bad attrs before any file is created
+    with TraceWriter(path) as out:
+        return out.commit(data, attrs, utilization_bins)
+
+
+class TraceWriter:
+    """An HDF5 trace being written to NAME.h5.tmp: `append` adds rows to a table during a
+    run, `commit` adds the last rows, the utilization and the root attrs and renames the
+    file to NAME.h5. Until then nothing exists under the final name; `discard` (or leaving
+    a ``with`` block without a commit, e.g. by an exception) deletes the temporary file.
+
+    Rows are checked as `write_trace` checks them: dtypes and enums per batch, component
+    ids and the whole table of components when committed.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = self.path.with_name(self.path.name + ".tmp")
+        self._h5: h5py.File | None = h5py.File(self._tmp, "w")
+        self._rows: dict[str, int] = {}  # table name -> rows written, once created
+        self._max_ids: dict[tuple[str, str], int] = {}
+        self._run_end_ps = 0
+        self._committed = False
+
+    def __enter__(self) -> TraceWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.discard()
+
+    def append(self, table: Table, columns: Mapping[str, np.ndarray]) -> None:
+        """Append rows to `table` (column name -> 1-D array, every column, equal lengths).
+
+        The first batch creates the table's datasets, chunked by at most CHUNK_ROWS rows
+        (fewer for a shorter first batch, as when a whole table is written at once).
+        """
+        h5 = self._open()
+        checked = _checked_columns(table, columns)
+        self._note(table, checked)
+        written = self._rows.get(table.name)
+        if written is None:
+            _write_table(h5, table, checked)
+            self._rows[table.name] = len(checked[table.columns[0].name])
+            return
+        rows = len(checked[table.columns[0].name])
+        if not rows:
+            return
+        group = h5[table.name]
+        for column in table.columns:
+            dataset = group[column.name]
+            dataset.resize((written + rows,))
+            values = checked[column.name]
+            dataset[written:] = values.astype(object) if column.is_string else values
+        self._rows[table.name] = written + rows
+
+    def commit(
+        self, data: TraceData, attrs: Mapping[str, Any], utilization_bins: int = 200
+    ) -> Path:
+        """Append `data` (the rows not appended yet), write the utilization and root `attrs`
+        and move the file to its final name, which it returns. On any error the temporary
+        file is deleted and an existing file under the final name is untouched."""
+        try:
+            if utilization_bins < 1:
+                raise ValueError(f"utilization_bins must be >= 1, got {utilization_bins}")
+            root_attrs = _root_attrs(attrs)
             for table in TABLES:
-                if table.optional and not len(next(iter(tables[table.name].values()))):
+                columns = getattr(data, table.name)
+                empty = not len(next(iter(columns.values()), ()))
+                if table.optional and empty and table.name not in self._rows:
                     continue  # an optional table is written only when it has rows
-                _write_table(h5, table, tables[table.name])
-            _write_utilization(h5, tables, utilization_bins)
+                self.append(table, columns)
+            components = _checked_columns(COMPONENTS, data.components)
+            self._check_references(components)
+            h5 = self._open()
+            _write_utilization(h5, components, self._run_end_ps, utilization_bins)
+            h5.attrs.update(root_attrs)
             h5.flush()
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return final
+            h5.close()
+            self._h5 = None
+            with open(self._tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.replace(self._tmp, self.path)
+            self._committed = True
+        except BaseException:
+            self.discard()
+            raise
+        return self.path
+
+    def discard(self) -> None:
+        """Close and delete the temporary file (nothing once committed)."""
+        if self._h5 is not None:
+            self._h5.close()
+            self._h5 = None
+        if not self._committed:
+            self._tmp.unlink(missing_ok=True)
+
+    def _open(self) -> h5py.File:
+        if self._h5 is None:
+            raise ValueError(f"trace {self.path} is already committed or discarded")
+        return self._h5
+
+    def _note(self, table: Table, columns: Mapping[str, np.ndarray]) -> None:
+        """Keep what the checks at commit need: the largest component id of each reference
+        column and the run's end."""
+        for name, column in _REFERENCES:
+            if name == table.name and len(columns[column]):
+                key = (name, column)
+                self._max_ids[key] = max(self._max_ids.get(key, 0), int(columns[column].max()))
+        end = _RUN_ENDS.get(table.name)
+        if end is not None and len(columns[end]):
+            self._run_end_ps = max(self._run_end_ps, int(columns[end].max()))
+        if table is STATES:
+            start, end_ps = columns["t_start_ps"], columns["t_end_ps"]
+            if np.any(start < 0) or np.any(end_ps < start):
+                raise ValueError(
+                    "states: an interval starts before time 0 or ends before it starts"
+                )
+
+    def _check_references(self, components: Mapping[str, np.ndarray]) -> None:
+        n_components = len(components["id"])
+        if not np.array_equal(components["id"], np.arange(n_components)):
+            raise ValueError("components.id must equal the row index 0..n-1")
+        if np.any(components["capacity"] < 1):
+            raise ValueError("components.capacity must be >= 1")
+        for (table, column), largest in self._max_ids.items():
+            if largest >= n_components:
+                raise ValueError(f"{table}.{column}: id {largest} is not a registered component")
 
 
 def _root_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
@@ -86,9 +219,8 @@ def _root_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
     return {SCHEMA_VERSION_ATTR: SCHEMA_VERSION, ARCHSIM_VERSION_ATTR: __version__} | dict(attrs)
 
 
-def _checked_columns(table: Table, data: TraceData) -> dict[str, np.ndarray]:
+def _checked_columns(table: Table, given: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The table's columns cast to schema dtypes; ValueError if any is missing or lossy."""
-    given = getattr(data, table.name)
     unknown = set(given) - set(table.column_names)
     if unknown:
         raise ValueError(f"table {table.name}: unknown columns {sorted(unknown)}")
@@ -121,29 +253,6 @@ def _cast(table: Table, column: Column, values: np.ndarray) -> np.ndarray:
     return cast
 
 
-def _check_references(tables: Mapping[str, Mapping[str, np.ndarray]]) -> None:
-    n_components = len(tables[COMPONENTS.name]["id"])
-    if not np.array_equal(tables[COMPONENTS.name]["id"], np.arange(n_components)):
-        raise ValueError("components.id must equal the row index 0..n-1")
-    if np.any(tables[COMPONENTS.name]["capacity"] < 1):
-        raise ValueError("components.capacity must be >= 1")
-    references = (
-        ("states", "component"),
-        ("transfers", "src"),
-        ("transfers", "dst"),
-        ("links", "component"),
-        ("reservations", "link"),
-        ("destinations", "dst"),
-    )
-    for table, column in references:
-        ids = tables[table][column]
-        if len(ids) and ids.max() >= n_components:
-            raise ValueError(f"{table}.{column}: id {ids.max()} is not a registered component")
-    states = tables[STATES.name]
-    if np.any(states["t_start_ps"] < 0) or np.any(states["t_end_ps"] < states["t_start_ps"]):
-        raise ValueError("states: an interval starts before time 0 or ends before it starts")
-
-
 def _write_table(h5: h5py.File, table: Table, columns: Mapping[str, np.ndarray]) -> None:
     group = h5.create_group(table.name)
     for column in table.columns:
@@ -173,82 +282,25 @@ def _write_table(h5: h5py.File, table: Table, columns: Mapping[str, np.ndarray])
         )
 
 
-def _run_end_ps(tables: Mapping[str, Mapping[str, np.ndarray]]) -> int:
-    ends = [
-        tables[STATES.name]["t_end_ps"],
-        tables[TRANSFERS.name]["t_done_ps"],
-        tables["layers"]["t_end_ps"],
-    ]
-    return max((int(values.max()) for values in ends if len(values)), default=0)
-
-
 def _write_utilization(
-    h5: h5py.File, tables: Mapping[str, Mapping[str, np.ndarray]], bins: int
+    h5: h5py.File, components: Mapping[str, np.ndarray], run_end_ps: int, bins: int
 ) -> None:
-    states = tables[STATES.name]
-    components = tables[COMPONENTS.name]
-    busy = states["state"] == State.BUSY
-    fraction, bin_start, bin_ps, end_ps = busy_fractions(
-        states["component"][busy],
-        states["t_start_ps"][busy],
-        states["t_end_ps"][busy],
-        capacity=components["capacity"],
-        names=components["name"],
-        run_end_ps=_run_end_ps(tables),
-        bins=bins,
-    )
+    """/utilization from the BUSY rows of /states, read back from the file in batches."""
+    busy = BusyBins(len(components["capacity"]), run_end_ps, bins)
+    states = h5[STATES.name]
+    rows = len(states["component"])
+    for first in range(0, rows, READ_ROWS):
+        part = slice(first, min(first + READ_ROWS, rows))
+        mine = states["state"][part] == State.BUSY
+        busy.add(
+            states["component"][part][mine],
+            states["t_start_ps"][part][mine],
+            states["t_end_ps"][part][mine],
+        )
+    fraction, bin_start, bin_ps, end_ps = busy.fractions(components["capacity"], components["name"])
     group = h5.create_group(UTILIZATION_GROUP)
     compress: dict[str, Any] = {"compression": "lzf", "shuffle": True} if fraction.size else {}
     group.create_dataset(BUSY_FRACTION, data=fraction, **compress)
     group.create_dataset(BIN_START, data=bin_start)
     group.attrs[BIN_PS_ATTR] = bin_ps
     group.attrs[RUN_END_ATTR] = end_ps
-
-
-def busy_fractions(
-    component: np.ndarray,
-    t_start_ps: np.ndarray,
-    t_end_ps: np.ndarray,
-    capacity: np.ndarray,
-    names: np.ndarray,
-    run_end_ps: int,
-    bins: int,
-) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """Fraction of each time bin each component spent busy, split exactly at bin edges.
-
-    Bins of `bin_ps = ceil(run_end_ps / bins)` cover [0, run_end_ps); the last bin may be
-    shorter and its fraction is relative to its own length. Busy time is divided by the
-    component's capacity (parallel servers). Returns (busy_fraction float32
-    [n_components, n_bins], bin start times int64 [n_bins], bin_ps, run_end_ps).
-    """
-    n_components = len(capacity)
-    if run_end_ps <= 0:
-        return np.zeros((n_components, 0), BUSY_FRACTION_DTYPE), np.zeros(0, np.int64), 0, 0
-    bin_ps = -(-run_end_ps // bins)
-    n_bins = -(-run_end_ps // bin_ps)
-    start = t_start_ps.astype(np.int64)
-    end = t_end_ps.astype(np.int64)
-    row = component.astype(np.int64) * n_bins
-    first = start // bin_ps
-    last = (end - 1) // bin_ps  # the bin holding the interval's last picosecond
-    single = first == last
-    busy = np.zeros(n_components * n_bins, np.int64)
-    np.add.at(busy, row + first, np.where(single, end, (first + 1) * bin_ps) - start)
-    spans = ~single
-    np.add.at(busy, row[spans] + last[spans], end[spans] - last[spans] * bin_ps)
-    # whole bins strictly between first and last, as +1/-1 steps summed along each row
-    steps = np.zeros((n_components, n_bins + 1), np.int64)
-    np.add.at(steps, (component[spans], first[spans] + 1), 1)
-    np.add.at(steps, (component[spans], last[spans]), -1)
-    busy = busy.reshape(n_components, n_bins) + np.cumsum(steps, axis=1)[:, :n_bins] * bin_ps
-    widths = np.full(n_bins, bin_ps, np.int64)
-    widths[-1] = run_end_ps - (n_bins - 1) * bin_ps
-    fraction = busy / (widths[np.newaxis, :] * capacity.astype(np.int64)[:, np.newaxis])
-    if fraction.size and fraction.max() > 1.0 + _OVERFLOW_TOLERANCE:
-        worst, bin_index = np.unravel_index(np.argmax(fraction), fraction.shape)
-        raise SimulationError(
-            f"component {names[worst]} is busy {fraction[worst, bin_index]:.6g} x its capacity "
-            f"{capacity[worst]} in bin {bin_index}: overlapping BUSY intervals"
-        )
-    bin_start = np.arange(n_bins, dtype=np.int64) * bin_ps
-    return np.minimum(fraction, 1.0).astype(BUSY_FRACTION_DTYPE), bin_start, int(bin_ps), run_end_ps
