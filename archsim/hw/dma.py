@@ -93,16 +93,17 @@ class DmaEngine(Component):
         for op_id in queue:
             op = ops[op_id]
             assert isinstance(op, TransferOp)
-            yield from rt.wait_ready(op_id, previous, index, op)
+            if not rt.start_now(op_id, previous, index, op):
+                yield from rt.wait_ready(op_id, previous, index, op)
             previous = op_id
             if dropped[op.frame]:
                 self.chip.interconnect.skip(op)
                 rt.finish(op_id)
                 continue
-            timing = TransferTiming(int(env.now))
+            timing = TransferTiming(env._now)
             rt.timing[op_id] = timing
             yield from self.execute(op, timing)
-            timing.t_done = int(env.now)
+            timing.t_done = env._now
             if recorder.enabled:
                 row = recorder.transfer(
                     op.layer,
@@ -147,15 +148,17 @@ class DmaEngine(Component):
             chip.interconnect.admission_wait_ps += waited
             timing.interconnect_wait += waited
             timing.add_phase(t_wait, int(env.now), StallCause.INTERCONNECT)
-        t_request = int(env.now)
+        t_request = env._now  # env.now without the property call
         waiting = bank.ports.acquire()
-        if waiting is not None:
+        if waiting is None:  # the usual case: the port is free, nothing to account
+            t_port = t_request
+        else:
             yield waiting
-        t_port = int(env.now)
-        timing.sram_wait += t_port - t_request
-        timing.add_phase(t_request, t_port, StallCause.SRAM)
+            t_port = env._now
+            timing.sram_wait += t_port - t_request
+            timing.add_phase(t_request, t_port, StallCause.SRAM)
         yield from chip.interconnect.send(op, timing, bank.port_timer(to_bank))
         bank.ports.release()
-        bank.record_access(op.nbytes, to_bank, t_request, t_port, int(env.now), tag)
+        bank.record_access(op.nbytes, to_bank, t_request, t_port, env._now, tag)
         if dst.kind is EndpointKind.DRAM:
             yield from chip.dram[dst.number].access(op.nbytes, op.stream, True, timing, tag)

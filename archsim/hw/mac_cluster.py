@@ -66,7 +66,8 @@ class MacCluster(Component):
         for op_id in op_ids:
             op = ops[op_id]
             assert isinstance(op, ComputeOp)
-            yield from rt.wait_ready(op_id, -1, index, op)
+            if not rt.start_now(op_id, -1, index, op):
+                yield from rt.wait_ready(op_id, -1, index, op)
             duration = op.cycles * self.period_ps
             if dropped[op.frame]:
                 rt.finish(op_id)

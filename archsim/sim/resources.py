@@ -88,8 +88,13 @@ class ArbitratedResource(FifoResource):
 
     def release(self) -> None:
         """Give a slot back, handing it to the waiter the policy picks."""
-        if not self.waiters:
+        waiters = self.waiters
+        if not waiters:
             self.free += 1
+            return
+        if len(waiters) == 1 or self.policy is Arbitration.FIFO:  # what _pick would say
+            self.last_key = self.keys.popleft()
+            waiters.popleft().succeed()
             return
         index = self._pick()
         key = self.keys[index]

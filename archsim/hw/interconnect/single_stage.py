@@ -43,6 +43,7 @@ class SingleStageInterconnect(Interconnect):
         tag = op.layer + op.frame * LAYER_TAG_STRIDE  # layer tag of the trace's states
         max_packet = self.max_packet_bytes
         hop_ps = self.hop_latency_ps
+        width, period = self.width, self.period_ps
         full_network_ps = self.serialization_ps(max_packet) + hop_ps
         acquire = resource.acquire_as
         release = resource.release
@@ -57,13 +58,15 @@ class SingleStageInterconnect(Interconnect):
                 network_ps = full_network_ps
             else:
                 size = remaining
-                network_ps = self.serialization_ps(size) + hop_ps
+                network_ps = -(-size // width) * period + hop_ps  # serialization_ps(size)
             remaining -= size
-            t_request = int(env.now)
+            t_request = env._now  # env.now without the property call
             waiting = acquire(src)
-            if waiting is not None:
+            if waiting is None:
+                t_grant = t_request
+            else:
                 yield waiting
-            t_grant = int(env.now)
+                t_grant = env._now
             port_ps = port_time_ps(size)
             hold = port_ps if port_ps > network_ps else network_ps
             yield timeout(hold)
