@@ -62,6 +62,7 @@ class MacCluster(Component):
         record = self.recorder.state
         me = self.component_id
         dropped = rt.dropped
+        timeout = env.timeout
         t_free = 0
         for op_id in op_ids:
             op = ops[op_id]
@@ -77,7 +78,7 @@ class MacCluster(Component):
             tag = op.layer + op.frame * LAYER_TAG_STRIDE
             if now > t_free:
                 self._stall(rt, rt.blocker[op_id], t_free, now, op.layer, tag)
-            yield env.timeout(duration)
+            yield timeout(duration)
             record(me, State.BUSY, now, now + duration, tag)
             self.busy_ps += duration
             self.macs += op.macs

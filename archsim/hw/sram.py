@@ -12,7 +12,7 @@ from archsim.domain import ComponentKind, State
 from archsim.hw.component import Component
 from archsim.sim.resources import FifoResource
 from archsim.trace import Recorder
-from archsim.units import ceil_div, clock_period_ps
+from archsim.units import clock_period_ps
 
 
 class SramBank(Component):
@@ -53,7 +53,7 @@ class SramBank(Component):
 
     def port_time_ps(self, nbytes: int) -> int:
         """Time one port needs to stream nbytes."""
-        return ceil_div(nbytes, self.port_bytes_per_cycle) * self.period_ps
+        return -(-nbytes // self.port_bytes_per_cycle) * self.period_ps  # ceil division
 
     def rmw_extra_time_ps(self, nbytes: int) -> int:
         """Extra port time of writing nbytes in one access: reading back the partial

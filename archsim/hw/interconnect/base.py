@@ -141,11 +141,17 @@ class Interconnect(Component):
             timing.add_phase(t_request, t_grant, StallCause.INTERCONNECT)
         if port_ps > network_ps:
             timing.sram += port_ps
-            timing.add_phase(t_grant, t_grant + port_ps, StallCause.SRAM)
-            return port_ps
-        timing.interconnect += network_ps
-        timing.add_phase(t_grant, t_grant + network_ps, StallCause.INTERCONNECT)
-        return network_ps
+            hold, cause = port_ps, StallCause.SRAM
+        else:
+            timing.interconnect += network_ps
+            hold, cause = network_ps, StallCause.INTERCONNECT
+        # timing.add_phase(t_grant, t_grant + hold, cause) written out (hold > 0)
+        phases = timing.phases
+        if phases and phases[-1][2] is cause and phases[-1][1] == t_grant:
+            phases[-1] = (phases[-1][0], t_grant + hold, cause)
+        else:
+            phases.append((t_grant, t_grant + hold, cause))
+        return hold
 
     def account_multicast(self, op: TransferOp, hops: int, unicast_hops: int) -> None:
         """Count a multicast sent once over ``hops`` (links beyond the injection link)
