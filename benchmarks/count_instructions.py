@@ -38,6 +38,7 @@ def instructions(code: str) -> int:
                 "-c",
                 code,
             ],
+            cwd=folder,  # so PYTHONPATH, not the current folder, picks the archsim run
             capture_output=True,
             text=True,
             check=True,

@@ -53,14 +53,26 @@ class LinkCalendar:
         t0 = t_ps
         if duration_ps <= 0:
             return t0
+        # conflict_end(link, begin, begin + duration_ps) written out (the planning pass and
+        # the time-triggered run call this once per packet)
+        planned, booked_starts, booked_ends = self.planned, self.starts, self.ends
         moved = True
         while moved:
             moved = False
             for link, offset in zip(links, offsets_ps, strict=True):
                 begin = t0 + offset
-                busy_until = self.conflict_end(link, begin, begin + duration_ps)
-                if busy_until >= 0:
-                    t0 = busy_until - offset  # try again after that interval
+                end = begin + duration_ps
+                starts, ends = planned[link]
+                if ends:
+                    index = bisect_right(ends, begin)  # first interval ending after begin
+                    if index < len(ends) and starts[index] < end:
+                        t0 = ends[index] - offset  # try again after that interval
+                        moved = True
+                        break
+                ends = booked_ends[link]
+                index = bisect_right(ends, begin)
+                if index < len(ends) and booked_starts[link][index] < end:
+                    t0 = ends[index] - offset
                     moved = True
                     break
         return t0

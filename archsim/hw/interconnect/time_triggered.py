@@ -149,19 +149,21 @@ class TimeTriggeredNoc(MeshNetwork):
         t_first = -1
         remaining = op.nbytes
         packet = first
+        max_packet, width, period = self.max_packet_bytes, self.width, self.period_ps
+        book_earliest, reserved = self.calendar.book_earliest, self.reserved
+        timeout = env.timeout
         while remaining > 0:
-            size = min(remaining, self.max_packet_bytes)
+            size = remaining if remaining < max_packet else max_packet
             remaining -= size
-            serialization = self.serialization_ps(size)
+            serialization = -(-size // width) * period  # serialization_ps(size)
             port_ps = port_time_ps(size)
-            occupancy = max(serialization, port_ps)
-            t_request = int(env.now)
+            occupancy = port_ps if port_ps > serialization else serialization
+            t_request = env._now  # env.now without the property call
             window = plan.window_ps[packet] if planned else UNPLANNED
             if window >= t_request:
                 t0 = window
             else:
-                t0 = self.calendar.book_earliest(links, offsets, occupancy, t_request)
-                reserved = self.reserved
+                t0 = book_earliest(links, offsets, occupancy, t_request)
                 for link in links:
                     reserved[link] += occupancy
                 if not plan.frozen:
@@ -185,7 +187,7 @@ class TimeTriggeredNoc(MeshNetwork):
                 timing.interconnect += occupancy
             timing.add_phase(t0, t0 + occupancy, cause)
             self._occupy(op, links, offsets, t0, occupancy, size)
-            yield env.timeout(t0 + occupancy - t_request)
+            yield timeout(t0 + occupancy - t_request)
             packet += 1
         yield env.timeout(tail_ps)
         t_end = int(env.now)
