@@ -105,9 +105,19 @@ class LinkCalendar:
     ) -> int:
         """Book the packet at ``earliest(...)`` (free by construction); returns t0."""
         t0 = self.earliest(links, offsets_ps, duration_ps, t_ps)
-        if duration_ps > 0:
-            for link, offset in zip(links, offsets_ps, strict=True):
-                self._insert(link, t0 + offset, t0 + offset + duration_ps)
+        if duration_ps <= 0:
+            return t0
+        booked_starts, booked_ends = self.starts, self.ends
+        for link, offset in zip(links, offsets_ps, strict=True):
+            start = t0 + offset
+            ends = booked_ends[link]
+            if ends and ends[-1] == start:  # extends the link's last booking (the usual case)
+                ends[-1] = start + duration_ps
+            elif not ends or ends[-1] < start:  # after every booking
+                booked_starts[link].append(start)
+                ends.append(start + duration_ps)
+            else:
+                self._insert(link, start, start + duration_ps)
         return t0
 
     def _insert(self, link: int, start: int, end: int) -> None:
