@@ -111,39 +111,45 @@ class Mesh(MeshNetwork):
         last = len(channels) - 1
         hop_ps = self.hop_latency_ps
         timing.hops = route.hops
-        t_request = int(env.now)
+        t_request = env._now  # env.now without the property call
         serialization_total = stream_total = 0
         done = t_request
         remaining = op.nbytes
+        max_packet, width, period = self.max_packet_bytes, self.width, self.period_ps
+        buffer_flits, release, timeout = self.buffer_flits, self._release, env.timeout
         while remaining > 0:  # packets one after another, each head hop by hop
-            size = min(remaining, self.max_packet_bytes)
+            size = remaining if remaining < max_packet else max_packet
             remaining -= size
-            flits = -(-size // self.width)
-            serialization = flits * self.period_ps
-            stream = max(serialization, port_time_ps(size))  # the body's time on each link
+            flits = -(-size // width)
+            serialization = flits * period
+            port_ps = port_time_ps(size)
+            # the body's time on each link
+            stream = port_ps if port_ps > serialization else serialization
             serialization_total += serialization
             stream_total += stream
-            ahead = hops_ahead(flits, self.buffer_flits)
+            ahead = hops_ahead(flits, buffer_flits)
             packet = _Packet(op, size, flits, stream, last + 1)
-            ready = int(env.now)
+            grants, vcs = packet.grants, packet.vcs
+            ready = env._now
             for k, link in enumerate(channels):
                 first_vc, end_vc = ranges[k]
                 granted = link.request(ready, first_vc, end_vc, stream)
                 if granted is None:
                     granted = yield link.wait(ready, first_vc, end_vc, stream)
-                packet.grants[k], packet.vcs[k] = granted
+                grant, vcs[k] = granted
+                grants[k] = grant
                 if k >= ahead:  # the tail on link k - ahead no longer depends on the head
-                    self._release(packet, k - ahead, route, channels)
+                    release(packet, k - ahead, route, channels)
                 if k < last:
-                    wait = packet.grants[k] - int(env.now)
+                    wait = grant - env._now
                     if wait > 0:
-                        yield env.timeout(wait)
-                    ready = packet.grants[k] + hop_ps
+                        yield timeout(wait)
+                    ready = grant + hop_ps
             for j in range(max(0, last - ahead + 1), last + 1):
-                self._release(packet, j, route, channels)
-            done = packet.grants[last] + stream
+                release(packet, j, route, channels)
+            done = grants[last] + stream
             if timing.t_grant < 0:
-                timing.t_grant = packet.grants[0]
+                timing.t_grant = grants[0]
         yield from self._deliver(
             op, timing, t_request, done, route.hops, route.hops, serialization_total, stream_total
         )
