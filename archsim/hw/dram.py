@@ -145,6 +145,11 @@ class DramChannel(Component):
         self.granule_bursts = cfg.interleave_bytes // cfg.burst_bytes
         self.sweep_bursts = cfg.banks * cfg.row_bytes // cfg.burst_bytes
         self.refresh_offset_ps = int(rng.integers(0, timing.trefi)) if timing.trfc else 0
+        # the timings the hot path reads, bound once
+        self._burst, self._tcl, self._trcd = timing.burst, timing.tcl, timing.trcd
+        self._trp, self._tras = timing.trp, timing.tras
+        self._trrd, self._tfaw = timing.trrd, timing.tfaw
+        self._trfc, self._trefi = timing.trfc, timing.trefi
         # activates may be booked back to LOOKAHEAD_PS before now; older ones cannot matter
         self.act_memory_ps = LOOKAHEAD_PS + max(timing.trrd, timing.tfaw)
         self.queue = FifoResource(env, 1)
@@ -232,7 +237,7 @@ class DramChannel(Component):
             self.bytes_written += nbytes
         else:
             self.bytes_read += nbytes
-        yield env.timeout(self.timing.tcl)
+        yield env.timeout(self._tcl)
         t_end = int(env.now)
         queued = t_grant - t_ready
         timing.dram_wait += queued
@@ -288,8 +293,9 @@ class DramChannel(Component):
     def _sweep(self, row: int, lo: int, hi: int, t_issue: int, t: int) -> int:
         """Bursts [lo, hi) of one row sweep from bus time t; each bank's first granule
         may wait for its row, the rest streams back to back."""
-        granule_bursts, banks, burst = self.granule_bursts, self.banks, self.timing.burst
-        free = self.free_ps
+        granule_bursts, banks, burst = self.granule_bursts, self.banks, self._burst
+        free, open_row, open_epoch, act_ps = self.free_ps, self.open_row, self.open_epoch, self.act_ps
+        trcd, trfc, trefi, offset = self._trcd, self._trfc, self._trefi, self.refresh_offset_ps
         pos = lo
         for _ in range(banks):
             if pos >= hi:
@@ -297,8 +303,20 @@ class DramChannel(Component):
             granule = pos // granule_bursts
             stop = min(hi, (granule + 1) * granule_bursts)
             bank = granule % banks
-            ready = self._open(bank, row, t_issue, t)
-            t = self.data_end_ps(max(t, ready), (stop - pos) * burst)
+            epoch = (t - offset) // trefi if trfc else 0
+            if open_row[bank] == row and open_epoch[bank] >= epoch:  # as _open finds it
+                ready = act_ps[bank] + trcd
+            else:
+                ready = self._open(bank, row, t_issue, t)
+            start = t if t > ready else ready
+            end = start + (stop - pos) * burst
+            if trfc:  # the data_end_ps fast path: no refresh met on the way
+                window = offset + ((start - offset) // trefi) * trefi
+                t = end if window + trfc <= start and end <= window + trefi else (
+                    self.data_end_ps(start, end - start)
+                )
+            else:
+                t = end
             if t > free[bank]:
                 free[bank] = t
             pos = stop
@@ -312,7 +330,7 @@ class DramChannel(Component):
     def _settle_banks(self, lo: int, hi: int, t_start: int, t_end: int) -> None:
         """Record each bank's last read of bursts [lo, hi), which streamed from t_start to
         t_end (every bank of the sweep among them); a refresh on the way reopened them."""
-        granule_bursts, banks, burst = self.granule_bursts, self.banks, self.timing.burst
+        granule_bursts, banks, burst = self.granule_bursts, self.banks, self._burst
         paused = t_end - t_start - (hi - lo) * burst
         epoch = self._epoch(t_end)
         last = (hi - 1) // granule_bursts
@@ -330,16 +348,16 @@ class DramChannel(Component):
         A transfer that meets a refresh waits for it and resumes tRCD later (its row is
         reopened); one starting inside a refresh does the same.
         """
-        timing = self.timing
-        if not timing.trfc:
+        trfc, trefi, offset = self._trfc, self._trefi, self.refresh_offset_ps
+        if not trfc:
             return start + duration
         t, remaining = start, duration
         while True:
-            window = self._refresh_start(self._epoch(t))
-            if t < window + timing.trfc:
-                t = window + timing.trfc + timing.trcd
+            window = offset + ((t - offset) // trefi) * trefi
+            if t < window + trfc:
+                t = window + trfc + self._trcd
                 continue
-            next_window = window + timing.trefi
+            next_window = window + trefi
             if t + remaining <= next_window:
                 return t + remaining
             remaining -= next_window - t
@@ -349,46 +367,51 @@ class DramChannel(Component):
 
     def _epoch(self, t: int) -> int:
         """Index of the refresh interval holding time t (0 when refresh is off)."""
-        if not self.timing.trfc:
+        if not self._trfc:
             return 0
-        return (t - self.refresh_offset_ps) // self.timing.trefi
+        return (t - self.refresh_offset_ps) // self._trefi
 
     def _refresh_start(self, epoch: int) -> int:
         """Start of the refresh that opens refresh interval ``epoch``."""
-        return self.refresh_offset_ps + epoch * self.timing.trefi
+        return self.refresh_offset_ps + epoch * self._trefi
 
     def _refresh_end(self, epoch: int) -> int:
         """End of the refresh that opens refresh interval ``epoch``."""
-        return self._refresh_start(epoch) + self.timing.trfc
+        return self._refresh_start(epoch) + self._trfc
 
     def _open(self, bank: int, row: int, t_issue: int, t_use: int) -> int:
         """Have ``row`` open in ``bank`` for a read at t_use, activating no earlier than
         t_issue if it is not; return when the row is readable."""
-        timing = self.timing
-        epoch = self._epoch(t_use)
+        trcd, trfc, trefi, offset = self._trcd, self._trfc, self._trefi, self.refresh_offset_ps
+        epoch = (t_use - offset) // trefi if trfc else 0
         # open, or booked to open after the coming refresh; older rows were refreshed
-        if self.open_row[bank] >= 0 and self.open_epoch[bank] >= epoch:
-            if self.open_row[bank] == row:
-                return self.act_ps[bank] + timing.trcd
-            precharge = max(t_issue, self.free_ps[bank], self.act_ps[bank] + timing.tras)
-            t = precharge + timing.trp
+        open_row = self.open_row[bank]
+        if open_row >= 0 and self.open_epoch[bank] >= epoch:
+            if open_row == row:
+                return self.act_ps[bank] + trcd
+            precharge = max(t_issue, self.free_ps[bank], self.act_ps[bank] + self._tras)
+            t = precharge + self._trp
         else:  # closed, or closed by the refresh that began interval ``epoch``
-            t = max(t_issue, self._refresh_end(epoch)) if timing.trfc else t_issue
+            t = max(t_issue, offset + epoch * trefi + trfc) if trfc else t_issue
         act = self._book_activate(t)
-        if timing.trfc:
-            next_refresh = self._refresh_start(self._epoch(act) + 1)
-            if act + timing.trcd >= next_refresh:  # it would close the row before the read
+        if trfc:
+            act_epoch = (act - offset) // trefi
+            next_refresh = offset + (act_epoch + 1) * trefi
+            if act + trcd >= next_refresh:  # it would close the row before the read
                 self.acts.remove(act)
-                act = self._book_activate(next_refresh + timing.trfc)
+                act = self._book_activate(next_refresh + trfc)
+                act_epoch = (act - offset) // trefi
+        else:
+            act_epoch = 0
         self.open_row[bank] = row
-        self.open_epoch[bank] = self._epoch(act)
+        self.open_epoch[bank] = act_epoch
         self.act_ps[bank] = act
         self.activates += 1
         self.generation[bank] += 1
         if self.reserved[bank]:  # the reservations of the closed row are void
             self.reserved[bank] = 0
             self._wake(bank)
-        return act + timing.trcd
+        return act + trcd
 
     def _book_activate(self, t: int) -> int:
         """Book the earliest activate at or after t that keeps tRRD and tFAW to every
@@ -397,8 +420,12 @@ class DramChannel(Component):
         horizon = int(self.env.now) - self.act_memory_ps
         if acts and acts[0] < horizon:
             del acts[: bisect_left(acts, horizon)]
+        trfc, trefi, offset = self._trfc, self._trefi, self.refresh_offset_ps
         while True:
-            t = self._outside_refresh(t)
+            if trfc:  # outside refreshes: t, or the end of the refresh t falls in
+                end = offset + ((t - offset) // trefi) * trefi + trfc
+                if t < end:
+                    t = end
             later = self._activate_conflict(t)
             if later == t:
                 break
@@ -406,28 +433,20 @@ class DramChannel(Component):
         insort(acts, t)
         return t
 
-    def _outside_refresh(self, t: int) -> int:
-        """t, or the end of the refresh that t falls in."""
-        if self.timing.trfc:
-            end = self._refresh_end(self._epoch(t))
-            if t < end:
-                return end
-        return t
-
     def _activate_conflict(self, t: int) -> int:
         """t if an activate may issue at t; otherwise the earliest time that clears the
         violated constraint (no feasible slot lies in between)."""
-        timing, acts = self.timing, self.acts
+        trrd, acts = self._trrd, self.acts
         i = bisect_left(acts, t)
-        if i and t - acts[i - 1] < timing.trrd:
-            return acts[i - 1] + timing.trrd
-        if i < len(acts) and acts[i] - t < timing.trrd:
-            return acts[i] + timing.trrd
+        if i and t - acts[i - 1] < trrd:
+            return acts[i - 1] + trrd
+        if i < len(acts) and acts[i] - t < trrd:
+            return acts[i] + trrd
         lo = max(0, i - 4)
         window = [*acts[lo:i], t, *acts[i : i + 4]]
         pos = i - lo
         for start in range(max(0, pos - 4), min(pos, len(window) - 5) + 1):
-            if window[start + 4] - window[start] < timing.tfaw:
+            if window[start + 4] - window[start] < self._tfaw:
                 first_other = window[start + 1] if start == pos else window[start]
-                return first_other + timing.tfaw
+                return first_other + self._tfaw
         return t
