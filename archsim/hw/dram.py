@@ -294,7 +294,8 @@ class DramChannel(Component):
         """Bursts [lo, hi) of one row sweep from bus time t; each bank's first granule
         may wait for its row, the rest streams back to back."""
         granule_bursts, banks, burst = self.granule_bursts, self.banks, self._burst
-        free, open_row, open_epoch, act_ps = self.free_ps, self.open_row, self.open_epoch, self.act_ps
+        free, open_row, open_epoch = self.free_ps, self.open_row, self.open_epoch
+        act_ps = self.act_ps
         trcd, trfc, trefi, offset = self._trcd, self._trfc, self._trefi, self.refresh_offset_ps
         pos = lo
         for _ in range(banks):
@@ -310,13 +311,11 @@ class DramChannel(Component):
                 ready = self._open(bank, row, t_issue, t)
             start = t if t > ready else ready
             end = start + (stop - pos) * burst
-            if trfc:  # the data_end_ps fast path: no refresh met on the way
+            t = end
+            if trfc:  # data_end_ps, whose first test (no refresh on the way) is inline
                 window = offset + ((start - offset) // trefi) * trefi
-                t = end if window + trfc <= start and end <= window + trefi else (
-                    self.data_end_ps(start, end - start)
-                )
-            else:
-                t = end
+                if start < window + trfc or end > window + trefi:
+                    t = self.data_end_ps(start, end - start)
             if t > free[bank]:
                 free[bank] = t
             pos = stop
