@@ -1,8 +1,9 @@
 """Instructions one `archsim.simulate` call executes, counted by Valgrind (a script, not a
 test). Wall and CPU times on a shared 2-core machine vary by several per cent from run to
-run; the instruction count of a deterministic run does not, so it shows a change of 1-2 %
-in the cost of the hot path that timing cannot. Needs `valgrind` on PATH; a run takes
-about 40 times as long as without it.
+run; the instruction count of a deterministic run varies far less (repeats agree to about
+0.5 %: the child runs with PYTHONHASHSEED=0, but object addresses still differ), so it
+shows a change of 1-2 % in the cost of the hot path that timing cannot. Needs `valgrind` on
+PATH; a run takes about 40 times as long as without it.
 
     python benchmarks/count_instructions.py arch/edge_bus.yaml workloads/resnet50.yaml
     python benchmarks/count_instructions.py arch/edge_det.yaml workloads/tiny_cnn.yaml --input 64x64
@@ -14,6 +15,7 @@ difference (the call: loading, mapping, the SimPy run and the summary; no trace 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -39,6 +41,7 @@ def instructions(code: str) -> int:
                 code,
             ],
             cwd=folder,  # so PYTHONPATH, not the current folder, picks the archsim run
+            env={**os.environ, "PYTHONHASHSEED": "0"},  # string hashes as in every repeat
             capture_output=True,
             text=True,
             check=True,

@@ -43,15 +43,17 @@ def _vit_block(torch: Any) -> Any:
     return Block()
 
 
+@pytest.fixture(scope="module")
+def torch() -> Any:
+    """torch with torchvision (the tests skip without them)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("torchvision")
+    torch.backends.mha.set_fastpath_enabled(False)  # the fused kernel has no ONNX form
+    return torch
+
+
 class TestTorchExports:
     """torchvision ResNet-18, MobileNetV3-small and a ViT block through torch.onnx.export."""
-
-    @pytest.fixture(scope="class")
-    def torch(self) -> Any:
-        torch = pytest.importorskip("torch")
-        pytest.importorskip("torchvision")
-        torch.backends.mha.set_fastpath_enabled(False)  # the fused kernel has no ONNX form
-        return torch
 
     @pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_small", "vit_block"])
     @pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript", "dynamo"])

@@ -329,12 +329,8 @@ class OpRuntime:
             return False
         if op is None:
             op = self.program.ops[op_id]
-        base = frame * self._stride
-        position = op_id - base
+        body, base, here = self._dep_view(frame, op_id)
         start, end = self._body.start, self._body.stop
-        in_body = start <= position < end
-        body = (self._bodies[frame] or self._body_of(frame)) if in_body else None
-        here = body.t_done if body is not None else None
         blocker = previous
         for dep in op.deps:
             if dep in pending:
@@ -346,11 +342,7 @@ class OpRuntime:
             if done >= latest:
                 latest = done
                 blocker = dep
-        if body is not None:
-            body.blocker[position] = blocker
-        else:
-            self._own_blocker[op_id] = blocker
-        self.started += 1
+        self._started(op_id, body, blocker)
         return True
 
     def wait_ready(
@@ -380,12 +372,8 @@ class OpRuntime:
         if op is None:
             op = self.program.ops[op_id]
         # Deps in the op's own body (nearly all) are read from it directly.
-        base = frame * self._stride
-        position = op_id - base
+        body, base, here = self._dep_view(frame, op_id)
         start, end = self._body.start, self._body.stop
-        in_body = start <= position < end
-        body = (self._bodies[frame] or self._body_of(frame)) if in_body else None
-        here = body.t_done if body is not None else None
         blocker = previous
         for dep in op.deps:
             event = pending.get(dep)
@@ -401,8 +389,22 @@ class OpRuntime:
             if done >= latest:
                 latest = done
                 blocker = dep
+        self._started(op_id, body, blocker)
+
+    def _dep_view(self, frame: int, op_id: int) -> tuple[_Body | None, int, array[int] | None]:
+        """What an op of ``frame`` reads its dependencies through: the body block holding
+        the op (None: the op lies outside the body), the frame's first op id and the body's
+        completion times (None with the block)."""
+        base = frame * self._stride
+        if self._body.start <= op_id - base < self._body.stop:
+            body = self._bodies[frame] or self._body_of(frame)
+            return body, base, body.t_done
+        return None, base, None
+
+    def _started(self, op_id: int, body: _Body | None, blocker: int) -> None:
+        """Record that the op starts now, ``blocker`` the last thing it waited for."""
         if body is not None:
-            body.blocker[position] = blocker
+            body.blocker[op_id % self._stride] = blocker
         else:
             self._own_blocker[op_id] = blocker
         self.started += 1
