@@ -101,7 +101,7 @@ class DmaEngine(Component):
                 rt.finish(op_id)
                 continue
             timing = TransferTiming(env._now)
-            rt.timing[op_id] = timing
+            rt.set_timing(op_id, timing)
             yield from self.execute(op, timing)
             timing.t_done = env._now
             if recorder.enabled:

@@ -77,7 +77,7 @@ class MacCluster(Component):
             now = int(env.now)
             tag = op.layer + op.frame * LAYER_TAG_STRIDE
             if now > t_free:
-                self._stall(rt, rt.blocker[op_id], t_free, now, op.layer, tag)
+                self._stall(rt, rt.blocker_of(op_id), t_free, now, op.layer, tag)
             yield timeout(duration)
             record(me, State.BUSY, now, now + duration, tag)
             self.busy_ps += duration

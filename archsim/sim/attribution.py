@@ -46,6 +46,7 @@ def attribute_wait(rt: OpRuntime, blocker: int, t_start: int, t_end: int) -> lis
     """Causes of a wait over [t_start, t_end) that ended when op ``blocker`` completed."""
     segments: list[Segment] = []
     ops = rt.program.ops
+    timing_of, blocker_of = rt.timing, rt.blocker
     op_id = blocker
     hi = t_end
     while hi > t_start:
@@ -56,7 +57,7 @@ def attribute_wait(rt: OpRuntime, blocker: int, t_start: int, t_end: int) -> lis
         if op.kind in _STORE_KINDS:
             segments.append((t_start, hi, StallCause.BACKPRESSURE))
             break
-        timing = rt.timing[op_id]
+        timing = timing_of[op_id]
         if timing is None:  # released with an old frame (``archsim.sim.frames``)
             segments.append((t_start, hi, StallCause.DEPENDENCY))
             break
@@ -65,6 +66,6 @@ def attribute_wait(rt: OpRuntime, blocker: int, t_start: int, t_end: int) -> lis
             if hi_clip > lo_clip:
                 segments.append((lo_clip, hi_clip, cause))
         hi = min(hi, timing.t_issue)
-        op_id = rt.blocker[op_id]
+        op_id = blocker_of[op_id]
     segments.reverse()
     return segments

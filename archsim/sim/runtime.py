@@ -25,6 +25,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
 
 import simpy
@@ -207,10 +208,9 @@ class OpRuntime:
         self._own_t_done: dict[int, int] = {}  # a frame's own ops (arrival, gate, end)
         self._own_blocker: dict[int, int] = {}
         self._pending: dict[int, _Done] = {}  # completion events not yet processed
-        self._forget = self._processed
-        self.t_done: OpColumn[int] = OpColumn(self._t_done_of)
-        self.blocker: OpColumn[int] = OpColumn(self._blocker_of)
-        self.timing: OpColumn[TransferTiming | None] = OpColumn(self._timing_of, self._set_timing)
+        # the pending events' callback; a partial, not a bound method kept on self, so that
+        # no reference cycle holds the run's records once the run is dropped
+        self._forget = partial(_forget_pending, self._pending)
         self.dropped = [False] * frames  # per frame: its ops complete at zero cost
         self.gate_open = [True] * frames  # per frame: may its ops start (see open_gate)
         self.gates: list[int] = []  # per frame: its start gate's op id (none: one frame)
@@ -220,6 +220,23 @@ class OpRuntime:
         self.latest_ps = 0  # when the last op completed
 
     # --- per-op state ------------------------------------------------------------------
+    # (the columns are made on access: kept on self, their bound methods would form a
+    # reference cycle that keeps every transfer record alive until a garbage collection)
+
+    @property
+    def t_done(self) -> OpColumn[int]:
+        """Completion time by op id (-1 until done)."""
+        return OpColumn(self._t_done_of)
+
+    @property
+    def blocker(self) -> OpColumn[int]:
+        """By op id, what was done last when the op started (-1 if nothing)."""
+        return OpColumn(self.blocker_of)
+
+    @property
+    def timing(self) -> OpColumn[TransferTiming | None]:
+        """A transfer's record by op id (None once released with its frame)."""
+        return OpColumn(self._timing_of, self.set_timing)
 
     def _body_of(self, frame: int) -> _Body:
         """The frame's body state, allocated on first use."""
@@ -250,7 +267,8 @@ class OpRuntime:
             return self._own_t_done.get(op_id, -1)
         return body.t_done[position] if body is not None else -1
 
-    def _blocker_of(self, op_id: int) -> int:
+    def blocker_of(self, op_id: int) -> int:
+        """``blocker[op_id]`` without making the column."""
         body, position = self._started_body(op_id)
         if position < 0:
             return self._own_blocker.get(op_id, -1)
@@ -263,7 +281,8 @@ class OpRuntime:
             return None
         return body.timing[position]
 
-    def _set_timing(self, op_id: int, timing: TransferTiming | None) -> None:
+    def set_timing(self, op_id: int, timing: TransferTiming | None) -> None:
+        """``timing[op_id] = timing`` without making the column."""
         frame, position = divmod(op_id, self._stride)
         body = self._bodies[frame] or self._body_of(frame)
         if body.timing is None:
@@ -304,10 +323,6 @@ class OpRuntime:
         event.callbacks.append(self._forget)
         self._pending[op_id] = event
         return event
-
-    def _processed(self, event: simpy.Event) -> None:
-        assert isinstance(event, _Done)
-        del self._pending[event.op_id]
 
     def start_now(self, op_id: int, previous: int, queue: int = 0, op: Op | None = None) -> bool:
         """Start the op at once if nothing is left to wait for (its frame gate is open and
@@ -454,3 +469,9 @@ class OpRuntime:
                 if body.timing[position] is not None and body.t_done[position] < 0:
                     ids.append(base + position)
         return ids
+
+
+def _forget_pending(pending: dict[int, _Done], event: simpy.Event) -> None:
+    """A completion event was processed: it is pending no more."""
+    assert isinstance(event, _Done)
+    del pending[event.op_id]
