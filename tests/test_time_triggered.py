@@ -14,12 +14,18 @@ from click.testing import CliRunner
 
 import archsim
 from archsim.cli.main import cli
-from archsim.config import ArchConfig, load_arch
+from archsim.config import ArchConfig, load_arch, load_workload
 from archsim.config.scenario import ScenarioConfig
 from archsim.domain import ReservationStatus
 from archsim.hw.chip import mesh_topology
 from archsim.mapping.link_calendar import LinkCalendar, merged_intervals
+from archsim.mapping.mapper import map_workload
+from archsim.mapping.program import TransferOp
+from archsim.mapping.transfer_plan import packet_counts
+from archsim.scenario.engines import engine_arch
+from archsim.scenario.run import plan_frames
 from archsim.trace import Trace, open_trace
+from archsim.workload import build_graph
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKLOADS = ROOT / "workloads"
@@ -415,3 +421,18 @@ def test_a_stream_that_drops_frames_runs_on_the_plan_of_the_same_drops(tmp_path:
         assert len(trace.windows["op"]) == summary["transfers"]
         assert ic["planned_transfers"] + ic["unplanned_transfers"] >= summary["transfers"]
         assert_no_link_overlap(trace)
+
+
+def test_packets_of_a_scenario_are_counted_from_its_first_frame() -> None:
+    arch = det()
+    graph = build_graph(load_workload(WORKLOADS / "tiny_cnn.yaml"), width=64, height=64)
+    program = map_workload(graph, engine_arch(arch))
+    scenario = ScenarioConfig.model_validate(STREAM)
+    framed = plan_frames(program, arch, scenario, seed=0)
+    assert framed is not None
+    ops, max_packet = framed.program.ops, arch.interconnect.max_packet_bytes
+    every_op = [-(-op.nbytes // max_packet) if isinstance(op, TransferOp) else 0 for op in ops]
+    counts = packet_counts(framed.program, max_packet, framed.schedule.layout.frames)
+    assert counts.tolist() == every_op and sum(every_op) > 0
+    with pytest.raises(ValueError, match="equal frames"):
+        packet_counts(framed.program, max_packet, len(ops) + 1)

@@ -31,13 +31,24 @@ UNPLANNED = -1
 """Window of a packet (or time of a transfer) the planning pass never reached."""
 
 
-def packet_counts(program: Program, max_packet_bytes: int) -> np.ndarray:
-    """Packets of every op (0 for ops that are not transfers), by op id."""
-    counts = np.zeros(len(program.ops), np.int64)
-    for op in program.ops:
+def packet_counts(program: Program, max_packet_bytes: int, frames: int = 1) -> np.ndarray:
+    """Packets of every op (0 for ops that are not transfers), by op id.
+
+    A program of ``frames`` > 1 equal frames (a scenario's, ``archsim.scenario.frames``:
+    frame f owns ids ``[f x stride, (f + 1) x stride)``, its ops those of the mapped
+    program at the same positions) is counted from its first frame alone: its ops are made
+    when read, and reading every frame's would make millions of them for nothing.
+    """
+    ops = program.ops
+    stride = len(ops) // frames
+    if stride * frames != len(ops):
+        raise ValueError(f"{len(ops)} ops do not split into {frames} equal frames")
+    counts = np.zeros(stride, np.int64)
+    for position in range(stride):
+        op = ops[position]
         if isinstance(op, TransferOp):
-            counts[op.id] = -(-op.nbytes // max_packet_bytes)
-    return counts
+            counts[position] = -(-op.nbytes // max_packet_bytes)
+    return np.tile(counts, frames) if frames > 1 else counts
 
 
 @dataclass
@@ -61,9 +72,10 @@ class TransferPlan:
     planned_by_run: bool = False  # the run was its own planning pass (no separate one)
 
     @classmethod
-    def empty(cls, program: Program, max_packet_bytes: int) -> TransferPlan:
-        """A plan with room for every op and packet of the program, nothing planned yet."""
-        return cls.sized(program, packet_counts(program, max_packet_bytes))
+    def empty(cls, program: Program, max_packet_bytes: int, frames: int = 1) -> TransferPlan:
+        """A plan with room for every op and packet of the program (of ``frames`` equal
+        frames, see ``packet_counts``), nothing planned yet."""
+        return cls.sized(program, packet_counts(program, max_packet_bytes, frames))
 
     @classmethod
     def sized(cls, program: Program, counts: np.ndarray) -> TransferPlan:

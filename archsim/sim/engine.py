@@ -57,6 +57,14 @@ def as_program(program: RunProgram) -> Program:
     return cast(Program, program)
 
 
+def _empty_plan(
+    program: RunProgram, arch: ArchConfig, frames: FrameSchedule | None
+) -> TransferPlan:
+    """A time-triggered plan with room for every packet of the program, nothing planned."""
+    count = frames.layout.frames if frames is not None else 1
+    return TransferPlan.empty(as_program(program), arch.interconnect.max_packet_bytes, count)
+
+
 def _barrier(rt: OpRuntime, op_id: int, index: int) -> Generator[simpy.Event, Any, None]:
     yield from rt.wait_ready(op_id, -1, index)
     rt.finish(op_id)
@@ -137,7 +145,7 @@ def run_program(
         elif plan is not None:
             schedule = plan
         elif plans_in_the_run(arch) and not verify_plan:
-            schedule = TransferPlan.empty(as_program(program), arch.interconnect.max_packet_bytes)
+            schedule = _empty_plan(program, arch, frames)
             schedule.planned_by_run = True
         else:
             schedule = plan_transfers(program, arch, seed, watchdog_ps, frames, progress)
@@ -203,7 +211,7 @@ def plan_transfers(
     contention-free planning model (``planning_arch``), every packet booking the earliest
     free window of its route, and return the frozen plan."""
     wall_start = time.perf_counter()
-    plan = TransferPlan.empty(as_program(program), arch.interconnect.max_packet_bytes)
+    plan = _empty_plan(program, arch, frames)
     run_program(
         program,
         planning_arch(arch),
