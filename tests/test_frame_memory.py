@@ -4,10 +4,9 @@ the trace rows they produce (none without a trace)."""
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
-from tests.peak_rss import run_measured, tiny_stream_run
+from tests.peak_rss import archsim_command, run_measured, tiny_stream_run
 
 GROWTH_BOUND_MIB = 10.0
 """Peak RSS growth allowed from 10 to 40 frames of the run below (tiny_cnn 64x64, 1,494 ops
@@ -16,10 +15,10 @@ MiB); 33.5 MiB (82.1 -> 115.7 MiB), about 1.1 MiB a frame, when every frame was 
 the mapped program with its own per-op run-time state."""
 
 
-def run_frames(frames: int) -> tuple[float, dict[str, Any]]:
+def run_frames(frames: int, arch: str = "edge_bus") -> tuple[float, dict[str, Any]]:
     """Peak RSS (MiB) and summary of one ``archsim run`` process without a trace: a stream
     far beyond capacity, so frames queue up and wait on the frames before them."""
-    command = [sys.executable, "-m", "archsim", *tiny_stream_run(frames), "--no-trace", "--json"]
+    command = archsim_command(*tiny_stream_run(frames, arch), "--no-trace", "--json")
     peak_mib, stdout = run_measured(command)
     return peak_mib, json.loads(stdout)
 

@@ -5,7 +5,6 @@ the run's length."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from archsim.trace import recorder as recorder_module
 from archsim.trace import writer as writer_module
 from archsim.trace.schema import Table
 from tests.golden_runs import trace_checksums
-from tests.peak_rss import run_measured, tiny_stream_run
+from tests.peak_rss import archsim_command, run_measured, tiny_stream_run
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_CNN = ROOT / "workloads" / "tiny_cnn.yaml"
@@ -166,10 +165,8 @@ GROWTH_BOUND_MIB = 12.0
 the development machine: 3.4 MiB (78.9 -> 82.3 MiB) with the trace streamed to the file;
 39.7 MiB (83.1 -> 122.8 MiB) when every row stayed in memory until the run ended."""
 
-_RUN_WITH_SMALL_BATCHES = (
-    "import sys; from archsim.trace import recorder, writer; "
-    "recorder.FLUSH_ROWS = writer.READ_ROWS = 4096; "
-    "from archsim.cli.main import cli; cli(sys.argv[1:])"
+_SMALL_BATCHES = (
+    "from archsim.trace import recorder, writer; recorder.FLUSH_ROWS = writer.READ_ROWS = 4096"
 )
 
 
@@ -177,8 +174,8 @@ def traced_frames(frames: int, folder: Path) -> tuple[float, int]:
     """Peak RSS (MiB) of one traced ``archsim run`` process of a stream far beyond capacity,
     and the rows of /states its trace holds."""
     path = folder / f"{frames}.h5"
-    command = [sys.executable, "-c", _RUN_WITH_SMALL_BATCHES, *tiny_stream_run(frames)]
-    peak_mib, _ = run_measured([*command, "--out", str(path), "--json"])
+    run = [*tiny_stream_run(frames), "--out", str(path), "--json"]
+    peak_mib, _ = run_measured(archsim_command(*run, prelude=_SMALL_BATCHES))
     with h5py.File(path, "r") as h5:
         rows = len(h5["states/component"])
     return peak_mib, rows
