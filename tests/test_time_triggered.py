@@ -436,3 +436,20 @@ def test_packets_of_a_scenario_are_counted_from_its_first_frame() -> None:
     assert counts.tolist() == every_op and sum(every_op) > 0
     with pytest.raises(ValueError, match="equal frames"):
         packet_counts(framed.program, max_packet, len(ops) + 1)
+
+
+@pytest.mark.parametrize("scenario", [None, STREAM, DROPPING], ids=["one", "stream", "drops"])
+def test_an_untraced_run_that_plans_itself_keeps_counts_only_and_summarises_alike(
+    tmp_path: Path, scenario: dict[str, Any] | None
+) -> None:
+    options = {} if scenario is None else {"scenario": ScenarioConfig.model_validate(scenario)}
+    arch = det("interconnect.max_packet_bytes=1024")  # transfers of several packets
+    traced = simulate(arch, "tiny_cnn", tmp_path / "traced.h5", **options).summary
+    untraced = simulate(arch, "tiny_cnn", **options).summary
+    for summary in (traced, untraced):
+        summary.pop("wall_s")
+        summary.pop("trace", None)
+    assert untraced == traced
+    ic = untraced["interconnect"]
+    assert ic["run_is_planning_pass"] and ic["late_transfers"] == 0
+    assert ic["planned_packets"] > ic["planned_transfers"] > 0

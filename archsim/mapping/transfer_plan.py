@@ -10,7 +10,8 @@ and when it reached the network, so that a late transfer's slip can be attribute
 
 Filled by the planning pass (``archsim.sim.engine.plan_transfers``) and then frozen; the
 run reads it. When the planning model is the chip itself the run is the planning pass and
-fills it (``plans_in_the_run``). Pure data: no simulation objects. Times are kept in
+fills it (``plans_in_the_run``); untraced, it only counts what it planned (``counting``).
+Pure data: no simulation objects. Times are kept in
 ``array('q')`` buffers: scalar reads and writes on the simulation's hot path are plain
 Python ints, and ``view`` gives a numpy array over the same memory for vectorised work.
 """
@@ -70,12 +71,35 @@ class TransferPlan:
     frozen: bool = False  # False while the planning pass fills it
     events: int = 0  # simulation events of the planning pass
     planned_by_run: bool = False  # the run was its own planning pass (no separate one)
+    keeps_windows: bool = True  # False: a plan that only counts (see ``counting``)
+    counted_transfers: int = 0  # transfers and packets a counting plan planned
+    counted_packets: int = 0
 
     @classmethod
     def empty(cls, program: Program, max_packet_bytes: int, frames: int = 1) -> TransferPlan:
         """A plan with room for every op and packet of the program (of ``frames`` equal
         frames, see ``packet_counts``), nothing planned yet."""
         return cls.sized(program, packet_counts(program, max_packet_bytes, frames))
+
+    @classmethod
+    def counting(cls, program: Program) -> TransferPlan:
+        """A plan of a run that is its own planning pass and keeps no trace: nothing reads
+        its windows afterwards, so it keeps none (no per-op or per-packet storage, so
+        memory stays flat over the frames of a stream) and only counts what it planned."""
+        return cls(
+            program=program,
+            packet_base=array("q"),
+            packet_op=np.zeros(0, np.int64),
+            window_ps=array("q"),
+            occupancy_ps=array("q"),
+            issue_ps=array("q"),
+            dram_ps=array("q"),
+            sram_wait_ps=array("q"),
+            arrive_ps=array("q"),
+            end_ps=array("q"),
+            planned_by_run=True,
+            keeps_windows=False,
+        )
 
     @classmethod
     def sized(cls, program: Program, counts: np.ndarray) -> TransferPlan:
@@ -104,17 +128,21 @@ class TransferPlan:
 
     @property
     def packets(self) -> int:
-        """Packets the program sends (planned or not)."""
+        """Packets the program sends (planned or not); 0 in a counting plan."""
         return len(self.window_ps)
 
     @property
     def planned_packets(self) -> int:
         """Packets that have a planned window."""
+        if not self.keeps_windows:
+            return self.counted_packets
         return int(np.count_nonzero(self.view(self.window_ps) >= 0))
 
     @property
     def planned_transfers(self) -> int:
         """Transfers that have a planned delivery."""
+        if not self.keeps_windows:
+            return self.counted_transfers
         return int(np.count_nonzero(self.view(self.end_ps) >= 0))
 
     def reservations(

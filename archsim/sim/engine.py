@@ -131,7 +131,8 @@ def run_program(
     planning model is the chip itself (``plans_in_the_run``: DRAM planned ``exact``, or no
     refresh) the run on the frozen plan would repeat the planning pass event for event, so
     this run is the planning pass, traced (every transfer on its window, as planned),
-    unless ``verify_plan`` asks for the separate pass and a run that checks the plan.
+    unless ``verify_plan`` asks for the separate pass and a run that checks the plan;
+    untraced, it keeps no windows, only their counts (``TransferPlan.counting``).
     ``progress`` draws a bar of the run (and of a planning pass) on stderr
     (``archsim.sim.progress``); the caller decides whether stderr wants one.
     """
@@ -145,8 +146,11 @@ def run_program(
         elif plan is not None:
             schedule = plan
         elif plans_in_the_run(arch) and not verify_plan:
-            schedule = _empty_plan(program, arch, frames)
-            schedule.planned_by_run = True
+            if recorder.enabled:  # the trace records every planned window
+                schedule = _empty_plan(program, arch, frames)
+                schedule.planned_by_run = True
+            else:
+                schedule = TransferPlan.counting(as_program(program))
         else:
             schedule = plan_transfers(program, arch, seed, watchdog_ps, frames, progress)
     env = SimEnvironment(seed)

@@ -72,6 +72,8 @@ class TimeTriggeredNoc(MeshNetwork):
         plan: TransferPlan,
     ) -> None:
         super().__init__(parent, name, cfg, env, recorder, topology)
+        if recorder.enabled and not plan.keeps_windows:
+            raise ValueError("a traced run records every window: its plan must keep them")
         self.plan = plan
         self.plan_dram = cfg.plan_dram
         self.program = plan.program
@@ -139,12 +141,13 @@ class TimeTriggeredNoc(MeshNetwork):
         timing.hops = hops
         t_arrive = int(env.now)
         planned = plan.frozen and plan.end_ps[op.id] >= 0
-        if not plan.frozen:
+        keeping = not plan.frozen and plan.keeps_windows  # a planning pass writing the plan
+        if keeping:
             plan.issue_ps[op.id] = timing.t_issue
             plan.dram_ps[op.id] = timing.dram_wait + timing.dram
             plan.sram_wait_ps[op.id] = timing.sram_wait
             plan.arrive_ps[op.id] = t_arrive
-        first = plan.packet_base[op.id]
+        first = plan.packet_base[op.id] if plan.keeps_windows else 0
         late_packets = 0
         t_first = -1
         remaining = op.nbytes
@@ -166,10 +169,10 @@ class TimeTriggeredNoc(MeshNetwork):
                 t0 = book_earliest(links, offsets, occupancy, t_request)
                 for link in links:
                     reserved[link] += occupancy
-                if not plan.frozen:
+                if keeping:
                     plan.window_ps[packet] = t0
                     plan.occupancy_ps[packet] = occupancy
-                else:
+                elif plan.frozen:
                     self.rebooked.append((op.id, packet - first, t0, occupancy))
                     if window != UNPLANNED:
                         self.late[packet] = True
@@ -200,7 +203,11 @@ class TimeTriggeredNoc(MeshNetwork):
             self.until_forget = _FORGET_EVERY
             self.calendar.forget_before(t_end)  # later packets all start after now
         if not plan.frozen:
-            plan.end_ps[op.id] = t_end
+            if keeping:
+                plan.end_ps[op.id] = t_end
+            else:
+                plan.counted_transfers += 1
+                plan.counted_packets += packet - first
             if self.recorder.enabled:  # a traced planning pass is the run: as planned
                 self._record_window(op, t_first, t_end, True, False, _NO_SLIP)
             return
