@@ -24,7 +24,9 @@ from archsim.mapping.program import TransferOp
 from archsim.mapping.transfer_plan import packet_counts
 from archsim.scenario.engines import engine_arch
 from archsim.scenario.run import plan_frames
+from archsim.sim.engine import plan_transfers
 from archsim.trace import Trace, open_trace
+from archsim.units import clock_period_ps
 from archsim.workload import build_graph
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -453,3 +455,28 @@ def test_an_untraced_run_that_plans_itself_keeps_counts_only_and_summarises_alik
     ic = untraced["interconnect"]
     assert ic["run_is_planning_pass"] and ic["late_transfers"] == 0
     assert ic["planned_packets"] > ic["planned_transfers"] > 0
+
+
+def test_reservations_follow_the_routes_the_planning_pass_noted() -> None:
+    """The plan notes each transfer's route as it plans it, so listing the reservations
+    of a scenario reads none of its frames' ops; they are every packet's hold of every
+    link of its route."""
+    arch = det("engines=2", "interconnect.max_packet_bytes=1024")
+    graph = build_graph(load_workload(WORKLOADS / "tiny_cnn.yaml"), width=64, height=64)
+    program = map_workload(graph, engine_arch(arch))
+    framed = plan_frames(program, arch, ScenarioConfig.model_validate(OFFLINE), seed=0)
+    assert framed is not None
+    plan = plan_transfers(framed.program, arch, 0, frames=framed.schedule)
+    topology = mesh_topology(arch)
+    assert topology is not None
+    hop_ps = arch.interconnect.hop_latency_cycles * clock_period_ps(arch.interconnect.clock_mhz)
+    packets = np.flatnonzero(plan.view(plan.window_ps) >= 0)
+    expected = set()
+    for packet in packets.tolist():
+        op = framed.program.ops[int(plan.packet_op[packet])]
+        start, hold = plan.window_ps[packet], plan.occupancy_ps[packet]
+        for link, depth in zip(*topology.footprint(op.src, op.destinations), strict=True):
+            expected.add((link, packet, start + depth * hop_ps, start + depth * hop_ps + hold))
+    link, owner, start, end = plan.reservations(hop_ps, packets)
+    listed = list(zip(link.tolist(), owner.tolist(), start.tolist(), end.tolist(), strict=True))
+    assert len(listed) == len(expected) > len(packets) and set(listed) == expected

@@ -19,14 +19,13 @@ Python ints, and ``view`` gives a numpy array over the same memory for vectorise
 from __future__ import annotations
 
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from archsim.config import ArchConfig
 from archsim.domain import DramPlanMode
 from archsim.mapping.program import Endpoint, Program, TransferOp
-from archsim.mapping.topology import MeshTopology
 
 UNPLANNED = -1
 """Window of a packet (or time of a transfer) the planning pass never reached."""
@@ -66,6 +65,7 @@ class TransferPlan:
     sram_wait_ps: array[int]  # per op: planned wait for the SRAM port
     arrive_ps: array[int]  # per op: planned arrival at the network (port held)
     end_ps: array[int]  # per op: planned delivery of its last byte
+    op_route: array[int]  # per op: its route in ``routes`` (-1: not planned)
     latency_ps: int = 0  # the planned run's end
     wall_s: float = 0.0  # wall time of a separate planning pass (0: the run planned it)
     frozen: bool = False  # False while the planning pass fills it
@@ -74,6 +74,8 @@ class TransferPlan:
     keeps_windows: bool = True  # False: a plan that only counts (see ``counting``)
     counted_transfers: int = 0  # transfers and packets a counting plan planned
     counted_packets: int = 0
+    routes: list[tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=list)
+    route_ids: dict[tuple[Endpoint, tuple[Endpoint, ...]], int] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, program: Program, max_packet_bytes: int, frames: int = 1) -> TransferPlan:
@@ -97,6 +99,7 @@ class TransferPlan:
             sram_wait_ps=array("q"),
             arrive_ps=array("q"),
             end_ps=array("q"),
+            op_route=array("q"),
             planned_by_run=True,
             keeps_windows=False,
         )
@@ -119,6 +122,7 @@ class TransferPlan:
             sram_wait_ps=array("q", [0]) * ops,
             arrive_ps=array("q", [UNPLANNED]) * ops,
             end_ps=array("q", [UNPLANNED]) * ops,
+            op_route=array("q", [-1]) * ops,
         )
 
     @staticmethod
@@ -145,22 +149,38 @@ class TransferPlan:
             return self.counted_transfers
         return int(np.count_nonzero(self.view(self.end_ps) >= 0))
 
+    def plan_route(
+        self,
+        op_id: int,
+        key: tuple[Endpoint, tuple[Endpoint, ...]],
+        footprint: tuple[tuple[int, ...], tuple[int, ...]],
+    ) -> None:
+        """Note the route of a transfer being planned: ``key`` (source, destinations) and
+        its ``footprint`` (links, depth of each), for ``reservations``."""
+        route = self.route_ids.get(key)
+        if route is None:
+            route = self.route_ids[key] = len(self.routes)
+            self.routes.append(footprint)
+        self.op_route[op_id] = route
+
     def reservations(
-        self, topology: MeshTopology, hop_ps: int, packets: np.ndarray
+        self, hop_ps: int, packets: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(link, packet, t_start_ps, t_end_ps) of every link reservation of the planned
-        ``packets`` (packet indices), grouped by route, then by link in route order."""
-        op_route = np.full(len(self.packet_base), -1, np.int64)
-        routes: dict[tuple[Endpoint, tuple[Endpoint, ...]], int] = {}
-        route_links: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
-        for op in self.program.ops:
-            if isinstance(op, TransferOp):
-                key = (op.src, op.destinations)
-                if key not in routes:
-                    routes[key] = len(route_links)
-                    route_links.append(topology.footprint(*key))
-                op_route[op.id] = routes[key]
+        ``packets`` (packet indices), grouped by route (routes in the order of their
+        first transfer in the program), then by link in route order."""
+        op_route = self.view(self.op_route)
         route_key = op_route[self.packet_op[packets]]
+        if np.any(route_key < 0):
+            raise ValueError("a planned packet's transfer has no route in the plan")
+        planned_ops = np.flatnonzero(op_route >= 0)
+        first_op = np.full(len(self.routes), len(op_route), np.int64)
+        np.minimum.at(first_op, op_route[planned_ops], planned_ops)
+        by_first_op = np.argsort(first_op, kind="stable")
+        rank = np.empty(len(self.routes), np.int64)
+        rank[by_first_op] = np.arange(len(self.routes))
+        route_links = [self.routes[route] for route in by_first_op]
+        route_key = rank[route_key]
         order = np.argsort(route_key, kind="stable")
         cuts = np.searchsorted(route_key[order], np.arange(len(route_links) + 1))
         window_all, occupancy_all = self.view(self.window_ps), self.view(self.occupancy_ps)

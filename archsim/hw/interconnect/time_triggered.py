@@ -102,7 +102,7 @@ class TimeTriggeredNoc(MeshNetwork):
     def _planned_intervals(self, links: int) -> list[tuple[np.ndarray, np.ndarray]]:
         plan = self.plan
         packets = np.flatnonzero(plan.view(plan.window_ps) >= 0)
-        link, _, start, end = plan.reservations(self.topology, self.hop_latency_ps, packets)
+        link, _, start, end = plan.reservations(self.hop_latency_ps, packets)
         reserved = np.zeros(links, np.int64)
         np.add.at(reserved, link, end - start)  # exact integer sums
         self.reserved = reserved.tolist()
@@ -131,7 +131,8 @@ class TimeTriggeredNoc(MeshNetwork):
     ) -> Generator[simpy.Event, Any, None]:
         env = self.env
         plan = self.plan
-        links, depths = self.topology.footprint(op.src, op.destinations)
+        key = (op.src, op.destinations)
+        links, depths = footprint = self.topology.footprint(*key)
         offsets = self.offsets.get(links)
         if offsets is None:
             offsets = [depth * self.hop_latency_ps for depth in depths]
@@ -147,6 +148,7 @@ class TimeTriggeredNoc(MeshNetwork):
             plan.dram_ps[op.id] = timing.dram_wait + timing.dram
             plan.sram_wait_ps[op.id] = timing.sram_wait
             plan.arrive_ps[op.id] = t_arrive
+            plan.plan_route(op.id, key, footprint)
         first = plan.packet_base[op.id] if plan.keeps_windows else 0
         late_packets = 0
         t_first = -1
@@ -321,7 +323,7 @@ class TimeTriggeredNoc(MeshNetwork):
         plan = self.plan
         ids = np.array([stats.component_id for stats in self.links], np.int64)
         packets = np.flatnonzero(plan.view(plan.window_ps) >= 0)
-        link, packet, start, end = plan.reservations(self.topology, self.hop_latency_ps, packets)
+        link, packet, start, end = plan.reservations(self.hop_latency_ps, packets)
         status = np.where(self.late[packet], ReservationStatus.UNUSED, ReservationStatus.USED)
         op = plan.packet_op[packet]
         index = packet - plan.view(plan.packet_base)[op]
