@@ -480,3 +480,7 @@ def test_reservations_follow_the_routes_the_planning_pass_noted() -> None:
     link, owner, start, end = plan.reservations(hop_ps, packets)
     listed = list(zip(link.tolist(), owner.tolist(), start.tolist(), end.tolist(), strict=True))
     assert len(listed) == len(expected) > len(packets) and set(listed) == expected
+    pieces = list(plan.reservation_chunks(hop_ps, packets, rows=50))  # as a trace gets them
+    assert len(pieces) > 2 and all(len(piece[0]) >= 50 for piece in pieces[:-1])
+    for column, whole in zip(zip(*pieces, strict=True), (link, owner, start, end), strict=True):
+        np.testing.assert_array_equal(np.concatenate(column), whole)

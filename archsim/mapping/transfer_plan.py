@@ -19,6 +19,7 @@ Python ints, and ``view`` gives a numpy array over the same memory for vectorise
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,8 @@ from archsim.mapping.program import Endpoint, Program, TransferOp
 
 UNPLANNED = -1
 """Window of a packet (or time of a transfer) the planning pass never reached."""
+RESERVATION_ROWS = 1 << 17
+"""Rows of link reservations listed at a time (``TransferPlan.reservation_chunks``)."""
 
 
 def packet_counts(program: Program, max_packet_bytes: int, frames: int = 1) -> np.ndarray:
@@ -169,6 +172,17 @@ class TransferPlan:
         """(link, packet, t_start_ps, t_end_ps) of every link reservation of the planned
         ``packets`` (packet indices), grouped by route (routes in the order of their
         first transfer in the program), then by link in route order."""
+        chunks = list(self.reservation_chunks(hop_ps, packets))
+        if not chunks:
+            empty = np.zeros(0, np.int64)
+            return empty, empty, empty, empty
+        return _joined(*(list(column) for column in zip(*chunks, strict=True)))
+
+    def reservation_chunks(
+        self, hop_ps: int, packets: np.ndarray, rows: int = RESERVATION_ROWS
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """``reservations`` in consecutive pieces of at least ``rows`` rows (the last may
+        be shorter), so that a long run's millions of rows need not be held at once."""
         op_route = self.view(self.op_route)
         route_key = op_route[self.packet_op[packets]]
         if np.any(route_key < 0):
@@ -179,29 +193,39 @@ class TransferPlan:
         by_first_op = np.argsort(first_op, kind="stable")
         rank = np.empty(len(self.routes), np.int64)
         rank[by_first_op] = np.arange(len(self.routes))
-        route_links = [self.routes[route] for route in by_first_op]
         route_key = rank[route_key]
         order = np.argsort(route_key, kind="stable")
-        cuts = np.searchsorted(route_key[order], np.arange(len(route_links) + 1))
+        cuts = np.searchsorted(route_key[order], np.arange(len(by_first_op) + 1))
         window_all, occupancy_all = self.view(self.window_ps), self.view(self.occupancy_ps)
-        links, owners, starts, ends = [], [], [], []
-        for index, (route, depths) in enumerate(route_links):
+        links: list[np.ndarray] = []
+        owners: list[np.ndarray] = []
+        starts: list[np.ndarray] = []
+        ends: list[np.ndarray] = []
+        held = 0
+        for index, route in enumerate(by_first_op.tolist()):
             chosen = packets[order[cuts[index] : cuts[index + 1]]]
             window, occupancy = window_all[chosen], occupancy_all[chosen]
-            for depth, link in zip(depths, route, strict=True):
+            route_links, depths = self.routes[route]
+            for depth, link in zip(depths, route_links, strict=True):
                 links.append(np.full(len(chosen), link, np.int64))
                 owners.append(chosen)
                 starts.append(window + depth * hop_ps)
                 ends.append(window + depth * hop_ps + occupancy)
-        if not links:
-            empty = np.zeros(0, np.int64)
-            return empty, empty, empty, empty
-        return (
-            np.concatenate(links),
-            np.concatenate(owners),
-            np.concatenate(starts),
-            np.concatenate(ends),
-        )
+            held += len(chosen) * len(route_links)
+            if held >= rows:
+                yield _joined(links, owners, starts, ends)
+                links, owners, starts, ends = [], [], [], []
+                held = 0
+        if held:
+            yield _joined(links, owners, starts, ends)
+
+
+def _joined(
+    *columns: list[np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each column's pieces as one array."""
+    link, packet, start, end = (np.concatenate(pieces) for pieces in columns)
+    return link, packet, start, end
 
 
 def planning_arch(arch: ArchConfig) -> ArchConfig:

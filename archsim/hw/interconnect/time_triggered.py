@@ -323,15 +323,13 @@ class TimeTriggeredNoc(MeshNetwork):
         plan = self.plan
         ids = np.array([stats.component_id for stats in self.links], np.int64)
         packets = np.flatnonzero(plan.view(plan.window_ps) >= 0)
-        link, packet, start, end = plan.reservations(self.hop_latency_ps, packets)
-        status = np.where(self.late[packet], ReservationStatus.UNUSED, ReservationStatus.USED)
-        op = plan.packet_op[packet]
-        index = packet - plan.view(plan.packet_base)[op]
-        columns = [ids[link], op, index, start, end, status]
-        rebooked = self._rebooked_rows(ids)
-        self.recorder.reservations(
-            *(np.concatenate([a, b]) for a, b in zip(columns, rebooked, strict=True))
-        )
+        packet_base = plan.view(plan.packet_base)
+        for link, packet, start, end in plan.reservation_chunks(self.hop_latency_ps, packets):
+            late = self.late[packet]
+            status = np.where(late, ReservationStatus.UNUSED, ReservationStatus.USED)
+            op = plan.packet_op[packet]
+            self.recorder.reservations(ids[link], op, packet - packet_base[op], start, end, status)
+        self.recorder.reservations(*self._rebooked_rows(ids))
 
     def _rebooked_rows(self, ids: np.ndarray) -> list[np.ndarray]:
         """Columns of the reservations made at run time (late and unplanned packets)."""
