@@ -84,7 +84,8 @@ class DmaEngine(Component):
         self, queue: Iterator[int], rt: OpRuntime, index: int
     ) -> Generator[simpy.Event, Any, None]:
         """One channel: take the next transfer of the queue, run it, repeat."""
-        env = self.chip.env
+        chip = self.chip
+        env = chip.env
         ops = rt.program.ops
         recorder = self.chip.recorder
         ids = self.chip.endpoint_component_ids
@@ -102,7 +103,36 @@ class DmaEngine(Component):
                 continue
             timing = TransferTiming(env._now)
             rt.set_timing(op_id, timing)
-            yield from self.execute(op, timing)
+            # the transfer's path, written out here (not a nested generator): every event of
+            # a transfer resumes this one generator frame
+            src, dst = op.src, op.dst
+            to_bank = dst.kind is EndpointKind.BANK
+            bank = chip.banks[dst.number if to_bank else src.number]
+            tag = op.layer + op.frame * LAYER_TAG_STRIDE  # the layer tag of the trace's states
+            if src.kind is EndpointKind.DRAM:
+                yield from chip.dram[src.number].access(op.nbytes, op.stream, False, timing, tag)
+            admission = chip.interconnect.admission(op)
+            if admission is not None:
+                t_wait = int(env.now)
+                yield admission
+                waited = int(env.now) - t_wait
+                chip.interconnect.admission_wait_ps += waited
+                timing.interconnect_wait += waited
+                timing.add_phase(t_wait, int(env.now), StallCause.INTERCONNECT)
+            t_request = env._now  # env.now without the property call
+            waiting = bank.ports.acquire()
+            if waiting is None:  # the usual case: the port is free, nothing to account
+                t_port = t_request
+            else:
+                yield waiting
+                t_port = env._now
+                timing.sram_wait += t_port - t_request
+                timing.add_phase(t_request, t_port, StallCause.SRAM)
+            yield from chip.interconnect.send(op, timing, bank.port_timer(to_bank))
+            bank.ports.release()
+            bank.record_access(op.nbytes, to_bank, t_request, t_port, env._now, tag)
+            if dst.kind is EndpointKind.DRAM:
+                yield from chip.dram[dst.number].access(op.nbytes, op.stream, True, timing, tag)
             timing.t_done = env._now
             if recorder.enabled:
                 row = recorder.transfer(
@@ -129,36 +159,3 @@ class DmaEngine(Component):
                         recorder.destination(row, ids[dst], interconnect.hops(op.src, dst))
             self.chip.account_transfer(op, timing)
             rt.finish(op_id)
-
-    def execute(self, op: TransferOp, timing: TransferTiming) -> Generator[simpy.Event, Any, None]:
-        """Move one transfer's bytes along its path."""
-        chip = self.chip
-        env = chip.env
-        src, dst = op.src, op.dst
-        to_bank = dst.kind is EndpointKind.BANK
-        bank = chip.banks[dst.number if to_bank else src.number]
-        tag = op.layer + op.frame * LAYER_TAG_STRIDE  # the layer tag of the trace's states
-        if src.kind is EndpointKind.DRAM:
-            yield from chip.dram[src.number].access(op.nbytes, op.stream, False, timing, tag)
-        admission = chip.interconnect.admission(op)
-        if admission is not None:
-            t_wait = int(env.now)
-            yield admission
-            waited = int(env.now) - t_wait
-            chip.interconnect.admission_wait_ps += waited
-            timing.interconnect_wait += waited
-            timing.add_phase(t_wait, int(env.now), StallCause.INTERCONNECT)
-        t_request = env._now  # env.now without the property call
-        waiting = bank.ports.acquire()
-        if waiting is None:  # the usual case: the port is free, nothing to account
-            t_port = t_request
-        else:
-            yield waiting
-            t_port = env._now
-            timing.sram_wait += t_port - t_request
-            timing.add_phase(t_request, t_port, StallCause.SRAM)
-        yield from chip.interconnect.send(op, timing, bank.port_timer(to_bank))
-        bank.ports.release()
-        bank.record_access(op.nbytes, to_bank, t_request, t_port, env._now, tag)
-        if dst.kind is EndpointKind.DRAM:
-            yield from chip.dram[dst.number].access(op.nbytes, op.stream, True, timing, tag)
