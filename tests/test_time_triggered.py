@@ -121,6 +121,48 @@ def test_planned_calendar_finds_gaps_between_planned_and_run_time_bookings() -> 
         merged_intervals(1, np.array([0, 0]), np.array([0, 5]), np.array([10, 15]))
 
 
+
+def _first_free_start(
+    busy: list[list[tuple[int, int]]], links: list[int], offsets: list[int], length: int, t: int
+) -> int:
+    """Reference for LinkCalendar.earliest: try t and every end of a busy interval, less the
+    link's offset, in order, and take the first start free on every link."""
+    candidates = {t} | {end - offsets[i] for i, link in enumerate(links) for _, end in busy[link]}
+
+    def free(t0: int) -> bool:
+        return all(
+            end <= t0 + offset or t0 + offset + length <= start
+            for link, offset in zip(links, offsets, strict=True)
+            for start, end in busy[link]
+        )
+
+    return next(t0 for t0 in sorted(c for c in candidates if c >= t) if free(t0))
+
+
+def test_calendar_earliest_matches_a_brute_force_search_over_random_bookings() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        links = 4
+        # planned reservations: disjoint random intervals per link
+        link = rng.integers(0, links, 30)
+        start = np.sort(rng.choice(400, 30, replace=False)) * 10
+        order = np.lexsort((start, link))
+        link, start = link[order], start[order]
+        end = start + rng.integers(1, 10, 30)
+        planned = merged_intervals(links, link, start, end)
+        calendar = LinkCalendar(links, planned)
+        busy = [list(zip(s.tolist(), e.tolist(), strict=True)) for s, e in planned]
+        for _ in range(40):  # book packets at the earliest window, as the run does
+            route = sorted(rng.choice(links, int(rng.integers(1, links + 1)), replace=False))
+            offsets = [3 * depth for depth in range(len(route))]
+            length = int(rng.integers(1, 25))
+            t = int(rng.integers(0, 4500))
+            expected = _first_free_start(busy, route, offsets, length, t)
+            assert calendar.earliest(route, offsets, length, t) == expected
+            assert calendar.book_earliest(route, offsets, length, t) == expected
+            for depth, hop in enumerate(route):
+                busy[hop].append((expected + offsets[depth], expected + offsets[depth] + length))
+
 # --- as planned -------------------------------------------------------------------------
 
 

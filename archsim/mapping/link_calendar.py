@@ -70,8 +70,10 @@ class LinkCalendar:
                         moved = True
                         break
                 ends = booked_ends[link]
+                if not ends or ends[-1] <= begin:  # after every booking (the usual case)
+                    continue
                 index = bisect_right(ends, begin)
-                if index < len(ends) and booked_starts[link][index] < end:
+                if booked_starts[link][index] < end:
                     t0 = ends[index] - offset
                     moved = True
                     break

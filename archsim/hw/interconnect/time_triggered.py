@@ -182,9 +182,9 @@ class TimeTriggeredNoc(MeshNetwork):
                         self.reserved_unused_ps += plan.occupancy_ps[packet] * len(links)
             if t_first < 0:
                 t_first = t0
-            wait = t0 - t_request
-            timing.interconnect_wait += wait
-            timing.add_phase(t_request, t0, StallCause.INTERCONNECT)
+            if t0 > t_request:  # a wait for the packet's window (add_phase drops none)
+                timing.interconnect_wait += t0 - t_request
+                timing.add_phase(t_request, t0, StallCause.INTERCONNECT)
             cause = StallCause.SRAM if port_ps > serialization else StallCause.INTERCONNECT
             if cause is StallCause.SRAM:
                 timing.sram += occupancy
