@@ -121,7 +121,6 @@ def test_planned_calendar_finds_gaps_between_planned_and_run_time_bookings() -> 
         merged_intervals(1, np.array([0, 0]), np.array([0, 5]), np.array([10, 15]))
 
 
-
 def _first_free_start(
     busy: list[list[tuple[int, int]]], links: list[int], offsets: list[int], length: int, t: int
 ) -> int:
@@ -162,6 +161,7 @@ def test_calendar_earliest_matches_a_brute_force_search_over_random_bookings() -
             assert calendar.book_earliest(route, offsets, length, t) == expected
             for depth, hop in enumerate(route):
                 busy[hop].append((expected + offsets[depth], expected + offsets[depth] + length))
+
 
 # --- as planned -------------------------------------------------------------------------
 
