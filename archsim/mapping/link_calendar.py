@@ -44,6 +44,7 @@ class LinkCalendar:
             )
             for starts, ends in (planned or [])
         ] or [(array("q"), array("q")) for _ in range(links)]
+        self.any_planned = any(len(ends) for _, ends in self.planned)
 
     def earliest(
         self, links: Sequence[int], offsets_ps: Sequence[int], duration_ps: int, t_ps: int
@@ -56,24 +57,24 @@ class LinkCalendar:
         # conflict_end(link, begin, begin + duration_ps) written out (the planning pass and
         # the time-triggered run call this once per packet)
         planned, booked_starts, booked_ends = self.planned, self.starts, self.ends
+        any_planned = self.any_planned
         moved = True
         while moved:
             moved = False
             for link, offset in zip(links, offsets_ps, strict=True):
                 begin = t0 + offset
-                end = begin + duration_ps
-                starts, ends = planned[link]
-                if ends:
+                if any_planned:
+                    starts, ends = planned[link]
                     index = bisect_right(ends, begin)  # first interval ending after begin
-                    if index < len(ends) and starts[index] < end:
+                    if index < len(ends) and starts[index] < begin + duration_ps:
                         t0 = ends[index] - offset  # try again after that interval
                         moved = True
                         break
                 ends = booked_ends[link]
                 if not ends or ends[-1] <= begin:  # after every booking (the usual case)
                     continue
-                index = bisect_right(ends, begin)
-                if booked_starts[link][index] < end:
+                index = bisect_right(ends, begin)  # first booking ending after begin
+                if booked_starts[link][index] < begin + duration_ps:
                     t0 = ends[index] - offset
                     moved = True
                     break
