@@ -228,15 +228,17 @@ class TimeTriggeredNoc(MeshNetwork):
         size: int,
     ) -> None:
         """Account the packet's hold of every link of its route (and trace it)."""
-        tracing = self.recorder.enabled
-        tag = op.layer + op.frame * LAYER_TAG_STRIDE
-        for link, offset in zip(links, offsets, strict=True):
-            stats = self.links[link]
+        every_link = self.links
+        for link in links:
+            stats = every_link[link]
             stats.busy_ps += occupancy
             stats.bytes += size
-            if tracing and occupancy > 0:
+        if self.recorder.enabled and occupancy > 0:
+            tag = op.layer + op.frame * LAYER_TAG_STRIDE
+            for link, offset in zip(links, offsets, strict=True):
                 start = t0 + offset
-                self.recorder.state(stats.component_id, State.BUSY, start, start + occupancy, tag)
+                component = every_link[link].component_id
+                self.recorder.state(component, State.BUSY, start, start + occupancy, tag)
 
     def _account_slip(
         self,
