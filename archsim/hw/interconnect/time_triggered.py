@@ -162,7 +162,12 @@ class TimeTriggeredNoc(MeshNetwork):
             remaining -= size
             serialization = -(-size // width) * period  # serialization_ps(size)
             port_ps = port_time_ps(size)
-            occupancy = port_ps if port_ps > serialization else serialization
+            if port_ps > serialization:  # the SRAM port sets the packet's pace
+                occupancy, cause = port_ps, StallCause.SRAM
+                timing.sram += occupancy
+            else:
+                occupancy, cause = serialization, StallCause.INTERCONNECT
+                timing.interconnect += occupancy
             t_request = env._now  # env.now without the property call
             window = plan.window_ps[packet] if planned else UNPLANNED
             if window >= t_request:
@@ -185,11 +190,6 @@ class TimeTriggeredNoc(MeshNetwork):
             if t0 > t_request:  # a wait for the packet's window (add_phase drops none)
                 timing.interconnect_wait += t0 - t_request
                 timing.add_phase(t_request, t0, StallCause.INTERCONNECT)
-            cause = StallCause.SRAM if port_ps > serialization else StallCause.INTERCONNECT
-            if cause is StallCause.SRAM:
-                timing.sram += occupancy
-            else:
-                timing.interconnect += occupancy
             timing.add_phase(t0, t0 + occupancy, cause)
             self._occupy(op, links, offsets, t0, occupancy, size)
             yield timeout(t0 + occupancy - t_request)
