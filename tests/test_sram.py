@@ -4,7 +4,7 @@ exactly through the DMA path (port, then bus) against their closed forms."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 import simpy
@@ -14,8 +14,8 @@ import archsim
 from archsim.config import ArchConfig
 from archsim.domain import EndpointKind, TransferKind
 from archsim.hw.chip import Chip
-from archsim.mapping.program import Endpoint, TransferOp
-from archsim.sim.runtime import TransferTiming
+from archsim.mapping.program import Endpoint, Program, TransferOp
+from archsim.sim.runtime import OpRuntime
 from archsim.trace import NullRecorder
 
 BANK0 = Endpoint(EndpointKind.BANK, 0)
@@ -45,22 +45,20 @@ def load(nbytes: int) -> TransferOp:
 
 
 def run_transfers(arch: ArchConfig, *ops: TransferOp, together: bool = True) -> tuple[Chip, int]:
-    """Execute the ops on a fresh chip, all at time 0 (or one after another); returns the
-    chip and the time the last one finished."""
+    """Execute the ops on one DMA engine of a fresh chip, all at time 0 (one channel each)
+    or one after another (one channel); returns the chip and the time the last one
+    finished."""
     env = simpy.Environment()
     chip = Chip(arch, env, NullRecorder(), np.random.SeedSequence(0))
+    program = Program()
+    for op in ops:
+        program.add("store_dma0", replace(op, id=program.next_id))
     engine = chip.store_dma[0]
-
-    def one_after_another() -> Any:
-        for op in ops:
-            yield from engine.execute(op, TransferTiming(int(env.now)))
-
-    if together:
-        for op in ops:
-            env.process(engine.execute(op, TransferTiming(0)))
-    else:
-        env.process(one_after_another())
+    engine.channels = len(ops) if together else 1
+    runtime = OpRuntime(env, program)
+    engine.start(program.queues["store_dma0"], runtime)
     env.run()
+    assert runtime.completed == len(ops)
     return chip, int(env.now)
 
 
