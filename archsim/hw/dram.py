@@ -200,27 +200,27 @@ class DramChannel(Component):
     ) -> Generator[simpy.Event, Any, None]:
         """Read or write bytes [address, address + nbytes) of this channel."""
         env = self.env
-        t_request = int(env.now)
+        t_request = env._now
         first = address // self.burst_bytes
         # every burst the bytes touch moves whole (an empty request still costs one)
         bursts = (address + max(nbytes, 1) - 1) // self.burst_bytes - first + 1
         bank = first // self.granule_bursts % self.banks
         row = first // self.sweep_bursts
         while True:
-            t_ready = self._reserve(bank, row, int(env.now))
+            t_ready = self._reserve(bank, row, env._now)
             while t_ready < 0:  # queued requests still await another row of this bank
                 blocked = env.event()
                 self.waiters[bank].append(blocked)
                 yield blocked
-                t_ready = self._reserve(bank, row, int(env.now))
+                t_ready = self._reserve(bank, row, env._now)
             generation = self.generation[bank]
-            t_now = int(env.now)
+            t_now = env._now
             if t_ready > t_now:
                 yield env.timeout(t_ready - t_now)
             waiting = self.queue.acquire()
             if waiting is not None:
                 yield waiting
-            t_grant = int(env.now)
+            t_grant = env._now
             if self._is_open(bank, row, t_grant):
                 break
             # a refresh or another request closed the row while this one queued
@@ -232,13 +232,14 @@ class DramChannel(Component):
         yield env.timeout(t_data_end - t_grant)
         self.queue.release()
         self.busy_ps += t_data_end - t_grant
-        self.recorder.state(self.component_id, State.BUSY, t_grant, t_data_end, layer)
+        if self.recorder.enabled:
+            self.recorder.state(self.component_id, State.BUSY, t_grant, t_data_end, layer)
         if write:
             self.bytes_written += nbytes
         else:
             self.bytes_read += nbytes
         yield env.timeout(self._tcl)
-        t_end = int(env.now)
+        t_end = env._now
         queued = t_grant - t_ready
         timing.dram_wait += queued
         timing.dram += t_end - t_request - queued
@@ -416,7 +417,7 @@ class DramChannel(Component):
         """Book the earliest activate at or after t that keeps tRRD and tFAW to every
         booked activate and falls outside refreshes; return its time."""
         acts = self.acts
-        horizon = int(self.env.now) - self.act_memory_ps
+        horizon = self.env._now - self.act_memory_ps
         if acts and acts[0] < horizon:
             del acts[: bisect_left(acts, horizon)]
         trfc, trefi, offset = self._trfc, self._trefi, self.refresh_offset_ps

@@ -72,9 +72,9 @@ class MacCluster(Component):
             duration = op.cycles * self.period_ps
             if dropped[op.frame]:
                 rt.finish(op_id)
-                self._account(op, int(env.now) - duration)
+                self._account(op, env._now - duration)
                 continue
-            now = int(env.now)
+            now = env._now
             tag = op.layer + op.frame * LAYER_TAG_STRIDE
             if now > t_free:
                 self._stall(rt, rt.blocker_of(op_id), t_free, now, op.layer, tag)

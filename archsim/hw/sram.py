@@ -87,4 +87,5 @@ class SramBank(Component):
             self.conflicts += 1
             self.conflict_ps += t_start - t_request
         self.busy_ps += t_end - t_start
-        self.recorder.state(self.component_id, State.BUSY, t_start, t_end, layer)
+        if self.recorder.enabled:
+            self.recorder.state(self.component_id, State.BUSY, t_start, t_end, layer)

@@ -110,12 +110,12 @@ class DeterministicNoc(MeshNetwork):
         timing.hops = hops
         if not self.gates[op.epoch].processed:
             raise SimulationError(f"transfer {op.id} sent before its epoch {op.epoch} began")
-        t_request = int(env.now)
+        t_request = env._now
         channel = self.flow_channels[flow]
         waiting = channel.acquire()
         if waiting is not None:
             yield waiting
-        t_grant = int(env.now)
+        t_grant = env._now
         network_ps = self.transfer_ps(op.epoch, flow, op.nbytes)
         port_ps = port_time_ps(op.nbytes)
         hold = max(network_ps, port_ps)
@@ -148,7 +148,7 @@ class DeterministicNoc(MeshNetwork):
     def _advance(self, lane: int) -> None:
         """Close the lane's drained epochs in order and put its next table in force."""
         epochs = self.epochs[lane]
-        now = int(self.env.now)
+        now = self.env._now
         current = self.current[lane]
         while current < len(epochs) and self.remaining[epochs[current]] == 0:
             epoch = epochs[current]

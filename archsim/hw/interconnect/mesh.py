@@ -232,7 +232,7 @@ class Mesh(MeshNetwork):
         channels = [self.channels[i] for i in tree.links]
         hop_ps = self.hop_latency_ps
         timing.hops = tree.hops
-        t_request = int(env.now)
+        t_request = env._now
         serialization_total = stream_total = 0
         done = t_request
         remaining = op.nbytes
@@ -251,7 +251,7 @@ class Mesh(MeshNetwork):
             tails = [0] * len(tree.links)  # per link: the latest tail of its final branches
             for k in path.order:
                 parent = parents[k]
-                ready = int(env.now)
+                ready = env._now
                 if parent >= 0:
                     wait = packet.grants[parent] - ready
                     if wait > 0:
@@ -291,7 +291,7 @@ class Mesh(MeshNetwork):
         zero-load hold is ``depth`` router delays (to its farthest destination) plus its
         packets' flit (or SRAM port) times; the rest of the time it waited."""
         env = self.env
-        wait = done - int(env.now)
+        wait = done - env._now
         if wait > 0:
             yield env.timeout(wait)
         pipeline_ps = depth * self.hop_latency_ps

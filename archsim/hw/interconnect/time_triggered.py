@@ -123,7 +123,7 @@ class TimeTriggeredNoc(MeshNetwork):
         if not self.plan.frozen:
             return None
         plan = self.plan
-        wait = plan.arrive_ps[op.id] - plan.sram_wait_ps[op.id] - int(self.env.now)
+        wait = plan.arrive_ps[op.id] - plan.sram_wait_ps[op.id] - self.env._now
         return self.env.timeout(wait) if wait > 0 else None
 
     def send(
@@ -140,7 +140,7 @@ class TimeTriggeredNoc(MeshNetwork):
         tail_ps = depths[-1] * self.hop_latency_ps  # to the farthest destination
         hops = len(links) - 1
         timing.hops = hops
-        t_arrive = int(env.now)
+        t_arrive = env._now
         planned = plan.frozen and plan.end_ps[op.id] >= 0
         keeping = not plan.frozen and plan.keeps_windows  # a planning pass writing the plan
         if keeping:
@@ -195,7 +195,7 @@ class TimeTriggeredNoc(MeshNetwork):
             yield timeout(t0 + occupancy - t_request)
             packet += 1
         yield env.timeout(tail_ps)
-        t_end = int(env.now)
+        t_end = env._now
         timing.interconnect += tail_ps
         timing.add_phase(t_end - tail_ps, t_end, StallCause.INTERCONNECT)
         timing.t_grant = t_first
