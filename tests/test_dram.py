@@ -204,3 +204,30 @@ def test_cli_bad_input_exits_2_without_traceback(args: tuple[str, ...], message:
     assert message in result.output
     assert "Traceback" not in result.output
     assert isinstance(result.exception, SystemExit)
+
+
+def _feasible_activate(acts: list[int], t: int, trrd: int, tfaw: int) -> bool:
+    """Whether an activate at t keeps tRRD to every booked one and at most four activates
+    in any tFAW window (brute force over the sorted times)."""
+    if any(abs(t - a) < trrd for a in acts):
+        return False
+    times = sorted([*acts, t])
+    return all(times[k + 4] - times[k] >= tfaw for k in range(len(times) - 4))
+
+
+def test_activates_are_booked_at_the_earliest_time_that_keeps_trrd_and_tfaw() -> None:
+    cfg = _dram("dram.preset=gddr6-14", "dram.trfc_ns=0")
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        env, channel = _channel(cfg)
+        trrd, tfaw = channel.timing.trrd, channel.timing.tfaw
+        for _ in range(60):  # mostly later and later, sometimes back among the booked ones
+            t = int(rng.integers(0, 40 * tfaw)) if rng.random() < 0.3 else None
+            if t is None:
+                t = (channel.acts[-1] if channel.acts else 0) + int(rng.integers(0, 2 * trrd))
+            acts = list(channel.acts)
+            # the earliest feasible time lies at t or where a constraint of a booked one ends
+            candidates = sorted({t} | {a + d for a in acts for d in (trrd, tfaw) if a + d > t})
+            expected = next(c for c in candidates if _feasible_activate(acts, c, trrd, tfaw))
+            assert channel._book_activate(t) == expected
+            assert channel.acts == sorted([*acts, expected])

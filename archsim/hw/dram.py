@@ -440,7 +440,11 @@ class DramChannel(Component):
         i = bisect_left(acts, t)
         if i and t - acts[i - 1] < trrd:
             return acts[i - 1] + trrd
-        if i < len(acts) and acts[i] - t < trrd:
+        if i == len(acts):  # after every booked activate (the usual case): one window
+            if i >= 4 and t - acts[i - 4] < self._tfaw:
+                return acts[i - 4] + self._tfaw
+            return t
+        if acts[i] - t < trrd:
             return acts[i] + trrd
         lo = max(0, i - 4)
         window = [*acts[lo:i], t, *acts[i : i + 4]]
