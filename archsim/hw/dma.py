@@ -86,9 +86,10 @@ class DmaEngine(Component):
         """One channel: take the next transfer of the queue, run it, repeat."""
         chip = self.chip
         env = chip.env
+        interconnect = chip.interconnect
         ops = rt.program.ops
-        recorder = self.chip.recorder
-        ids = self.chip.endpoint_component_ids
+        recorder = chip.recorder
+        ids = chip.endpoint_component_ids
         dropped = rt.dropped
         previous = -1
         for op_id in queue:
@@ -98,7 +99,7 @@ class DmaEngine(Component):
                 yield from rt.wait_ready(op_id, previous, index, op)
             previous = op_id
             if dropped[op.frame]:
-                self.chip.interconnect.skip(op)
+                interconnect.skip(op)
                 rt.finish(op_id)
                 continue
             timing = TransferTiming(env._now)
@@ -111,15 +112,15 @@ class DmaEngine(Component):
             tag = op.layer + op.frame * LAYER_TAG_STRIDE  # the layer tag of the trace's states
             if src.kind is EndpointKind.DRAM:
                 yield from chip.dram[src.number].access(op.nbytes, op.stream, False, timing, tag)
-            admission = chip.interconnect.admission(op)
+            admission = interconnect.admission(op)
             if admission is not None:
-                t_wait = int(env.now)
+                t_wait = env._now  # env.now without the property call
                 yield admission
-                waited = int(env.now) - t_wait
-                chip.interconnect.admission_wait_ps += waited
+                waited = env._now - t_wait
+                interconnect.admission_wait_ps += waited
                 timing.interconnect_wait += waited
-                timing.add_phase(t_wait, int(env.now), StallCause.INTERCONNECT)
-            t_request = env._now  # env.now without the property call
+                timing.add_phase(t_wait, env._now, StallCause.INTERCONNECT)
+            t_request = env._now
             waiting = bank.ports.acquire()
             if waiting is None:  # the usual case: the port is free, nothing to account
                 t_port = t_request
@@ -128,7 +129,7 @@ class DmaEngine(Component):
                 t_port = env._now
                 timing.sram_wait += t_port - t_request
                 timing.add_phase(t_request, t_port, StallCause.SRAM)
-            yield from chip.interconnect.send(op, timing, bank.port_timer(to_bank))
+            yield from interconnect.send(op, timing, bank.port_timer(to_bank))
             bank.ports.release()
             bank.record_access(op.nbytes, to_bank, t_request, t_port, env._now, tag)
             if dst.kind is EndpointKind.DRAM:
@@ -138,8 +139,8 @@ class DmaEngine(Component):
                 row = recorder.transfer(
                     op.layer,
                     op.kind,
-                    ids[op.src],
-                    ids[op.dst],
+                    ids[src],
+                    ids[dst],
                     op.nbytes,
                     timing.hops,
                     timing.t_issue,
@@ -153,9 +154,9 @@ class DmaEngine(Component):
                     timing.interconnect,
                     op.frame,
                 )
-                if op.fanout:
-                    interconnect = self.chip.interconnect
-                    for dst in op.destinations:
-                        recorder.destination(row, ids[dst], interconnect.hops(op.src, dst))
-            self.chip.account_transfer(op, timing)
+                if op.fanout:  # a multicast: a row per destination
+                    for destination in op.destinations:
+                        hops = interconnect.hops(src, destination)
+                        recorder.destination(row, ids[destination], hops)
+            chip.account_transfer(op, timing)
             rt.finish(op_id)
