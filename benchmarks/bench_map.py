@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_core import compile_bytecode
+
 from archsim.config import load_arch, load_workload
 from archsim.mapping.located import fusion_request, map_run
 from archsim.scenario import engine_arch
@@ -73,7 +75,9 @@ def time_mapping(
 
 
 def time_command(label: str, args: list[str], repeat: int) -> dict[str, Any]:
-    """Best wall and CPU seconds of ``python -m archsim ARGS`` in a fresh process."""
+    """Best wall and CPU seconds of ``python -m archsim ARGS`` in a fresh process, with
+    archsim's bytecode compiled."""
+    compile_bytecode()
     walls, cpus = [], []
     for _ in range(repeat):
         before = _children_cpu_s()

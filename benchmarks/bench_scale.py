@@ -4,9 +4,8 @@ Each case runs ``archsim`` in a fresh process, as a user would, and reports its 
 its peak RSS (``os.wait4``'s resource usage of that process alone), the SimPy events of the
 run, the engine's event rate and how it compares with a bare SimPy timeout loop measured
 in this process. Every case but the first runs with ``--no-trace``. archsim's bytecode is
-compiled first (``compileall``), as a regular install does: an editable install under
-``PYTHONDONTWRITEBYTECODE`` would otherwise compile every module on every start (about
-0.1 s). The cases and the aims they are held against (on the 2-core development machine):
+compiled first, as a regular install leaves it (``bench_core.compile_bytecode``). The cases
+and the aims they are held against (on the 2-core development machine):
 
 | case | aim |
 |---|---|
@@ -28,7 +27,6 @@ compiled first (``compileall``), as a regular install does: an editable install 
 from __future__ import annotations
 
 import argparse
-import compileall
 import json
 import os
 import subprocess
@@ -39,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench_core import bare_simpy_rate, machine
+from bench_core import bare_simpy_rate, compile_bytecode, machine
 
 REPO = Path(__file__).resolve().parents[1]
 BUS = str(REPO / "arch" / "edge_bus.yaml")
@@ -160,7 +158,7 @@ def main() -> None:
     selected = cases(frames)
     if options.only:
         selected = [c for c in selected if any(c.name.startswith(n) for n in options.only)]
-    compileall.compile_dir(REPO / "archsim", quiet=1)  # what a regular install leaves
+    compile_bytecode()
     bare = bare_simpy_rate()
     rows = []
     for case in selected:
