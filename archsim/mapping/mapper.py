@@ -173,10 +173,12 @@ class ProgramBuilder:
         epoch: int | None = None,
         fanout: tuple[Endpoint, ...] = (),
     ) -> int:
-        # -1 stands for "no such op" in deps
-        kept = tuple(deps) if min(deps, default=0) >= 0 else tuple([d for d in deps if d >= 0])
+        kept = tuple(deps)
+        if kept and min(kept) < 0:  # -1 stands for "no such op" in deps
+            kept = tuple([d for d in kept if d >= 0])
+        program = self.program
         op = TransferOp(
-            len(self.program.ops),
+            len(program.ops),
             layer,
             kind,
             src,
@@ -185,9 +187,10 @@ class ProgramBuilder:
             stream,
             kept,
             self.epoch_of[layer] if epoch is None else epoch,
-            fanout=fanout,
+            0,  # frame
+            fanout,
         )
-        return self.program.add(queue, op)
+        return program.add(queue, op)
 
     def _resolve(self, name: str, channels: Span) -> list[tuple[str, Span]]:
         """Physical tensors and channel ranges behind a (possibly view) tensor's channels
@@ -528,11 +531,12 @@ class ProgramBuilder:
             step.operands[tile.cluster] if step is not None else self._operands(tile, weights)
         )
         loads: list[int] = []
+        ops = self.program.ops
         for operand in operands:
-            fresh = self.program.next_id
+            fresh = len(ops)
             load = self._emit_operand(tile, operand, slot)
             loads.append(load)
-            if operand.is_weights:
+            if operand.key[0] == "weights":  # operand.is_weights
                 if load >= fresh:  # a multicast weight load is listed once
                     self.weight_loads.setdefault((tile.layer.index, tile.block), []).append(load)
                 cursor.weight_block = (tile.layer.index, tile.block)
@@ -642,8 +646,17 @@ class ProgramBuilder:
                 staged = self.staged[operand.key] = (fetch, home)
             staged_fetch, src = staged
             deps = [staged_fetch, slot]
-        if step is None or clusters is None:
-            return self._load(tile, src, operand.nbytes, operand.stream, deps)
+        if step is None or clusters is None:  # a load from an SRAM bank into the cluster
+            return self._transfer(
+                self.ports.loads[tile.cluster],
+                tile.layer.index,
+                TransferKind.OPERAND_LOAD,
+                src,
+                self.ports.clusters[tile.cluster],
+                operand.nbytes,
+                operand.stream,
+                deps,
+            )
         if clusters[0] != tile.cluster:
             raise ValueError("a multicast load must be emitted by its first destination")
         load = self._transfer(
@@ -698,18 +711,6 @@ class ProgramBuilder:
             self._transfer(queue, layer.index, output_kind, home, dram, nbytes, stream, [staged])
         ]
 
-    def _load(self, tile: _Tile, src: Endpoint, nbytes: int, stream: int, deps: list[int]) -> int:
-        """An operand load from an SRAM bank into the tile's cluster."""
-        return self._transfer(
-            self.ports.loads[tile.cluster],
-            tile.layer.index,
-            TransferKind.OPERAND_LOAD,
-            src,
-            self.ports.clusters[tile.cluster],
-            nbytes,
-            stream,
-            deps,
-        )
 
 
 def activation_stream(graph: WorkloadGraph, name: str) -> int:

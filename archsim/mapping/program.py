@@ -151,14 +151,15 @@ class Program:
 
     def add(self, queue: str, op: Op) -> int:
         """Append an op (whose id must be the next index) to a queue; returns its id."""
-        if op.id != len(self.ops):
-            raise ValueError(f"op id {op.id} is not the next id {len(self.ops)}")
-        self.ops.append(op)
+        ops, op_id = self.ops, op.id
+        if op_id != len(ops):
+            raise ValueError(f"op id {op_id} is not the next id {len(ops)}")
+        ops.append(op)
         ids = self.queues.get(queue)
         if ids is None:
             ids = self.queues[queue] = []
-        ids.append(op.id)
-        return op.id
+        ids.append(op_id)
+        return op_id
 
     @property
     def next_id(self) -> int:
