@@ -712,7 +712,6 @@ class ProgramBuilder:
         ]
 
 
-
 def activation_stream(graph: WorkloadGraph, name: str) -> int:
     """The stream id of a tensor's transfers (weights of layer i use 2 * i + 1)."""
     return 0 if name == NETWORK_INPUT else 2 * graph.layer(name).index + 2
