@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from heapq import heappop
+from types import MethodType
+from typing import Any
 
 import numpy as np
 import simpy
+
+from archsim.sim.events import LeanProcess, LeanTimeout
 
 _UNCHUNKED = 1 << 20  # events between counter updates when nobody asks for chunks
 
@@ -19,6 +23,11 @@ class SimEnvironment(simpy.Environment):
         self.seed = seed
         self.seed_sequence = np.random.SeedSequence(seed)
         self.events_processed = 0
+        self.timeout = MethodType(LeanTimeout, self)  # type: ignore[method-assign]
+
+    def process(self, generator: Generator[simpy.Event, Any, Any]) -> simpy.Process:
+        """Start ``generator`` as a ``LeanProcess``."""
+        return LeanProcess(self, generator)
 
     def run_counting(self, on_chunk: Callable[[], None] | None = None, chunk: int = 0) -> None:
         """Run until no event is left (as ``run()`` does), counting processed events; with

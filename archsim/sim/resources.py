@@ -22,6 +22,7 @@ from typing import Any
 import simpy
 
 from archsim.domain import Arbitration
+from archsim.sim.events import LeanEvent
 
 
 class FifoResource:
@@ -42,7 +43,7 @@ class FifoResource:
         if self.free and not self.waiters:
             self.free -= 1
             return None
-        event = simpy.Event(self.env)
+        event = LeanEvent(self.env)
         self.waiters.append(event)
         return event
 
@@ -81,7 +82,7 @@ class ArbitratedResource(FifoResource):
             self.free -= 1
             self.last_key = key
             return None
-        event = simpy.Event(self.env)
+        event = LeanEvent(self.env)
         self.waiters.append(event)
         self.keys.append(key)
         return event

@@ -33,6 +33,7 @@ import simpy
 from archsim.domain import StallCause
 from archsim.errors import SimulationError
 from archsim.mapping.program import LayerPlan, Op, TileRecord, TransferOp
+from archsim.sim.events import LeanEvent
 
 # A phase of a transfer: (t_start_ps, t_end_ps, cause the phase would be blamed on).
 Phase = tuple[int, int, StallCause]
@@ -132,7 +133,7 @@ class FrameLayout:
         return cls(max(ops, 1), 0, ops, 1)
 
 
-class _Done(simpy.Event):
+class _Done(LeanEvent):
     """An op's completion event, which knows its op (to be dropped once processed)."""
 
     __slots__ = ("op_id",)
