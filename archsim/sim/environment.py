@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import simpy
 
-from archsim.sim.events import LeanProcess, LeanTimeout
+from archsim.sim.events import LeanEvent, LeanProcess, LeanTimeout
 
 _UNCHUNKED = 1 << 20  # events between counter updates when nobody asks for chunks
 
@@ -24,6 +24,7 @@ class SimEnvironment(simpy.Environment):
         self.seed_sequence = np.random.SeedSequence(seed)
         self.events_processed = 0
         self.timeout = MethodType(LeanTimeout, self)  # type: ignore[method-assign]
+        self.event = MethodType(LeanEvent, self)  # type: ignore[method-assign]
 
     def process(self, generator: Generator[simpy.Event, Any, Any]) -> simpy.Process:
         """Start ``generator`` as a ``LeanProcess``."""

@@ -21,6 +21,8 @@ from collections import deque
 
 import simpy
 
+from archsim.sim.events import LeanEvent
+
 UNKNOWN = -1
 """Release time of a virtual channel whose holder has not gone far enough yet."""
 
@@ -69,7 +71,7 @@ class WormholeLink:
 
     def wait(self, ready_ps: int, first_vc: int, end_vc: int, stream_ps: int) -> simpy.Event:
         """An event whose value is the Grant, triggered when the link can make it."""
-        event = simpy.Event(self.env)
+        event = LeanEvent(self.env)
         self.waiters.append(_Waiter(event, ready_ps, first_vc, end_vc, stream_ps))
         return event
 
