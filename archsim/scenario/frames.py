@@ -291,7 +291,10 @@ class FramedProgram:
 
     def op(self, op_id: int) -> Op:
         """The op with this id, made from the mapped op and its frame (or kept lately)."""
-        made = self._recent.get(op_id) or self._older.get(op_id)
+        made = self._recent.get(op_id)
+        if made is not None:
+            return made
+        made = self._older.get(op_id)
         if made is not None:
             return made
         index, position = divmod(op_id, self.stride)
@@ -313,9 +316,10 @@ class FramedProgram:
             deps: tuple[int, ...] = (frame.own[1].id,)
         else:
             deps = tuple([d + offset for d in op.deps])
-        more = frame.extra.get(local)
-        if more:
-            deps = deps + more
+        if frame.extra:
+            more = frame.extra.get(local)
+            if more:
+                deps = deps + more
         if isinstance(op, TransferOp):
             engine = frame.engine
             src, dst, fanout = op.src, op.dst, op.fanout

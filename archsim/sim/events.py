@@ -14,8 +14,7 @@ from heapq import heappush
 from typing import Any
 
 import simpy
-from simpy.core import NORMAL
-from simpy.events import PENDING
+from simpy.events import NORMAL, PENDING
 
 
 class LeanEvent(simpy.Event):
@@ -28,7 +27,7 @@ class LeanEvent(simpy.Event):
         self._ok = True
         self._value = value
         env = self.env
-        heappush(env._queue, (env._now, NORMAL, next(env._eid), self))  # type: ignore[attr-defined]
+        heappush(env._queue, (env._now, NORMAL, next(env._eid), self))
         return self
 
 
@@ -44,7 +43,7 @@ class LeanTimeout(simpy.Timeout):
         self._value = value
         self._delay = delay
         self._ok = True
-        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))  # type: ignore[attr-defined]
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))
 
 
 class LeanProcess(simpy.Process):
