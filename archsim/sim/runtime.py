@@ -29,6 +29,7 @@ from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
 
 import simpy
+from simpy.events import PENDING
 
 from archsim.domain import StallCause
 from archsim.errors import SimulationError
@@ -138,6 +139,15 @@ class _Done(LeanEvent):
 
     __slots__ = ("op_id",)
     op_id: int
+
+    def __init__(
+        self, env: simpy.Environment, op_id: int, forget: Callable[[simpy.Event], None]
+    ) -> None:
+        # simpy.Event.__init__ written out, ``forget`` its first callback
+        self.env = env
+        self.callbacks = [forget]
+        self._value = PENDING
+        self.op_id = op_id
 
 
 class _Body:
@@ -319,9 +329,7 @@ class OpRuntime:
 
     def _event(self, op_id: int) -> _Done:
         """A new pending completion event of the op."""
-        event = _Done(self.env)
-        event.op_id = op_id
-        event.callbacks.append(self._forget)
+        event = _Done(self.env, op_id, self._forget)
         self._pending[op_id] = event
         return event
 
