@@ -1,6 +1,6 @@
 """``python -m archsim``: the same as the ``archsim`` command."""
 
-from archsim.cli.main import main
+from archsim.cli.main import console_main
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    console_main()

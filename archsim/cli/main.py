@@ -9,10 +9,11 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
+from archsim.cli.fast_exit import exit_now
 from archsim.errors import UserError
 from archsim.version import __version__
 
@@ -164,6 +165,12 @@ class ArchsimGroup(click.Group):
 @click.version_option(__version__, prog_name="archsim")
 def cli() -> None:
     """Simulate neural-network inference on an accelerator architecture."""
+
+
+def console_main() -> NoReturn:
+    """The ``archsim`` console script: ``main`` on sys.argv, then a fast exit
+    (``archsim.cli.fast_exit``)."""
+    exit_now(main())
 
 
 def main(args: Sequence[str] | None = None) -> int:
