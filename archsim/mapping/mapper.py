@@ -623,8 +623,9 @@ class ProgramBuilder:
         emitted by the first of them. Returns the load's op id."""
         step = self.step
         clusters = step.destinations(operand.key) if step is not None else None
-        if step is not None and clusters is not None and operand.key in step.emitted:
-            return step.emitted[operand.key]
+        shared = step if clusters is not None else None  # the step whose clusters share it
+        if shared is not None and operand.key in shared.emitted:
+            return shared.emitted[operand.key]
         first, *rest = operand.deps
         deps = [first, slot, *rest]
         if operand.bank >= 0:
@@ -646,19 +647,12 @@ class ProgramBuilder:
                 staged = self.staged[operand.key] = (fetch, home)
             staged_fetch, src = staged
             deps = [staged_fetch, slot]
-        if step is None or clusters is None:  # a load from an SRAM bank into the cluster
-            return self._transfer(
-                self.ports.loads[tile.cluster],
-                tile.layer.index,
-                TransferKind.OPERAND_LOAD,
-                src,
-                self.ports.clusters[tile.cluster],
-                operand.nbytes,
-                operand.stream,
-                deps,
-            )
-        if clusters[0] != tile.cluster:
-            raise ValueError("a multicast load must be emitted by its first destination")
+        fanout: tuple[Endpoint, ...] = ()
+        if shared is not None and clusters is not None:  # one load to all of them
+            if clusters[0] != tile.cluster:
+                raise ValueError("a multicast load must be emitted by its first destination")
+            deps = [d for d in deps if d != slot] + shared.slots_of(clusters)
+            fanout = tuple(self.ports.clusters[c] for c in clusters[1:])
         load = self._transfer(
             self.ports.loads[tile.cluster],
             tile.layer.index,
@@ -667,10 +661,11 @@ class ProgramBuilder:
             self.ports.clusters[tile.cluster],
             operand.nbytes,
             operand.stream,
-            [d for d in deps if d != slot] + step.slots_of(clusters),
-            fanout=tuple(self.ports.clusters[c] for c in clusters[1:]),
+            deps,
+            fanout=fanout,
         )
-        step.emitted[operand.key] = load
+        if shared is not None:
+            shared.emitted[operand.key] = load
         return load
 
     def _stages_per_block(self, layer: Layer) -> bool:
