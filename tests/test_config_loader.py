@@ -459,3 +459,55 @@ def test_alias_expansion_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError) as excinfo:
         load_yaml_text(text, "bomb.yaml")
     assert excinfo.value.problems[0].message.startswith("too many values (over 50)")
+
+
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED_YAML = sorted(
+    path
+    for folder in ("arch", "workloads", "benches", "sweeps")
+    for path in (REPO / folder).rglob("*.yaml")
+)
+TRICKY = """\
+base: &base {a: 1, b: [1e5, -2E-3, 0x1f, 1_000, .5, ~, yes, '2']}
+merged:
+  <<: *base
+  b: "text with: colon"
+list:
+  - - nested
+    - {k: v}
+  - |
+    block text
+  - 2026-12-06
+"""
+
+
+@pytest.mark.parametrize("path", SHIPPED_YAML, ids=lambda p: p.relative_to(REPO).as_posix())
+def test_libyaml_reads_every_shipped_file_as_pyyaml_does(path: Path) -> None:
+    from archsim.config import yaml_loader
+
+    text = path.read_text()
+    fast = yaml_loader._load_with(yaml_loader._FastSafeLoader, text, str(path))
+    pure = yaml_loader._load_with(yaml_loader.SafeLoader, text, str(path))
+    assert fast[0] == pure[0]
+    assert fast[1].positions == pure[1].positions and fast[1].positions
+
+
+def test_libyaml_reads_anchors_merges_and_scalars_as_pyyaml_does() -> None:
+    from archsim.config import yaml_loader
+
+    fast = yaml_loader._load_with(yaml_loader._FastSafeLoader, TRICKY, "t.yaml")
+    pure = yaml_loader._load_with(yaml_loader.SafeLoader, TRICKY, "t.yaml")
+    assert fast[0] == pure[0] and fast[0]["base"]["b"][:2] == [1e5, -2e-3]
+    assert fast[1].positions == pure[1].positions
+    assert yaml_loader._HAS_LIBYAML  # the fast path is what runs here
+
+
+def test_problems_are_reported_in_pyyaml_words_with_libyaml_present() -> None:
+    for text, start in (
+        ("a: [1, 2\nb: 3\n", "YAML syntax error: expected ',' or ']'"),
+        ("a: 1\na: 2\n", "duplicate key 'a'"),
+        ("a: \x07\n", "not a YAML text file: a control character"),
+    ):
+        with pytest.raises(ConfigError) as excinfo:
+            load_yaml_text(text, "p.yaml")
+        assert excinfo.value.problems[0].message.startswith(start)
