@@ -507,6 +507,7 @@ def test_problems_are_reported_in_pyyaml_words_with_libyaml_present() -> None:
         ("a: [1, 2\nb: 3\n", "YAML syntax error: expected ',' or ']'"),
         ("a: 1\na: 2\n", "duplicate key 'a'"),
         ("a: \x07\n", "not a YAML text file: a control character"),
+        ("a: \udc80\n", "not a YAML text file: a control character (character #xdc80)"),
     ):
         with pytest.raises(ConfigError) as excinfo:
             load_yaml_text(text, "p.yaml")

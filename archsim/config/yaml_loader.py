@@ -34,13 +34,14 @@ class SafeLoader(yaml.SafeLoader):  # type: ignore[misc,unused-ignore]
     """``yaml.SafeLoader`` that also reads ``1e5`` and ``-2E-3`` as floats (YAML 1.2)."""
 
 
-class _FastSafeLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+_HAS_LIBYAML = hasattr(yaml, "CSafeLoader")
+
+
+class _FastSafeLoader(yaml.CSafeLoader if _HAS_LIBYAML else yaml.SafeLoader):  # type: ignore[misc]
     """The same on libyaml's parser where PyYAML has it (about 15 times as fast to parse):
     the same resolvers and constructors, nodes with the same positions. Its error messages
     are libyaml's, so a file it finds a problem in is read again with ``SafeLoader``."""
 
-
-_HAS_LIBYAML = hasattr(yaml, "CSafeLoader")
 
 for _loader in (SafeLoader, _FastSafeLoader):
     _loader.add_implicit_resolver(
@@ -88,15 +89,15 @@ def load_yaml_text(text: str, file: str) -> tuple[Any, SourceMap]:
     if _HAS_LIBYAML:
         try:
             return _load_with(_FastSafeLoader, text, file)
-        except (ConfigError, yaml.YAMLError):
-            pass  # reported below, in PyYAML's words
+        except (ConfigError, yaml.YAMLError, UnicodeEncodeError):
+            pass  # reported below, in PyYAML's words (libyaml cannot even encode surrogates)
     return _load_with(SafeLoader, text, file)
 
 
 def _load_with(loader_class: type[SafeLoader], text: str, file: str) -> tuple[Any, SourceMap]:
     """``load_yaml_text`` with the given loader class."""
     try:
-        loader = loader_class(text)  # the reader rejects control characters up front
+        loader = loader_class(text)  # PyYAML's reader rejects control characters up front
     except yaml.reader.ReaderError as exc:
         raise ConfigError(_reader_problem(exc, text, file)) from None
     try:
