@@ -531,12 +531,11 @@ class ProgramBuilder:
             step.operands[tile.cluster] if step is not None else self._operands(tile, weights)
         )
         loads: list[int] = []
-        ops = self.program.ops
         for operand in operands:
-            fresh = len(ops)
+            fresh = self.program.next_id
             load = self._emit_operand(tile, operand, slot)
             loads.append(load)
-            if operand.key[0] == "weights":  # operand.is_weights
+            if operand.is_weights:
                 if load >= fresh:  # a multicast weight load is listed once
                     self.weight_loads.setdefault((tile.layer.index, tile.block), []).append(load)
                 cursor.weight_block = (tile.layer.index, tile.block)
