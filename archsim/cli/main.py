@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 import click
 
 from archsim.cli.fast_exit import exit_now
+from archsim.collector import end_start_up, pause_start_up
 from archsim.errors import UserError
 from archsim.version import __version__
 
@@ -29,6 +30,7 @@ class CommandEntry:
     module: str
     attribute: str
     help: str
+    ends_after_one_run: bool = False  # its process keeps the collector off (see collector)
 
 
 COMMANDS: dict[str, CommandEntry] = {
@@ -42,6 +44,7 @@ COMMANDS: dict[str, CommandEntry] = {
         "archsim.cli.compare",
         "compare_command",
         "Run WORKLOAD on architectures A and B; print both side by side and plot per layer.",
+        ends_after_one_run=True,
     ),
     "dram": CommandEntry(
         "archsim.cli.dram",
@@ -56,6 +59,7 @@ COMMANDS: dict[str, CommandEntry] = {
         "map_command",
         "Map WORKLOAD onto ARCH and report, per layer, tiling, loop order, compute cycles, "
         "reuse and DRAM traffic (no simulation).",
+        ends_after_one_run=True,
     ),
     "noc": CommandEntry(
         "archsim.cli.noc",
@@ -72,6 +76,7 @@ COMMANDS: dict[str, CommandEntry] = {
         "run",
         "Simulate WORKLOAD (a workload YAML) on ARCH (an architecture YAML): one inference, "
         "or the frames of a scenario (--scenario, or the workload file's scenario block).",
+        ends_after_one_run=True,
     ),
     "schema": CommandEntry(
         "archsim.cli.schema",
@@ -108,6 +113,10 @@ class ArchsimGroup(click.Group):
     Besides the commands added to it, it offers those of ``lazy_commands``, each imported
     from its module the first time it is looked up; the command list is drawn from their
     entries without importing them.
+
+    ``starting``: set by the process's entry point, which turned the collector off for
+    the start (``archsim.collector.pause_start_up``); the start ends once the command is
+    imported.
     """
 
     def __init__(
@@ -118,6 +127,7 @@ class ArchsimGroup(click.Group):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.lazy_commands = dict(lazy_commands or {})
+        self.starting = False
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Every command name, loaded or not, sorted."""
@@ -130,6 +140,17 @@ class ArchsimGroup(click.Group):
             command = getattr(importlib.import_module(entry.module), entry.attribute)
             self.add_command(command, cmd_name)
         return self.commands.get(cmd_name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """The command ``args`` name, imported; ends the process's start (see the class)."""
+        name, command, rest = super().resolve_command(ctx, args)
+        if self.starting:
+            self.starting = False
+            entry = self.lazy_commands.get(name or "")
+            end_start_up(keep_off=entry is not None and entry.ends_after_one_run)
+        return name, command, rest
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list as click writes it, without importing unloaded commands."""
@@ -168,8 +189,10 @@ def cli() -> None:
 
 
 def console_main() -> NoReturn:
-    """The ``archsim`` console script: ``main`` on sys.argv, then a fast exit
-    (``archsim.cli.fast_exit``)."""
+    """The ``archsim`` console script: ``main`` on sys.argv with the collector off while
+    the command starts (``archsim.collector``), then a fast exit (``archsim.cli.fast_exit``)."""
+    pause_start_up()
+    cli.starting = True
     exit_now(main())
 
 
