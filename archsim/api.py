@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from archsim.analysis.cost import static_power_w
 from archsim.analysis.fusion_report import fusion_summary
 from archsim.analysis.layer_table import STALL_CAUSES, layer_results
@@ -42,6 +40,7 @@ from archsim.trace import NullRecorder, Recorder, TraceWriter
 from archsim.units import PS_PER_MS
 from archsim.version import __version__
 from archsim.workload import WorkloadGraph, build_graph
+from archsim.yaml_text import safe_dump
 
 DEFAULT_WATCHDOG_MS = 1000.0
 """Simulated time without any completed operation after which a run is declared stuck."""
@@ -329,7 +328,7 @@ def _trace_attrs(
     seed: int,
 ) -> dict[str, Any]:
     """Root attributes of a run's trace: seed, names, the configs as YAML, the summary."""
-    config_yaml = yaml.safe_dump(
+    config_yaml = safe_dump(
         {
             "arch": arch.model_dump(mode="json"),
             "workload": workload.model_dump(mode="json"),
@@ -340,8 +339,7 @@ def _trace_attrs(
                 "seed": seed,
                 **({"scenario": scenario.model_dump(mode="json")} if scenario else {}),
             },
-        },
-        sort_keys=False,
+        }
     )
     return {
         "seed": seed,

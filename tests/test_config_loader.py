@@ -499,7 +499,7 @@ def test_libyaml_reads_anchors_merges_and_scalars_as_pyyaml_does() -> None:
     pure = yaml_loader._load_with(yaml_loader.SafeLoader, TRICKY, "t.yaml")
     assert fast[0] == pure[0] and fast[0]["base"]["b"][:2] == [1e5, -2e-3]
     assert fast[1].positions == pure[1].positions
-    assert yaml_loader._HAS_LIBYAML  # the fast path is what runs here
+    assert yaml_loader.HAS_LIBYAML  # the fast path is what runs here
 
 
 def test_problems_are_reported_in_pyyaml_words_with_libyaml_present() -> None:

@@ -21,6 +21,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from archsim.config.source import KeyPath, SourceMap, dotted
 from archsim.errors import ConfigError, Problem
+from archsim.yaml_text import HAS_LIBYAML, SAFE_LOADER
 
 # A bound on the walked node count, so an alias bomb fails fast instead of exhausting memory.
 MAX_NODES = 1_000_000
@@ -34,10 +35,7 @@ class SafeLoader(yaml.SafeLoader):  # type: ignore[misc,unused-ignore]
     """``yaml.SafeLoader`` that also reads ``1e5`` and ``-2E-3`` as floats (YAML 1.2)."""
 
 
-_HAS_LIBYAML = hasattr(yaml, "CSafeLoader")
-
-
-class _FastSafeLoader(yaml.CSafeLoader if _HAS_LIBYAML else yaml.SafeLoader):  # type: ignore[misc]
+class _FastSafeLoader(SAFE_LOADER):  # type: ignore[misc]
     """The same on libyaml's parser where PyYAML has it (about 15 times as fast to parse):
     the same resolvers and constructors, nodes with the same positions. Its error messages
     are libyaml's, so a file it finds a problem in is read again with ``SafeLoader``."""
@@ -86,7 +84,7 @@ def load_yaml(path: str | Path) -> tuple[Any, SourceMap]:
 
 def load_yaml_text(text: str, file: str) -> tuple[Any, SourceMap]:
     """Like ``load_yaml`` for YAML held in a string; ``file`` names it in problems."""
-    if _HAS_LIBYAML:
+    if HAS_LIBYAML:
         try:
             return _load_with(_FastSafeLoader, text, file)
         except (ConfigError, yaml.YAMLError, UnicodeEncodeError):

@@ -38,6 +38,7 @@ from archsim.trace.schema import (
     Table,
 )
 from archsim.trace.upgrade import absent_columns, upgrade
+from archsim.yaml_text import safe_load
 
 _KINDS = frozenset(kind.value for kind in ComponentKind)
 _TABLE_NAMES = tuple(table.name for table in TABLES)
@@ -112,7 +113,7 @@ class Trace:
         if text is None:
             return {}
         try:
-            config = yaml.safe_load(text)
+            config = safe_load(text)
         except yaml.YAMLError:
             raise TraceFormatError(self.path, "config_yaml attribute is not valid YAML") from None
         if not isinstance(config, dict):
