@@ -303,7 +303,9 @@ class DramChannel(Component):
             if pos >= hi:
                 return t
             granule = pos // granule_bursts
-            stop = min(hi, (granule + 1) * granule_bursts)
+            stop = (granule + 1) * granule_bursts
+            if stop > hi:
+                stop = hi
             bank = granule % banks
             epoch = (t - offset) // trefi if trfc else 0
             if open_row[bank] == row and open_epoch[bank] >= epoch:  # as _open finds it
@@ -332,15 +334,29 @@ class DramChannel(Component):
         t_end (every bank of the sweep among them); a refresh on the way reopened them."""
         granule_bursts, banks, burst = self.granule_bursts, self.banks, self._burst
         paused = t_end - t_start - (hi - lo) * burst
-        epoch = self._epoch(t_end)
         last = (hi - 1) // granule_bursts
-        for granule in range(max(lo // granule_bursts, last - banks + 1), last + 1):
+        first = max(lo // granule_bursts, last - banks + 1)  # one granule per bank at most
+        free = self.free_ps
+        # a granule's last read ends (granule + 1) x granule_bursts bursts past `base`; the
+        # last granule's at hi
+        base = t_start + paused - lo * burst
+        step = granule_bursts * burst
+        read_end = base + (first + 1) * step
+        for granule in range(first, last):
             bank = granule % banks
-            read_end = t_start + (min(hi, (granule + 1) * granule_bursts) - lo) * burst
-            self.free_ps[bank] = max(self.free_ps[bank], read_end + paused)
-            if paused:
-                self.open_epoch[bank] = epoch
-                self.act_ps[bank] = self._refresh_end(epoch)
+            if read_end > free[bank]:
+                free[bank] = read_end
+            read_end += step
+        bank = last % banks
+        read_end = base + hi * burst
+        if read_end > free[bank]:
+            free[bank] = read_end
+        if paused:
+            epoch = self._epoch(t_end)
+            reopened = self._refresh_end(epoch)
+            for granule in range(first, last + 1):
+                self.open_epoch[granule % banks] = epoch
+                self.act_ps[granule % banks] = reopened
 
     def data_end_ps(self, start: int, duration: int) -> int:
         """When data of ``duration`` started at ``start`` end, pausing for refreshes.
