@@ -20,7 +20,7 @@ WORKLOADS = sorted((REPO / "workloads").glob("*.yaml"))
 TRICKY = {
     "name": "conv ü 日本",
     "words": ["yes", "No", "null", "~", "1e5", "012", "1.10", "2026-12-06", "*a", "&a", "- a"],
-    "spaces": [" lead", "trail ", "a\nb\n", "a\tb", "", "a: b", "a #b", "it's \"q\""],
+    "spaces": [" lead", "trail ", "a\nb\n", "a\tb", "", "a: b", "a #b", 'it\'s "q"'],
     "control": "\x07",
     "long": "x" * 200 + " y" * 50,
     "nested": [[], {}, [1, [2, {"k": None}]]],
