@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "archsim.version",
             "archsim.files",
             "archsim.collector",
+            "archsim.yaml_text",
         ),
     ),
     ("config", ("archsim.config",)),
