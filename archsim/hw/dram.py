@@ -355,8 +355,9 @@ class DramChannel(Component):
             epoch = self._epoch(t_end)
             reopened = self._refresh_end(epoch)
             for granule in range(first, last + 1):
-                self.open_epoch[granule % banks] = epoch
-                self.act_ps[granule % banks] = reopened
+                bank = granule % banks
+                self.open_epoch[bank] = epoch
+                self.act_ps[bank] = reopened
 
     def data_end_ps(self, start: int, duration: int) -> int:
         """When data of ``duration`` started at ``start`` end, pausing for refreshes.
