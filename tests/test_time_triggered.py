@@ -94,15 +94,15 @@ def refresh_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any
 
 def test_calendar_books_the_earliest_window_free_on_every_link_of_the_route() -> None:
     calendar = LinkCalendar(3)
-    calendar.book([0], [0], 10, 0)  # link 0 busy [0, 10)
-    calendar.book([2], [0], 5, 14)  # link 2 busy [14, 19)
+    calendar.book([(0, 0)], 10, 0)  # link 0 busy [0, 10)
+    calendar.book([(2, 0)], 5, 14)  # link 2 busy [14, 19)
     # a packet over links 0, 1, 2 with a hop of 2 ps and 6 ps of occupancy
-    t0 = calendar.earliest([0, 1, 2], [0, 2, 4], 6, 0)
+    t0 = calendar.earliest([(0, 0), (1, 2), (2, 4)], 6, 0)
     assert t0 == 15  # after link 0 frees at 10, link 2 at [14, 20) conflicts until 19
-    calendar.book([0, 1, 2], [0, 2, 4], 6, t0)
+    calendar.book([(0, 0), (1, 2), (2, 4)], 6, t0)
     assert calendar.starts[2] == [14] and calendar.ends[2] == [25]  # touching: merged
     with pytest.raises(ValueError, match="overlaps"):
-        calendar.book([1], [0], 3, 18)
+        calendar.book([(1, 0)], 3, 18)
 
 
 def test_planned_calendar_finds_gaps_between_planned_and_run_time_bookings() -> None:
@@ -111,12 +111,12 @@ def test_planned_calendar_finds_gaps_between_planned_and_run_time_bookings() -> 
     )
     assert planned[0][0].tolist() == [0, 30] and planned[0][1].tolist() == [20, 40]
     calendar = LinkCalendar(1, planned)
-    assert calendar.earliest([0], [0], 5, 2) == 20
-    assert calendar.book_earliest([0], [0], 5, 2) == 20
-    assert calendar.earliest([0], [0], 5, 2) == 25
-    assert calendar.earliest([0], [0], 6, 2) == 40
+    assert calendar.earliest([(0, 0)], 5, 2) == 20
+    assert calendar.book_earliest([(0, 0)], 5, 2) == 20
+    assert calendar.earliest([(0, 0)], 5, 2) == 25
+    assert calendar.earliest([(0, 0)], 6, 2) == 40
     with pytest.raises(ValueError, match="overlaps"):
-        calendar.book([0], [0], 5, 28)
+        calendar.book([(0, 0)], 5, 28)
     with pytest.raises(ValueError, match="overlap"):
         merged_intervals(1, np.array([0, 0]), np.array([0, 5]), np.array([10, 15]))
 
@@ -159,8 +159,9 @@ def test_calendar_earliest_matches_a_brute_force_search_over_random_bookings() -
             length = int(rng.integers(1, 25))
             t = int(rng.integers(0, 4500))
             expected = _first_free_start(busy, route, offsets, length, t)
-            assert calendar.earliest(route, offsets, length, t) == expected
-            assert calendar.book_earliest(route, offsets, length, t) == expected
+            pairs = list(zip(route, offsets, strict=True))
+            assert calendar.earliest(pairs, length, t) == expected
+            assert calendar.book_earliest(pairs, length, t) == expected
             for depth, hop in enumerate(route):
                 busy[hop].append((expected + offsets[depth], expected + offsets[depth] + length))
 

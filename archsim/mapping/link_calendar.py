@@ -3,9 +3,10 @@
 A calendar holds, for every link, the intervals [start_ps, end_ps) reserved on it, sorted and
 pairwise disjoint (touching intervals are merged: only free versus reserved matters here;
 who owns an interval is kept by the caller). A packet that enters its route at t0 occupies
-the i-th link of the route during [t0 + offset_i, t0 + offset_i + duration): ``earliest``
-finds the first t0 at or after a given time at which every one of those intervals is free,
-and ``book`` reserves them. No booking can overlap another on any link, by construction.
+the i-th link of the route during [t0 + offset_i, t0 + offset_i + duration) (a ``Route``
+lists the (link, offset) pairs): ``earliest`` finds the first t0 at or after a given time
+at which every one of those intervals is free, and ``book`` reserves them. No booking can
+overlap another on any link, by construction.
 
 Pure data (no simulation objects): the planning pass and the run use the same calendar.
 """
@@ -17,6 +18,10 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
 import numpy as np
+
+Route = Sequence[tuple[int, int]]
+"""A packet's footprint: (link, offset_ps) for every link it holds, the link held from
+t0 + offset_ps. A tuple of pairs, not two lists: the calendar walks it once per packet."""
 
 _PRUNE_ROWS = 512
 """Intervals that must lie wholly in the past before ``forget_before`` drops them."""
@@ -46,11 +51,9 @@ class LinkCalendar:
         ] or [(array("q"), array("q")) for _ in range(links)]
         self.any_planned = any(len(ends) for _, ends in self.planned)
 
-    def earliest(
-        self, links: Sequence[int], offsets_ps: Sequence[int], duration_ps: int, t_ps: int
-    ) -> int:
+    def earliest(self, route: Route, duration_ps: int, t_ps: int) -> int:
         """The first t0 >= t_ps at which [t0 + offset, t0 + offset + duration) is free on
-        every link (offsets as long as links)."""
+        every (link, offset) of the route."""
         t0 = t_ps
         if duration_ps <= 0:
             return t0
@@ -61,7 +64,7 @@ class LinkCalendar:
         moved = True
         while moved:
             moved = False
-            for link, offset in zip(links, offsets_ps, strict=True):
+            for link, offset in route:
                 begin = t0 + offset
                 if any_planned:
                     starts, ends = planned[link]
@@ -88,30 +91,26 @@ class LinkCalendar:
                 return ends[index]
         return -1
 
-    def book(
-        self, links: Sequence[int], offsets_ps: Sequence[int], duration_ps: int, t0_ps: int
-    ) -> None:
+    def book(self, route: Route, duration_ps: int, t0_ps: int) -> None:
         """Reserve the packet's interval on every link; ValueError if one is not free."""
         if duration_ps <= 0:
             return
-        for link, offset in zip(links, offsets_ps, strict=True):
+        for link, offset in route:
             start = t0_ps + offset
             if self.conflict_end(link, start, start + duration_ps) >= 0:
                 raise ValueError(
                     f"link {link}: [{start}, {start + duration_ps}) overlaps a reservation"
                 )
-        for link, offset in zip(links, offsets_ps, strict=True):
+        for link, offset in route:
             self._insert(link, t0_ps + offset, t0_ps + offset + duration_ps)
 
-    def book_earliest(
-        self, links: Sequence[int], offsets_ps: Sequence[int], duration_ps: int, t_ps: int
-    ) -> int:
+    def book_earliest(self, route: Route, duration_ps: int, t_ps: int) -> int:
         """Book the packet at ``earliest(...)`` (free by construction); returns t0."""
-        t0 = self.earliest(links, offsets_ps, duration_ps, t_ps)
+        t0 = self.earliest(route, duration_ps, t_ps)
         if duration_ps <= 0:
             return t0
         booked_starts, booked_ends = self.starts, self.ends
-        for link, offset in zip(links, offsets_ps, strict=True):
+        for link, offset in route:
             start = t0 + offset
             ends = booked_ends[link]
             if ends and ends[-1] == start:  # extends the link's last booking (the usual case)

@@ -40,7 +40,7 @@ from archsim.config import InterconnectConfig
 from archsim.domain import InterconnectKind, ReservationStatus, StallCause, State
 from archsim.hw.component import Component
 from archsim.hw.interconnect.base import InterconnectSite, MeshNetwork, PortTime
-from archsim.mapping.link_calendar import LinkCalendar, merged_intervals
+from archsim.mapping.link_calendar import LinkCalendar, Route, merged_intervals
 from archsim.mapping.program import TransferOp
 from archsim.mapping.topology import MeshTopology
 from archsim.mapping.transfer_plan import UNPLANNED, TransferPlan
@@ -81,7 +81,7 @@ class TimeTriggeredNoc(MeshNetwork):
             stats.reserved_ps = 0
         links = len(topology.link_names)
         self.reserved = [0] * links  # per link: reserved time (planned and booked)
-        self.offsets: dict[tuple[int, ...], list[int]] = {}  # per route: each link's delay
+        self.routes: dict[tuple[int, ...], Route] = {}  # per link set: (link, delay) pairs
         self.calendar: LinkCalendar
         if plan.frozen:
             self.calendar = LinkCalendar(links, self._planned_intervals(links))
@@ -133,10 +133,11 @@ class TimeTriggeredNoc(MeshNetwork):
         plan = self.plan
         key = (op.src, op.destinations)
         links, depths = footprint = self.topology.footprint(*key)
-        offsets = self.offsets.get(links)
-        if offsets is None:
-            offsets = [depth * self.hop_latency_ps for depth in depths]
-            self.offsets[links] = offsets
+        route = self.routes.get(links)
+        if route is None:
+            hop_ps = self.hop_latency_ps
+            route = tuple((link, depth * hop_ps) for link, depth in zip(links, depths, strict=True))
+            self.routes[links] = route
         tail_ps = depths[-1] * self.hop_latency_ps  # to the farthest destination
         hops = len(links) - 1
         timing.hops = hops
@@ -173,7 +174,7 @@ class TimeTriggeredNoc(MeshNetwork):
             if window >= t_request:
                 t0 = window
             else:
-                t0 = book_earliest(links, offsets, occupancy, t_request)
+                t0 = book_earliest(route, occupancy, t_request)
                 for link in links:
                     reserved[link] += occupancy
                 if keeping:
@@ -191,7 +192,7 @@ class TimeTriggeredNoc(MeshNetwork):
                 timing.interconnect_wait += t0 - t_request
                 timing.add_phase(t_request, t0, StallCause.INTERCONNECT)
             timing.add_phase(t0, t0 + occupancy, cause)
-            self._occupy(op, links, offsets, t0, occupancy, size)
+            self._occupy(op, links, route, t0, occupancy, size)
             yield timeout(t0 + occupancy - t_request)
             packet += 1
         yield env.timeout(tail_ps)
@@ -222,7 +223,7 @@ class TimeTriggeredNoc(MeshNetwork):
         self,
         op: TransferOp,
         links: tuple[int, ...],
-        offsets: list[int],
+        route: Route,
         t0: int,
         occupancy: int,
         size: int,
@@ -235,7 +236,7 @@ class TimeTriggeredNoc(MeshNetwork):
             stats.bytes += size
         if self.recorder.enabled and occupancy > 0:
             tag = op.layer + op.frame * LAYER_TAG_STRIDE
-            for link, offset in zip(links, offsets, strict=True):
+            for link, offset in route:
                 start = t0 + offset
                 component = every_link[link].component_id
                 self.recorder.state(component, State.BUSY, start, start + occupancy, tag)
