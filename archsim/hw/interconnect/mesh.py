@@ -145,7 +145,8 @@ class Mesh(MeshNetwork):
                     if wait > 0:
                         yield timeout(wait)
                     ready = grant + hop_ps
-            for j in range(max(0, last - ahead + 1), last + 1):
+            first_held = last - ahead + 1  # the links whose tail still waited for the head
+            for j in range(first_held if first_held > 0 else 0, last + 1):
                 release(packet, j, route, channels)
             done = grants[last] + stream
             if timing.t_grant < 0:
