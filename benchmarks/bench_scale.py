@@ -11,7 +11,7 @@ and the aims they are held against (on the 2-core development machine):
 |---|---|
 | ResNet-50 224, edge_bus, whole command, trace written | <= 0.8 s |
 | ResNet-50 1440, edge_bus | - |
-| YOLOv3 608, edge_bus | - |
+| YOLOv3 608, edge_bus, and on edge_mesh and edge_det (the NoCs' per-hop cost) | - |
 | YOLOv3 1920x1088, edge_bus, fusion none and auto | <= 10 s, <= 1 GB |
 | YOLOv3 1920x1088 stream at 30 fps, 60 frames, edge_bus | <= 3 min, <= 2 GB |
 | ``archsim --help`` | <= 0.3 s |
@@ -41,6 +41,8 @@ from bench_core import bare_simpy_rate, compile_bytecode, machine
 
 REPO = Path(__file__).resolve().parents[1]
 BUS = str(REPO / "arch" / "edge_bus.yaml")
+MESH = str(REPO / "arch" / "edge_mesh.yaml")
+DET = str(REPO / "arch" / "edge_det.yaml")
 RESNET50 = str(REPO / "workloads" / "resnet50.yaml")
 YOLOV3 = str(REPO / "workloads" / "yolov3.yaml")
 STREAM_FRAMES = 60
@@ -69,6 +71,8 @@ def cases(frames: int) -> list[Case]:
         Case("resnet50-224", ("run", "--json", "--quiet", "--out", trace, BUS, RESNET50), 0.8),
         Case("resnet50-1440", (*run, BUS, RESNET50, "--input", "1440x1440")),
         Case("yolov3-608", (*run, BUS, YOLOV3, "--input", "608x608")),
+        Case("yolov3-608-mesh", (*run, MESH, YOLOV3, "--input", "608x608")),
+        Case("yolov3-608-det", (*run, DET, YOLOV3, "--input", "608x608")),
         Case("yolov3-1080p", (*run, BUS, YOLOV3, *mp), aim_s=10.0, aim_rss_mib=1024),
         Case(
             "yolov3-1080p-fused",
