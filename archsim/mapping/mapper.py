@@ -593,11 +593,13 @@ class ProgramBuilder:
         for index, producer in enumerate(layer.inputs):
             needed = input_region(layer, index, tile.region)
             rows, cols = needed.rows, needed.cols
-            area = max(0, rows[1] - rows[0]) * max(0, cols[1] - cols[0]) * self.element_bytes
+            height, width = rows[1] - rows[0], cols[1] - cols[0]
+            area = height * width * self.element_bytes if height > 0 and width > 0 else 0
             for source, source_channels in self._resolve(producer, needed.channels):
-                nbytes = area * max(0, source_channels[1] - source_channels[0])
-                if nbytes == 0:
+                depth = source_channels[1] - source_channels[0]
+                if area == 0 or depth <= 0:  # area x max(0, depth) == 0
                     continue
+                nbytes = area * depth
                 deps = (self.barrier_of.get(source, -1), tile.gate)
                 stream = self._stream(source)
                 where = (source, tile.image, rows, cols, source_channels)

@@ -29,11 +29,11 @@ class Region(NamedTuple):
     def elements(self) -> int:
         """Elements in the box."""
         rows, cols, channels = self
-        return (
-            max(0, rows[1] - rows[0])
-            * max(0, cols[1] - cols[0])
-            * max(0, channels[1] - channels[0])
-        )
+        height, width, depth = rows[1] - rows[0], cols[1] - cols[0], channels[1] - channels[0]
+        # max(0, height) x max(0, width) x max(0, depth) without the calls (per tile, input)
+        if height <= 0 or width <= 0 or depth <= 0:
+            return 0
+        return height * width * depth
 
     def nbytes(self, element_bytes: int) -> int:
         """Bytes of the box."""
@@ -46,14 +46,20 @@ class Region(NamedTuple):
 
 def block_span(index: int, size: int, total: int) -> Span:
     """The index-th block of ``size`` positions out of ``total`` (the last may be short)."""
-    return index * size, min(total, (index + 1) * size)
+    end = (index + 1) * size
+    return index * size, end if end < total else total
 
 
 def _window(span: Span, stride: int, pad: int, kernel: int, dilation: int, size: int) -> Span:
     """Input positions a sliding window reads for output positions ``span``."""
-    first = max(0, span[0] * stride - pad)
-    last = min(size, (span[1] - 1) * stride - pad + (kernel - 1) * dilation + 1)
-    return first, max(first, last)
+    # clipped to [0, size) and never reversed, by comparisons (per tile and input)
+    first = span[0] * stride - pad
+    if first < 0:
+        first = 0
+    last = (span[1] - 1) * stride - pad + (kernel - 1) * dilation + 1
+    if last > size:
+        last = size
+    return first, last if last > first else first
 
 
 def input_region(layer: Layer, input_index: int, out: Region) -> Region:
