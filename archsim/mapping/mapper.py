@@ -174,8 +174,10 @@ class ProgramBuilder:
         fanout: tuple[Endpoint, ...] = (),
     ) -> int:
         kept = tuple(deps)
-        if kept and min(kept) < 0:  # -1 stands for "no such op" in deps
-            kept = tuple([d for d in kept if d >= 0])
+        for dep in kept:  # a loop, not min(kept): cheaper for a few deps (once per transfer)
+            if dep < 0:  # -1 stands for "no such op" in deps
+                kept = tuple([d for d in kept if d >= 0])
+                break
         program = self.program
         op = TransferOp(
             len(program.ops),
