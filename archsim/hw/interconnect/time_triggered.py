@@ -157,18 +157,15 @@ class TimeTriggeredNoc(MeshNetwork):
         packet = first
         max_packet, width, period = self.max_packet_bytes, self.width, self.period_ps
         book_earliest, reserved = self.calendar.book_earliest, self.reserved
+        account_hold = self.account_hold
         timeout = env.timeout
         while remaining > 0:
             size = remaining if remaining < max_packet else max_packet
             remaining -= size
             serialization = -(-size // width) * period  # serialization_ps(size)
             port_ps = port_time_ps(size)
-            if port_ps > serialization:  # the SRAM port sets the packet's pace
-                occupancy, cause = port_ps, StallCause.SRAM
-                timing.sram += occupancy
-            else:
-                occupancy, cause = serialization, StallCause.INTERCONNECT
-                timing.interconnect += occupancy
+            # the SRAM port sets the packet's pace when it is the slower
+            occupancy = port_ps if port_ps > serialization else serialization
             t_request = env._now  # env.now without the property call
             window = plan.window_ps[packet] if planned else UNPLANNED
             if window >= t_request:
@@ -188,10 +185,8 @@ class TimeTriggeredNoc(MeshNetwork):
                         self.reserved_unused_ps += plan.occupancy_ps[packet] * len(links)
             if t_first < 0:
                 t_first = t0
-            if t0 > t_request:  # a wait for the packet's window (add_phase drops none)
-                timing.interconnect_wait += t0 - t_request
-                timing.add_phase(t_request, t0, StallCause.INTERCONNECT)
-            timing.add_phase(t0, t0 + occupancy, cause)
+            # the wait for the packet's window (no flow's: not contention), then its hold
+            account_hold(timing, t_request, t0, serialization, port_ps, False)
             self._occupy(op, links, route, t0, occupancy, size)
             yield timeout(t0 + occupancy - t_request)
             packet += 1
