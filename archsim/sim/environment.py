@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from heapq import heappop
 from types import MethodType
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import simpy
@@ -15,7 +15,20 @@ from archsim.sim.events import LeanEvent, LeanProcess, LeanTimeout
 _UNCHUNKED = 1 << 20  # events between counter updates when nobody asks for chunks
 
 
-class SimEnvironment(simpy.Environment):
+class PicosecondEnvironment(simpy.Environment):
+    """A SimPy environment whose clock is int picoseconds: the environment the hardware
+    models (``archsim.hw``) and the op runtime run in, reading ``_now`` directly.
+
+    It adds nothing to ``simpy.Environment`` but the type of the clock: SimPy types it
+    ``int | float``, and it stays an int as long as every delay is an int of ps, as every
+    delay archsim schedules is. Plain ``simpy.Environment`` instances (e.g. in tests)
+    work the same at run time.
+    """
+
+    _now: int  # SimPy's SimTime, narrowed: int picoseconds
+
+
+class SimEnvironment(PicosecondEnvironment):
     """A SimPy environment that owns the run's seed and counts the events it processes."""
 
     def __init__(self, seed: int) -> None:
@@ -39,7 +52,8 @@ class SimEnvironment(simpy.Environment):
         """
         if on_chunk is None or chunk < 1:
             chunk = _UNCHUNKED
-        queue = self._queue
+        # SimPy types the queue's times SimTime (int | float); archsim's are int ps
+        queue = cast("list[tuple[int, int, int, simpy.Event]]", self._queue)
         stepped = 0  # events processed in the current chunk
         try:
             while queue:
@@ -47,7 +61,9 @@ class SimEnvironment(simpy.Environment):
                     if not queue:
                         return
                     self._now, _, _, event = heappop(queue)
-                    callbacks, event.callbacks = event.callbacks, None
+                    # SimPy types callbacks a list; a processed event's are None (as in
+                    # SimPy's own step, which ignores the same error)
+                    callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
                     for callback in callbacks:
                         callback(event)
                     if not event._ok and not hasattr(event, "_defused"):
@@ -63,7 +79,7 @@ class SimEnvironment(simpy.Environment):
 def _failure(event: simpy.Event) -> BaseException:
     """The exception an undefused failed event crashes the run with (as SimPy raises it:
     a copy of the event's exception, caused by the original)."""
-    value = event._value
+    value: BaseException = event._value  # a failed event's value is its exception
     exc = type(value)(*value.args)
     exc.__cause__ = value
     return exc
