@@ -23,6 +23,7 @@ import simpy
 from archsim.config import DramConfig
 from archsim.hw.component import Component
 from archsim.hw.dram import DramChannel
+from archsim.sim.environment import PicosecondEnvironment
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import NullRecorder
 from archsim.units import PS_PER_NS
@@ -116,7 +117,9 @@ def characterise(
     )
 
 
-def _channel(cfg: DramConfig, env: simpy.Environment, seed: np.random.SeedSequence) -> DramChannel:
+def _channel(
+    cfg: DramConfig, env: PicosecondEnvironment, seed: np.random.SeedSequence
+) -> DramChannel:
     return DramChannel(
         Component(None, "dram"), "ch0", cfg, env, NullRecorder(), np.random.default_rng(seed)
     )
@@ -126,7 +129,7 @@ def run_pattern(
     cfg: DramConfig, pattern: Pattern, size_bytes: int, requests: int, seed: int
 ) -> PatternRun:
     """Issue ``requests`` reads of ``size_bytes`` with IN_FLIGHT outstanding; time them all."""
-    env = simpy.Environment()
+    env = PicosecondEnvironment()
     refresh_seed, address_seed = np.random.SeedSequence(seed).spawn(2)
     channel = _channel(cfg, env, refresh_seed)
     addresses = None
@@ -153,7 +156,7 @@ def run_pattern(
 
 def unloaded_latencies(cfg: DramConfig) -> tuple[Latency, Latency]:
     """Row-hit and row-miss latency of a one-burst read on an idle channel (no refresh)."""
-    env = simpy.Environment()
+    env = PicosecondEnvironment()
     channel = _channel(cfg.model_copy(update={"trfc_ns": 0.0}), env, np.random.SeedSequence(0))
     timing = channel.timing
     # idle long enough that no earlier activate, read or tRAS still constrains the next

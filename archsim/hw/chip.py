@@ -4,7 +4,6 @@ interconnect from an architecture config. Holds no behaviour of its own."""
 from __future__ import annotations
 
 import numpy as np
-import simpy
 
 from archsim.config import ArchConfig, endpoint_coordinates
 from archsim.domain import ComponentKind, EndpointKind
@@ -20,6 +19,7 @@ from archsim.mapping.program import Endpoint, TransferOp
 from archsim.mapping.topology import MeshTopology, make_topology
 from archsim.mapping.transfer_plan import TransferPlan
 from archsim.sim.counters import TransferCounters
+from archsim.sim.environment import PicosecondEnvironment
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
 
@@ -52,7 +52,7 @@ class Chip(Component):
     def __init__(
         self,
         arch: ArchConfig,
-        env: simpy.Environment,
+        env: PicosecondEnvironment,
         recorder: Recorder,
         seed_sequence: np.random.SeedSequence,
         schedule: NocSchedule | TransferPlan | None = None,

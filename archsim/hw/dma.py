@@ -20,6 +20,7 @@ from archsim.hw.dram import DramChannel
 from archsim.hw.interconnect.base import Interconnect
 from archsim.hw.sram import SramBank
 from archsim.mapping.program import Endpoint, TransferOp
+from archsim.sim.environment import PicosecondEnvironment
 from archsim.sim.runtime import OpRuntime, TransferTiming
 from archsim.trace.recorder import LAYER_TAG_STRIDE, Recorder
 
@@ -32,7 +33,7 @@ class DataPath(Protocol):
     """
 
     @property
-    def env(self) -> simpy.Environment:
+    def env(self) -> PicosecondEnvironment:
         """The run's environment."""
 
     @property

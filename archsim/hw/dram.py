@@ -67,6 +67,7 @@ import simpy
 from archsim.config import DramConfig
 from archsim.domain import ComponentKind, StallCause, State
 from archsim.hw.component import Component
+from archsim.sim.environment import PicosecondEnvironment
 from archsim.sim.resources import FifoResource
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
@@ -131,7 +132,7 @@ class DramChannel(Component):
         parent: Component,
         name: str,
         cfg: DramConfig,
-        env: simpy.Environment,
+        env: PicosecondEnvironment,
         recorder: Recorder,
         rng: np.random.Generator,
     ) -> None:

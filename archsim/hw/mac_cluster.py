@@ -19,6 +19,7 @@ from archsim.domain import ComponentKind, StallCause, State
 from archsim.hw.component import Component
 from archsim.mapping.program import ComputeOp
 from archsim.sim.attribution import attribute_wait
+from archsim.sim.environment import PicosecondEnvironment
 from archsim.sim.runtime import OpRuntime
 from archsim.trace import Recorder
 from archsim.trace.recorder import LAYER_TAG_STRIDE
@@ -35,7 +36,7 @@ class MacCluster(Component):
         parent: Component,
         name: str,
         cfg: MacClusterConfig,
-        env: simpy.Environment,
+        env: PicosecondEnvironment,
         recorder: Recorder,
     ) -> None:
         super().__init__(parent, name)

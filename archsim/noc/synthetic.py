@@ -52,6 +52,7 @@ from archsim.mapping.program import Endpoint, Program, TransferOp
 from archsim.mapping.topology import MeshTopology, make_topology
 from archsim.mapping.transfer_plan import TransferPlan
 from archsim.noc.traffic import Grid, Traffic
+from archsim.sim.environment import PicosecondEnvironment
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import NullRecorder
 from archsim.units import clock_period_ps
@@ -135,7 +136,9 @@ class NetworkSpec:
                 volume[flow_of(src, dst)] = max(1, round(share * _SHARE_SCALE))
         return NocSchedule({0: reservation_table(volume, self.topology)}, {0: packets})
 
-    def build(self, env: simpy.Environment, schedule: NocSchedule | None = None) -> Interconnect:
+    def build(
+        self, env: PicosecondEnvironment, schedule: NocSchedule | None = None
+    ) -> Interconnect:
         """A fresh interconnect in ``env`` (not traced: link totals are read afterwards)."""
         cfg = self.arch.interconnect
         root = Component(None, "noc_synthetic")
@@ -260,7 +263,7 @@ class SyntheticRun:
         self.packets = generate(traffic, rate, options, horizon, self.period_ps)
         per_flow = spec.kind is InterconnectKind.DETERMINISTIC
         assign_queues(self.packets, per_flow, spec.grid.nodes)
-        self.env = simpy.Environment()
+        self.env = PicosecondEnvironment()
         shares = per_flow and not spec.time_triggered
         self.schedule = spec.schedule(traffic, self.packets.count) if shares else None
         self.net = spec.build(self.env, self.schedule)
@@ -361,7 +364,7 @@ class SyntheticRun:
 
 def single_packet_latency_cycles(spec: NetworkSpec, src: int, dst: int, packet_flits: int) -> int:
     """Latency of one packet from node src to node dst on an otherwise idle network."""
-    env = simpy.Environment()
+    env = PicosecondEnvironment()
     schedule = None
     if spec.kind is InterconnectKind.DETERMINISTIC and not spec.time_triggered:
         assert spec.topology is not None

@@ -34,6 +34,7 @@ from simpy.events import PENDING
 from archsim.domain import StallCause
 from archsim.errors import SimulationError
 from archsim.mapping.program import LayerPlan, Op, TileRecord, TransferOp
+from archsim.sim.environment import PicosecondEnvironment
 from archsim.sim.events import LeanEvent
 
 # A phase of a transfer: (t_start_ps, t_end_ps, cause the phase would be blamed on).
@@ -205,7 +206,7 @@ class OpRuntime:
     """
 
     def __init__(
-        self, env: simpy.Environment, program: RunProgram, layout: FrameLayout | None = None
+        self, env: PicosecondEnvironment, program: RunProgram, layout: FrameLayout | None = None
     ) -> None:
         self.env = env
         self.program = program

@@ -15,6 +15,7 @@ from archsim.mapping.noc_schedule import NocSchedule
 from archsim.mapping.program import Endpoint, TransferOp
 from archsim.mapping.topology import MeshTopology
 from archsim.mapping.transfer_plan import TransferPlan
+from archsim.sim.environment import PicosecondEnvironment
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
 from archsim.units import clock_period_ps
@@ -41,7 +42,7 @@ class InterconnectSite:
 
     parent: Component
     cfg: InterconnectConfig
-    env: simpy.Environment
+    env: PicosecondEnvironment
     recorder: Recorder
     endpoints: tuple[Endpoint, ...]  # every cluster, SRAM bank and DRAM port
     topology: MeshTopology | None = None  # None when the config has no mesh block
@@ -69,7 +70,7 @@ class Interconnect(Component):
         parent: Component,
         name: str,
         cfg: InterconnectConfig,
-        env: simpy.Environment,
+        env: PicosecondEnvironment,
         recorder: Recorder,
     ) -> None:
         super().__init__(parent, name)
@@ -180,7 +181,7 @@ class MeshNetwork(Interconnect):
         parent: Component,
         name: str,
         cfg: InterconnectConfig,
-        env: simpy.Environment,
+        env: PicosecondEnvironment,
         recorder: Recorder,
         topology: MeshTopology,
     ) -> None:

@@ -6,14 +6,13 @@ is a broadcast: every destination reads the one transfer off the bus, timed as a
 
 from __future__ import annotations
 
-import simpy
-
 from archsim.config import InterconnectConfig
 from archsim.domain import ComponentKind, InterconnectKind
 from archsim.hw.component import Component
 from archsim.hw.interconnect.base import InterconnectSite, LinkStats
 from archsim.hw.interconnect.single_stage import SingleStageInterconnect
 from archsim.mapping.program import TransferOp
+from archsim.sim.environment import PicosecondEnvironment
 from archsim.sim.resources import ArbitratedResource
 from archsim.trace import Recorder
 
@@ -28,7 +27,7 @@ class Bus(SingleStageInterconnect):
         parent: Component,
         name: str,
         cfg: InterconnectConfig,
-        env: simpy.Environment,
+        env: PicosecondEnvironment,
         recorder: Recorder,
     ) -> None:
         super().__init__(parent, name, cfg, env, recorder)

@@ -8,14 +8,13 @@ so several sources interleave at a busy destination.
 
 from __future__ import annotations
 
-import simpy
-
 from archsim.config import InterconnectConfig
 from archsim.domain import ComponentKind, InterconnectKind
 from archsim.hw.component import Component
 from archsim.hw.interconnect.base import InterconnectSite, LinkStats
 from archsim.hw.interconnect.single_stage import SingleStageInterconnect
 from archsim.mapping.program import Endpoint, TransferOp
+from archsim.sim.environment import PicosecondEnvironment
 from archsim.sim.resources import ArbitratedResource
 from archsim.trace import Recorder
 
@@ -30,7 +29,7 @@ class Crossbar(SingleStageInterconnect):
         parent: Component,
         name: str,
         cfg: InterconnectConfig,
-        env: simpy.Environment,
+        env: PicosecondEnvironment,
         recorder: Recorder,
         endpoints: list[Endpoint],
     ) -> None:

@@ -30,6 +30,7 @@ from archsim.hw.interconnect.base import InterconnectSite, MeshNetwork, PortTime
 from archsim.mapping.noc_schedule import Flow, NocSchedule, flow_links, flow_of
 from archsim.mapping.program import TransferOp
 from archsim.mapping.topology import MeshTopology
+from archsim.sim.environment import PicosecondEnvironment
 from archsim.sim.resources import FifoResource
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
@@ -45,7 +46,7 @@ class DeterministicNoc(MeshNetwork):
         parent: Component,
         name: str,
         cfg: InterconnectConfig,
-        env: simpy.Environment,
+        env: PicosecondEnvironment,
         recorder: Recorder,
         topology: MeshTopology,
         schedule: NocSchedule,

@@ -40,6 +40,7 @@ from archsim.hw.interconnect.wormhole import (
 )
 from archsim.mapping.program import Endpoint, TransferOp
 from archsim.mapping.topology import MeshTopology, Route, Tree
+from archsim.sim.environment import PicosecondEnvironment
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
 from archsim.trace.recorder import LAYER_TAG_STRIDE
@@ -58,7 +59,7 @@ class Mesh(MeshNetwork):
         parent: Component,
         name: str,
         cfg: InterconnectConfig,
-        env: simpy.Environment,
+        env: PicosecondEnvironment,
         recorder: Recorder,
         topology: MeshTopology,
     ) -> None:

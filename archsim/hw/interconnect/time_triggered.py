@@ -44,6 +44,7 @@ from archsim.mapping.link_calendar import LinkCalendar, Route, merged_intervals
 from archsim.mapping.program import TransferOp
 from archsim.mapping.topology import MeshTopology
 from archsim.mapping.transfer_plan import UNPLANNED, TransferPlan
+from archsim.sim.environment import PicosecondEnvironment
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
 from archsim.trace.recorder import LAYER_TAG_STRIDE
@@ -66,7 +67,7 @@ class TimeTriggeredNoc(MeshNetwork):
         parent: Component,
         name: str,
         cfg: InterconnectConfig,
-        env: simpy.Environment,
+        env: PicosecondEnvironment,
         recorder: Recorder,
         topology: MeshTopology,
         plan: TransferPlan,
