@@ -15,7 +15,7 @@ from pydantic import Field, Strict, model_validator
 
 from archsim.config import CrossChecks, StrictModel, json_schema_for, load_model
 from archsim.config.base import PrecisionField
-from archsim.config.operating_point import CornerField
+from archsim.config.operating_point import Corner, CornerField
 from archsim.config.scenario import ScenarioConfig
 from archsim.domain import Precision
 
@@ -49,6 +49,14 @@ def _size(text: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
+def _one_inference() -> list[ScenarioConfig | None]:
+    return [None]
+
+
+def _arch_as_written() -> list[Corner | None]:
+    return [None]
+
+
 class BenchSpec(StrictModel):
     """A bench: what to run, and where the scorecard goes."""
 
@@ -67,12 +75,12 @@ class BenchSpec(StrictModel):
         default_factory=lambda: [Precision.INT8], min_length=1, description="Precisions."
     )
     scenarios: list[ScenarioConfig | None] = Field(
-        default_factory=lambda: [None],
+        default_factory=_one_inference,
         min_length=1,
         description="Scenarios (the scenario block of a workload file), null: one inference.",
     )
     corners: list[Annotated[CornerField, Strict(False)] | None] = Field(
-        default_factory=lambda: [None],
+        default_factory=_arch_as_written,
         min_length=1,
         description="PVT corners (worst, typical, best); null: the arch as its file says.",
     )

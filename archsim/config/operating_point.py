@@ -215,9 +215,12 @@ def threshold_v(cfg: OperatingPointConfig, point: OperatingPoint) -> float:
 def _speed(cfg: OperatingPointConfig, point: OperatingPoint) -> float:
     model = cfg.clock_model
     kelvin = (point.temperature_c + KELVIN_OFFSET) / (cfg.nominal_temperature_c + KELVIN_OFFSET)
-    mobility = kelvin ** (-model.mobility_temperature_exponent)
+    # float ** float is typed Any (a negative base gives a complex); both bases are
+    # positive here (kelvin, and the overdrive the config validation keeps above 0)
+    mobility: float = kelvin ** (-model.mobility_temperature_exponent)
     overdrive = point.voltage_v - threshold_v(cfg, point)
-    return mobility * overdrive**model.alpha / point.voltage_v
+    drive: float = overdrive**model.alpha
+    return mobility * drive / point.voltage_v
 
 
 def nominal_point(cfg: OperatingPointConfig) -> OperatingPoint:

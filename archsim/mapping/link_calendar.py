@@ -61,6 +61,7 @@ class LinkCalendar:
         # the time-triggered run call this once per packet)
         planned, booked_starts, booked_ends = self.planned, self.starts, self.ends
         any_planned = self.any_planned
+        ends: array[int] | list[int]  # a link's planned ends, then its booked ends
         moved = True
         while moved:
             moved = False
