@@ -167,7 +167,7 @@ def slice_(c: Converter, node: NodeProto) -> None:
     if any(step != 1 for step in steps):
         raise NodeIssue(f"steps {steps}: archsim slices with step 1")
     before, after = c.model.shape(source), c.model.shape(node.output[0])
-    boxes = {}
+    boxes: dict[str, tuple[int, int]] = {}
     for start, axis in zip(starts, axes, strict=True):
         axis %= rank
         if after[axis] == before[axis]:

@@ -73,9 +73,11 @@ def _conv(c: Converter, node: NodeProto) -> None:
     weight = c.model.constant_shape(constant_at(c, node, weight_at, "weight"))
     if len(weight) != 4:
         raise NodeIssue(f"only 2-D convolutions are supported (weight shape {list(weight)})")
-    bias = optional_input(node, bias_at) if bias_at is not None else None
-    if bias is not None:
-        constant_at(c, node, bias_at, "bias")
+    bias = None
+    if bias_at is not None:  # ConvInteger has no bias input
+        bias = optional_input(node, bias_at)
+        if bias is not None:
+            constant_at(c, node, bias_at, "bias")
     values = _with_folded_pads(c, node.input[data], attributes(node))
     strides = list(values.get("strides", [1, 1]))
     dilations = list(values.get("dilations", [1, 1]))
