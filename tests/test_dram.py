@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Generator
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -231,3 +233,59 @@ def test_activates_are_booked_at_the_earliest_time_that_keeps_trrd_and_tfaw() ->
             expected = next(c for c in candidates if _feasible_activate(acts, c, trrd, tfaw))
             assert channel._book_activate(t) == expected
             assert channel.acts == sorted([*acts, expected])
+
+
+# -- waiting for a bank: one retry event for all waiters ----------------------------------
+
+
+class _WakeEachWaiter(DramChannel):
+    """The channel as it was: every request waiting for a bank is retried at its own
+    event (consecutive queue slots), instead of all of them at one."""
+
+    def _wake(self, bank: int) -> None:
+        waiters = self.waiters[bank]
+        while waiters:
+            retry = self.env.event()
+            retry.callbacks.append(partial(self._retry, bank, [waiters.popleft()]))
+            retry.succeed()
+
+
+def _bank_conflict_run(channel_class: type[DramChannel], seed: int) -> tuple[list, int]:
+    """Requests of random size to rows of few banks, issued from several processes at
+    random gaps: each request's end and DRAM phases, and the events processed."""
+    from archsim.sim.environment import SimEnvironment
+
+    cfg = _dram("dram.banks=4", "dram.bank_groups=2")
+    env = SimEnvironment(0)
+    channel = channel_class(
+        Component(None, "dram"), "ch0", cfg, env, NullRecorder(), np.random.default_rng(0)
+    )
+    rng = np.random.default_rng(seed)
+    sweep = cfg.banks * cfg.row_bytes
+    done: list[tuple[int, int, int, int, int]] = []
+
+    def requester(index: int) -> Generator[simpy.Event, None, None]:
+        for n in range(40):
+            yield env.timeout(int(rng.integers(0, 40_000)))
+            row = int(rng.integers(0, 6))  # few rows: the banks are contended
+            address = row * sweep + int(rng.integers(0, sweep // 64)) * 64
+            timing = TransferTiming(env._now)
+            yield from channel.access_at(address, int(rng.integers(1, 8)) * 512, False, timing, 0)
+            done.append((index, n, env._now, timing.dram_wait, timing.dram))
+
+    for index in range(6):
+        env.process(requester(index))
+    env.run_counting()
+    return sorted(done), env.events_processed
+
+
+def test_waiters_retried_at_one_event_end_as_with_an_event_each() -> None:
+    saved = 0
+    for seed in range(12):
+        batched, batched_events = _bank_conflict_run(DramChannel, seed)
+        each, each_events = _bank_conflict_run(_WakeEachWaiter, seed)
+        assert batched == each, f"seed {seed}"
+        assert len(batched) == 6 * 40
+        assert batched_events <= each_events
+        saved += each_events - batched_events
+    assert saved > 0  # requests did wait for a bank together

@@ -59,6 +59,7 @@ from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -165,7 +166,7 @@ class DramChannel(Component):
         self.free_ps = [0] * cfg.banks
         self.generation = [0] * cfg.banks
         self.reserved = [0] * cfg.banks
-        self.waiters: list[deque[simpy.Event]] = [deque() for _ in range(cfg.banks)]
+        self.waiters: list[deque[tuple[int, simpy.Event]]] = [deque() for _ in range(cfg.banks)]
         self.acts: list[int] = []  # booked activate times, sorted; older ones pruned
         self.stream_bases: dict[int, int] = {}
         self.cursors: dict[tuple[int, bool], int] = {}
@@ -211,9 +212,8 @@ class DramChannel(Component):
             t_ready = self._reserve(bank, row, env._now)
             while t_ready < 0:  # queued requests still await another row of this bank
                 blocked = env.event()
-                self.waiters[bank].append(blocked)
-                yield blocked
-                t_ready = self._reserve(bank, row, env._now)
+                self.waiters[bank].append((row, blocked))
+                t_ready = yield blocked  # _retry reserved the row: when it is readable
             generation = self.generation[bank]
             t_now = env._now
             if t_ready > t_now:
@@ -273,10 +273,37 @@ class DramChannel(Component):
                 self._wake(bank)
 
     def _wake(self, bank: int) -> None:
-        """Let the requests waiting for ``bank`` try again, in arrival order."""
+        """Let the requests waiting for ``bank`` try again, in arrival order, at one event
+        of this instant (``_retry``)."""
         waiters = self.waiters[bank]
-        while waiters:
-            waiters.popleft().succeed()
+        if not waiters:
+            return
+        retry = self.env.event()
+        retry.callbacks.append(partial(self._retry, bank, list(waiters)))
+        waiters.clear()
+        retry.succeed()
+
+    def _retry(self, bank: int, waiting: list[tuple[int, simpy.Event]], _: simpy.Event) -> None:
+        """Try each waiting request's reservation again, in arrival order: resume the ones
+        that get their row (sending when it is readable), queue the others again.
+
+        The same steps in the same order as one wake-up event per request: those events
+        would have taken consecutive queue slots, so nothing else could run between them,
+        and a request that gets -1 again only queues again. Only the events are saved:
+        most retries fail, as the first request to retry reserves the bank for its row.
+        """
+        waiters = self.waiters[bank]
+        env = self.env
+        for row, blocked in waiting:
+            t_ready = self._reserve(bank, row, env._now)
+            if t_ready < 0:
+                waiters.append((row, blocked))
+                continue
+            blocked._ok = True  # blocked.succeed(t_ready), processed at once
+            blocked._value = t_ready
+            callbacks, blocked.callbacks = blocked.callbacks, None  # type: ignore[assignment]
+            for callback in callbacks:
+                callback(blocked)
 
     # -- data bus ------------------------------------------------------------------------
 
