@@ -31,9 +31,11 @@ class _Terminal(io.StringIO):
 
 @pytest.fixture
 def eager_bar(monkeypatch: pytest.MonkeyPatch) -> _Terminal:
-    """Draw bars at once and update them every 64 events; the test redirects stderr to the
-    terminal returned (inside the test: pytest sets its own stderr after the fixtures)."""
+    """Draw bars at once, redraw them at every update (however fast the run) and update
+    them every 64 events; the test redirects stderr to the terminal returned (inside the
+    test: pytest sets its own stderr after the fixtures)."""
     monkeypatch.setattr(progress, "DELAY_S", 0.0)
+    monkeypatch.setattr(progress, "REFRESH_S", 0.0)
     monkeypatch.setattr("archsim.sim.engine.CHUNK_EVENTS", 64)
     return _Terminal()
 

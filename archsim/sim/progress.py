@@ -19,6 +19,9 @@ CHUNK_EVENTS = 16_384
 DELAY_S = 1.0
 """Wall seconds a run must last before its bar appears."""
 
+REFRESH_S = 0.1
+"""Least wall seconds between two redraws of the bar."""
+
 
 class RunProgress:
     """One run's bar: ``update`` it with the ops completed, the simulated time and the
@@ -36,6 +39,7 @@ class RunProgress:
             unit="op",
             unit_scale=True,
             delay=DELAY_S,
+            mininterval=REFRESH_S,
             file=stream if stream is not None else sys.stderr,
             leave=False,
         )
