@@ -12,7 +12,7 @@ import pytest
 import simpy
 
 from archsim.sim.environment import SimEnvironment
-from archsim.sim.events import LeanEvent, LeanProcess, LeanTimeout
+from archsim.sim.events import LeanEvent, LeanProcess, LeanTimeout, process_now
 from archsim.sim.resources import FifoResource
 
 Log = list[tuple[int, int, str]]
@@ -146,3 +146,26 @@ def test_lean_events_refuse_a_second_trigger_and_a_negative_delay() -> None:
         event.succeed(2)
     with pytest.raises(ValueError, match="Negative delay"):
         env.timeout(-1)
+
+
+def test_process_now_resumes_the_waiter_at_once_without_a_queue_slot() -> None:
+    env = SimEnvironment(0)
+    event = env.event()
+    got: list[tuple[int, Any]] = []
+
+    def waiter() -> Generator[simpy.Event, Any, None]:
+        value = yield event
+        got.append((env._now, value))
+
+    def trigger() -> Generator[simpy.Event, Any, None]:
+        yield env.timeout(5)
+        process_now(event, "value")
+        assert got == [(5, "value")]  # resumed inside this step
+        assert all(entry[3] is not event for entry in env._queue)  # it took no queue slot
+        with pytest.raises(RuntimeError, match="already been triggered"):
+            process_now(event)
+
+    env.process(waiter())
+    env.process(trigger())
+    env.run_counting()
+    assert event.processed and got == [(5, "value")]

@@ -69,6 +69,7 @@ from archsim.config import DramConfig
 from archsim.domain import ComponentKind, StallCause, State
 from archsim.hw.component import Component
 from archsim.sim.environment import PicosecondEnvironment
+from archsim.sim.events import process_now
 from archsim.sim.resources import FifoResource
 from archsim.sim.runtime import TransferTiming
 from archsim.trace import Recorder
@@ -299,11 +300,7 @@ class DramChannel(Component):
             if t_ready < 0:
                 waiters.append((row, blocked))
                 continue
-            blocked._ok = True  # blocked.succeed(t_ready), processed at once
-            blocked._value = t_ready
-            callbacks, blocked.callbacks = blocked.callbacks, None  # type: ignore[assignment]
-            for callback in callbacks:
-                callback(blocked)
+            process_now(blocked, t_ready)
 
     # -- data bus ------------------------------------------------------------------------
 

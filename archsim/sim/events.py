@@ -91,3 +91,17 @@ class LeanProcess(simpy.Process):
                 break
         self._target = event
         env._active_proc = None
+
+
+def process_now(event: simpy.Event, value: Any = None) -> None:
+    """Succeed the pending ``event`` with ``value`` and run its callbacks at once, as the
+    run loop does when it takes an event off the queue, but without a queue slot: for a
+    caller that runs at the very slot the event would have taken (``DramChannel._retry``).
+    """
+    if event._value is not PENDING:
+        raise RuntimeError(f"{event} has already been triggered")
+    event._ok = True
+    event._value = value
+    callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
+    for callback in callbacks:
+        callback(event)
